@@ -1,0 +1,172 @@
+"""Command-line options of main.py and test.py.
+
+Names and defaults follow the CVPR2018 reference (kenshohara/3D-ResNets-PyTorch, branch CVPR2018), the
+protocol behind its 42.4% UCF101 number; useful options of the newer reference and our own are added
+in the same snake_case style. `parse_opts()` also resolves `--root_path` and derives `arch`, `mean`,
+`std`, `scales` and the fine-tuning class counts.
+"""
+import argparse
+import os
+
+from datasets.mean import get_mean, get_std
+
+KERNEL_TYPES = ['3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast']
+MODEL_CHOICES = ['resnet', 'preresnet', 'wideresnet', 'resnext', 'densenet', 'resnet2p1d']
+PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
+
+
+def build_parser(description=None):
+    p = argparse.ArgumentParser(description=description or __doc__.splitlines()[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    g = p.add_argument_group('paths')
+    g.add_argument('--root_path', default='', type=str,
+                   help='if set, prefixes the relative --video_path, --annotation_path, --result_path, '
+                        '--resume_path and --pretrain_path')
+    g.add_argument('--video_path', default='video_kinetics_jpg', type=str,
+                   help='root of the JPEG frames: <video_path>/<class>/<video>/image_00001.jpg')
+    g.add_argument('--annotation_path', default='kinetics.json', type=str,
+                   help='annotation JSON (utils/ucf101_json.py writes ucf101_01.json for split 1)')
+    g.add_argument('--result_path', default='results', type=str,
+                   help='output folder (created if missing): logs, opts.json, checkpoints')
+    g.add_argument('--dataset', default='kinetics', type=str,
+                   choices=['kinetics', 'activitynet', 'ucf101', 'hmdb51'], help='dataset kind')
+    g.add_argument('--allow_missing', action='store_true',
+                   help='skip (and count) annotated videos whose frame folder is missing instead of stopping')
+
+    g = p.add_argument_group('model')
+    g.add_argument('--model', default='resnet', type=str, choices=MODEL_CHOICES, help='model family')
+    g.add_argument('--model_depth', default=18, type=int,
+                   help='resnet 10|18|34|50|101|152|200, preresnet 18..200, wideresnet 50, '
+                        'resnext 50|101|152, densenet 121|169|201|264, resnet2p1d 10..200')
+    g.add_argument('--n_classes', default=400, type=int,
+                   help='classes of the task (old reference: of the pretrained model when '
+                        '--n_finetune_classes is given)')
+    g.add_argument('--resnet_shortcut', default='B', type=str, choices=['A', 'B'],
+                   help='shortcut: A = zero-padded identity (pretrained ResNet-18/34), B = 1x1x1 conv + BN')
+    g.add_argument('--wide_resnet_k', default=2, type=int, help='width factor of wideresnet')
+    g.add_argument('--resnext_cardinality', default=32, type=int, help='groups of resnext')
+    g.add_argument('--conv1_t_size', default=7, type=int, help='temporal kernel size of conv1')
+    g.add_argument('--conv1_t_stride', default=1, type=int, help='temporal stride of conv1')
+    g.add_argument('--no_max_pool', action='store_true', help='drop the max-pooling after conv1')
+    g.add_argument('--resnet_widen_factor', default=1.0, type=float,
+                   help='multiplies the stage widths of resnet/resnet2p1d/preresnet')
+    g.add_argument('--kernel_type', default='3d', type=str, choices=KERNEL_TYPES,
+                   help='replacement of each kxkxk convolution in the ResNet family (see README)')
+    g.add_argument('--se', action='store_true', help='squeeze-and-excitation on every residual branch')
+
+    g = p.add_argument_group('input and augmentation')
+    g.add_argument('--sample_size', default=112, type=int, help='crop height and width')
+    g.add_argument('--sample_duration', default=16, type=int, help='frames per clip')
+    g.add_argument('--sample_t_stride', default=1, type=int, help='take every k-th frame before cropping')
+    g.add_argument('--initial_scale', default=1.0, type=float, help='largest multi-scale crop scale')
+    g.add_argument('--n_scales', default=5, type=int, help='number of multi-scale crop scales')
+    g.add_argument('--scale_step', default=0.84089641525, type=float, help='ratio between crop scales')
+    g.add_argument('--train_crop', default='corner', type=str, choices=['corner', 'random', 'center'],
+                   help='corner: multi-scale 4 corners + centre (CVPR2018); random: random-resized crop; '
+                        'center: multi-scale centre crop')
+    g.add_argument('--train_crop_min_scale', default=0.25, type=float, help='--train_crop random: min area')
+    g.add_argument('--train_crop_min_ratio', default=0.75, type=float, help='--train_crop random: min aspect')
+    g.add_argument('--train_t_crop', default='random', type=str, choices=['random', 'center'],
+                   help='temporal crop of training clips')
+    g.add_argument('--no_hflip', action='store_true', help='no random horizontal flip in training')
+    g.add_argument('--norm_value', default=1, type=int,
+                   help='pixel values are divided by it: 1 -> [0,255] (reference models), 255 -> [0,1]')
+    g.add_argument('--value_scale', default=None, type=float,
+                   help='newer reference spelling: inputs in [0, value_scale]; overrides --norm_value')
+    g.add_argument('--mean_dataset', default='activitynet', type=str, choices=['activitynet', 'kinetics'],
+                   help='which dataset mean is subtracted')
+    g.add_argument('--no_mean_norm', action='store_true', help='do not subtract the mean')
+    g.add_argument('--std_norm', action='store_true', help='also divide by the standard deviation')
+    g.add_argument('--n_val_samples', default=3, type=int, help='validation clips per video')
+
+    g = p.add_argument_group('optimisation')
+    g.add_argument('--learning_rate', '--lr', default=0.1, type=float, help='initial learning rate')
+    g.add_argument('--momentum', default=0.9, type=float, help='SGD momentum')
+    g.add_argument('--dampening', default=0.9, type=float,
+                   help='SGD dampening as in PyTorch (CVPR2018 default 0.9; 0 when --nesterov)')
+    g.add_argument('--weight_decay', default=1e-3, type=float, help='L2 weight decay (coupled, as PyTorch SGD)')
+    g.add_argument('--nesterov', action='store_true', help='Nesterov momentum')
+    g.add_argument('--optimizer', default='sgd', type=str, choices=['sgd'], help='only SGD, as the reference')
+    g.add_argument('--lr_scheduler', default='plateau', type=str, choices=['plateau', 'multistep', 'cosine'],
+                   help='plateau: /10 when the validation loss stalls (CVPR2018)')
+    g.add_argument('--lr_patience', '--plateau_patience', dest='lr_patience', default=10, type=int,
+                   help='epochs without validation-loss improvement before the plateau scheduler divides by 10')
+    g.add_argument('--multistep_milestones', default=[50, 100, 150], type=int, nargs='+',
+                   help='epochs at which multistep divides the learning rate by 10')
+    g.add_argument('--warmup_epochs', default=0, type=int, help='linear warm-up epochs (0 = none)')
+    g.add_argument('--batch_size', default=128, type=int, help='clips per batch')
+    g.add_argument('--n_epochs', default=200, type=int, help='last epoch')
+    g.add_argument('--begin_epoch', default=1, type=int, help='first epoch (a resumed run takes it from the checkpoint)')
+    g.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU only; ignored with a warning on CPU)')
+    g.add_argument('--amp_dtype', default='float16', choices=['float16', 'bfloat16'], help='AMP dtype')
+
+    g = p.add_argument_group('checkpoints and fine-tuning')
+    g.add_argument('--checkpoint', default=10, type=int, help='save save_{epoch}.pdparams every N epochs')
+    g.add_argument('--resume_path', default='', type=str, help='checkpoint to continue training from')
+    g.add_argument('--pretrain_path', default='', type=str,
+                   help='pretrained weights (.pdparams, ours or converted); the classifier is replaced')
+    g.add_argument('--n_pretrain_classes', default=0, type=int,
+                   help='classes of --pretrain_path (0: read from the checkpoint)')
+    g.add_argument('--n_finetune_classes', default=0, type=int,
+                   help='old reference spelling: classes of the new classifier (then --n_classes is the '
+                        'pretrained count)')
+    g.add_argument('--ft_begin_index', default=0, type=int,
+                   help='0: train all; k: train layer{k}..layer4 and fc, the rest at learning rate 0')
+    g.add_argument('--ft_begin_module', default='', type=str,
+                   help='train this module (e.g. layer4, fc) and everything after it; the rest is frozen')
+
+    g = p.add_argument_group('run')
+    g.add_argument('--no_train', action='store_true', help='skip training')
+    g.add_argument('--no_val', action='store_true', help='skip validation')
+    g.add_argument('--device', default='auto', choices=['auto', 'cpu', 'gpu'],
+                   help='auto: the GPU when Paddle has CUDA and sees one, else the CPU')
+    g.add_argument('--no_cuda', action='store_true', help='old spelling of --device cpu')
+    g.add_argument('--n_threads', default=4, type=int, help='DataLoader worker processes')
+    g.add_argument('--manual_seed', default=1, type=int, help='seed of Python, NumPy and Paddle')
+    g.add_argument('--no_vdl', dest='vdl', action='store_false',
+                   help='do not write VisualDL scalars (written to <result_path>/vdl by default)')
+    g.add_argument('--no_tqdm', action='store_true', help='plain log lines instead of progress bars')
+
+    g = p.add_argument_group('test')
+    g.add_argument('--test_subset', default='val', choices=['val', 'test', 'train'],
+                   help='subset evaluated by test.py')
+    g.add_argument('--scale_in_test', default=1.0, type=float, help='test: resize short side to sample_size/scale')
+    g.add_argument('--crop_position_in_test', default='c', choices=['c', 'tl', 'tr', 'bl', 'br'],
+                   help='test crop position')
+    g.add_argument('--no_softmax_in_test', action='store_true', help='average raw clip scores instead of softmax')
+    g.add_argument('--inference_stride', default=0, type=int,
+                   help='test window stride in frames (0: sample_duration, non-overlapping)')
+    g.add_argument('--output_topk', default=5, type=int, help='labels saved per video in val.json')
+    return p
+
+
+def resolve_opts(opt):
+    """Apply --root_path and derive the values main.py and test.py use."""
+    if opt.root_path:
+        for name in PATH_OPTIONS:
+            value = getattr(opt, name)
+            if value and not os.path.isabs(value):
+                setattr(opt, name, os.path.join(opt.root_path, value))
+    if opt.value_scale:
+        opt.norm_value = 255.0 / opt.value_scale
+    if opt.no_cuda:
+        opt.device = 'cpu'
+    if opt.nesterov:
+        opt.dampening = 0.0
+    opt.scales = [opt.initial_scale]
+    for _ in range(1, opt.n_scales):
+        opt.scales.append(opt.scales[-1] * opt.scale_step)
+    opt.arch = f'{opt.model}-{opt.model_depth}'
+    opt.mean = [0.0, 0.0, 0.0] if opt.no_mean_norm else list(get_mean(opt.norm_value, dataset=opt.mean_dataset))
+    opt.std = list(get_std(opt.norm_value)) if opt.std_norm else [1.0, 1.0, 1.0]
+    opt.n_input_channels = 3
+    if not opt.inference_stride:
+        opt.inference_stride = opt.sample_duration
+    if opt.n_finetune_classes and not opt.n_pretrain_classes:
+        # Old reference: --n_classes is the pretrained model's count, --n_finetune_classes the task's.
+        opt.n_pretrain_classes, opt.n_classes = opt.n_classes, opt.n_finetune_classes
+    return opt
+
+
+def parse_opts(argv=None, description=None):
+    return resolve_opts(build_parser(description).parse_args(argv))

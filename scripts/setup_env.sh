@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# Sourced by demo.sh and test.sh: makes .venv with requirements.txt unless it is already complete.
+# Set PYTHON to choose the interpreter that creates the venv (Python 3.9+).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+VENV_PYTHON="$ROOT/.venv/bin/python"
+if [ ! -x "$VENV_PYTHON" ]; then
+    echo "creating $ROOT/.venv"
+    "${PYTHON:-python3}" -m venv "$ROOT/.venv"
+fi
+if ! "$VENV_PYTHON" -c "import paddle, numpy, PIL, tqdm, visualdl, av" >/dev/null 2>&1; then
+    echo "installing requirements.txt into .venv (once; a few minutes)"
+    "$VENV_PYTHON" -m pip install -q --upgrade pip
+    "$VENV_PYTHON" -m pip install -q -r "$ROOT/requirements.txt"
+fi

@@ -1,0 +1,1 @@
+"""Data-preparation, evaluation and conversion scripts, plus helpers shared by main.py and test.py."""

@@ -1,0 +1,93 @@
+"""SGD with PyTorch's semantics (dampening, coupled weight decay) and the learning-rate schedules.
+
+Paddle's Momentum keeps `v = mu * v + g; p -= lr * v` (Nesterov: `p -= lr * (g + mu * v)`), which is
+PyTorch's SGD without dampening or weight decay. PyTorch's rule is
+
+    d_t = g_t + wd * p                  (coupled weight decay)
+    b_1 = d_1;  b_t = mu * b_{t-1} + (1 - dampening) * d_t
+    p  -= lr * b_t                      (Nesterov: lr * (d_t + mu * b_t), dampening 0)
+
+so feeding Momentum the gradient `d_t` for the first step and `(1 - dampening) * d_t` afterwards
+reproduces it exactly. The CVPR2018 reference trains with dampening 0.9, which makes every step
+after the first about ten times smaller than undampened momentum.
+"""
+import paddle
+
+
+class PyTorchSGD:
+    """paddle.optimizer.Momentum plus the gradient rewrite above; `step()` counts steps for resume."""
+
+    def __init__(self, parameters, learning_rate, momentum, dampening, weight_decay, nesterov):
+        if nesterov and dampening:
+            raise ValueError('Nesterov momentum requires dampening 0 (as in PyTorch)')
+        parameters = list(parameters)
+        self.inner = paddle.optimizer.Momentum(learning_rate=learning_rate, momentum=momentum,
+                                               parameters=parameters, use_nesterov=nesterov)
+        self.dampening = dampening
+        self.weight_decay = weight_decay
+        self.n_steps = 0
+        self.params = [p for item in parameters
+                       for p in (item['params'] if isinstance(item, dict) else [item])]
+
+    @paddle.no_grad()
+    def rewrite_gradients(self):
+        scale = 1.0 if self.n_steps == 0 else 1.0 - self.dampening
+        for p in self.params:
+            if p.grad is None:
+                continue
+            if self.weight_decay:
+                p.grad.add_(p.detach() * self.weight_decay)
+            if scale != 1.0:
+                p.grad.scale_(scale)
+
+    def step(self, scaler=None):
+        """One update; with an AMP GradScaler the gradients are unscaled before they are rewritten."""
+        if scaler is not None:
+            scaler.unscale_(self.inner)
+        self.rewrite_gradients()
+        if scaler is not None:
+            scaler.step(self.inner)
+            scaler.update()
+        else:
+            self.inner.step()
+        self.n_steps += 1
+
+    def clear_grad(self):
+        self.inner.clear_grad()
+
+    def get_lr(self):
+        return self.inner.get_lr()
+
+    def state_dict(self):
+        return {'momentum': self.inner.state_dict(), 'n_steps': self.n_steps}
+
+    def set_state_dict(self, state):
+        self.inner.set_state_dict(state['momentum'])
+        self.n_steps = int(state['n_steps'])
+
+
+def build_scheduler(opt):
+    """An epoch-stepped paddle LRScheduler for --lr_scheduler (+ --warmup_epochs)."""
+    lr = opt.learning_rate
+    if opt.lr_scheduler == 'plateau':
+        if opt.warmup_epochs:
+            raise ValueError('--warmup_epochs works with --lr_scheduler multistep or cosine, not plateau')
+        return paddle.optimizer.lr.ReduceOnPlateau(lr, mode='min', factor=0.1, patience=opt.lr_patience)
+    if opt.lr_scheduler == 'multistep':
+        milestones = [m - opt.warmup_epochs for m in opt.multistep_milestones]
+        scheduler = paddle.optimizer.lr.MultiStepDecay(lr, milestones=milestones, gamma=0.1)
+    else:
+        scheduler = paddle.optimizer.lr.CosineAnnealingDecay(lr, T_max=max(1, opt.n_epochs - opt.warmup_epochs))
+    if opt.warmup_epochs:
+        scheduler = paddle.optimizer.lr.LinearWarmup(scheduler, warmup_steps=opt.warmup_epochs,
+                                                     start_lr=lr / (opt.warmup_epochs + 1), end_lr=lr)
+    return scheduler
+
+
+def step_scheduler(scheduler, val_loss):
+    """Advance one epoch; the plateau scheduler needs the validation loss (skipped when there is none)."""
+    if isinstance(scheduler, paddle.optimizer.lr.ReduceOnPlateau):
+        if val_loss is not None:
+            scheduler.step(val_loss)
+    else:
+        scheduler.step()
