@@ -1,0 +1,152 @@
+"""Convolution kernel variants that replace a ``kT x kH x kW`` Conv3D, and squeeze-excitation.
+
+Every variant is built by :func:`make_conv` with the arguments of the 3D convolution it replaces
+(``in_planes, out_planes, kernel_size, stride, padding``) and maps ``N x C_in x T x H x W`` to
+exactly the output shape of that 3D convolution.  Notation: ``t = kT``, ``d = kH = kW``,
+``N_in``/``N_out`` the channel counts, ``s_t``/``s`` the temporal/spatial strides.
+
+``'3d'``         ``Conv3D(N_in, N_out, (t,d,d), stride (s_t,s,s))`` -- the reference convolution
+                 (the module *is* the ``nn.Conv3D``, so state_dict keys are reference keys).
+                 params: ``t d^2 N_in N_out``.
+``'(2+1)d'``     Tran et al. 2018 (R(2+1)D): ``conv_s``: ``1 x d x d`` (stride ``(1,s,s)``) ->
+                 ``bn_s`` -> ReLU -> ``conv_t``: ``t x 1 x 1`` (stride ``(s_t,1,1)``), with
+                 ``M = floor(t d^2 N_in N_out / (d^2 N_in + t N_out))`` mid channels, so that
+                 params ``d^2 N_in M + t M N_out (+2M BN) ~= t d^2 N_in N_out``.
+``'p3d-b'``      Qiu et al. 2017 P3D-B: ``y = S(x) + T(x)``, ``S`` = ``1 x d x d``, ``T`` = ``t x 1 x 1``,
+                 both ``N_in -> N_out`` on the same input, each carrying the full stride
+                 ``(s_t,s,s)`` so the two outputs align.  params: ``(d^2 + t) N_in N_out``.
+``'fast'``       Stergiou & Poppe 2019 FAST: ``conv_s``: ``1 x d x d`` (stride ``(1,s,s)``) -> ``bn_s``
+                 -> ReLU -> ``conv_h`` (horizontal spatio-temporal ``t x 1 x d``, stride
+                 ``(s_t,1,1)``) -> ``bn_h`` -> ReLU -> ``conv_v`` (vertical ``t x d x 1``, stride 1).
+                 params: ``d^2 N_in N_out + 2 t d N_out^2 (+4 N_out BN)``.
+``'split-fast'`` FAST with the two spatio-temporal convolutions in parallel on the spatial output:
+                 ``s = ReLU(bn_s(conv_s(x)))``, ``y = conv_h(s) + conv_v(s)`` (summed, each
+                 ``N_out -> N_out`` with stride ``(s_t,1,1)``).  Same parameter count as ``'fast'``.
+
+In every non-'3d' variant the *last* convolution is left un-normalised: the block's own BN (the
+``bnX`` that followed the 3D conv in the reference block) normalises the variant's output.
+Padding is ``t // 2`` temporally and ``d // 2`` spatially, as for the 3D conv.
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ._common import batch_norm, conv3d, triple
+
+KERNEL_TYPES = ['3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast']
+
+
+def check_kernel_type(kernel_type):
+    k = str(kernel_type).lower()
+    if k not in KERNEL_TYPES:
+        raise ValueError('unknown kernel_type {!r}; valid kernel types: {}'.format(
+            kernel_type, ', '.join(KERNEL_TYPES)))
+    return k
+
+
+def mid_channels_2plus1d(in_planes, out_planes, kernel_size=3):
+    """Tran et al. 2018: ``M = floor(t d^2 N_in N_out / (d^2 N_in + t N_out))``."""
+    t, kh, kw = triple(kernel_size)
+    return (t * kh * kw * in_planes * out_planes) // (kh * kw * in_planes + t * out_planes)
+
+
+class Conv2Plus1D(nn.Layer):
+    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
+        super().__init__()
+        t, kh, kw = triple(kernel_size)
+        st, sh, sw = triple(stride)
+        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        self.mid_planes = max(1, mid_channels_2plus1d(in_planes, out_planes, (t, kh, kw)))
+        self.conv_s = conv3d(in_planes, self.mid_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
+        self.bn_s = batch_norm(self.mid_planes)
+        self.conv_t = conv3d(self.mid_planes, out_planes, (t, 1, 1), (st, 1, 1), (pt, 0, 0))
+
+    def forward(self, x):
+        return self.conv_t(F.relu(self.bn_s(self.conv_s(x))))
+
+
+class P3DB(nn.Layer):
+    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
+        super().__init__()
+        t, kh, kw = triple(kernel_size)
+        st, sh, sw = triple(stride)
+        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (st, sh, sw), (0, ph, pw))
+        self.conv_t = conv3d(in_planes, out_planes, (t, 1, 1), (st, sh, sw), (pt, 0, 0))
+
+    def forward(self, x):
+        return self.conv_s(x) + self.conv_t(x)
+
+
+class FAST(nn.Layer):
+    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
+        super().__init__()
+        t, kh, kw = triple(kernel_size)
+        st, sh, sw = triple(stride)
+        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
+        self.bn_s = batch_norm(out_planes)
+        self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))
+        self.bn_h = batch_norm(out_planes)
+        self.conv_v = conv3d(out_planes, out_planes, (t, kh, 1), 1, (pt, ph, 0))
+
+    def forward(self, x):
+        x = F.relu(self.bn_s(self.conv_s(x)))
+        x = F.relu(self.bn_h(self.conv_h(x)))
+        return self.conv_v(x)
+
+
+class SplitFAST(nn.Layer):
+    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
+        super().__init__()
+        t, kh, kw = triple(kernel_size)
+        st, sh, sw = triple(stride)
+        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
+        self.bn_s = batch_norm(out_planes)
+        self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))
+        self.conv_v = conv3d(out_planes, out_planes, (t, kh, 1), (st, 1, 1), (pt, ph, 0))
+
+    def forward(self, x):
+        s = F.relu(self.bn_s(self.conv_s(x)))
+        return self.conv_h(s) + self.conv_v(s)
+
+
+_VARIANTS = {'(2+1)d': Conv2Plus1D, 'p3d-b': P3DB, 'fast': FAST, 'split-fast': SplitFAST}
+
+
+def make_conv(kernel_type, in_planes, out_planes, kernel_size=3, stride=1, padding=None,
+              groups=1):
+    """A layer replacing ``Conv3D(in, out, kernel_size, stride, padding, bias=False)``.
+
+    ``groups`` is only supported by the plain ``'3d'`` kernel."""
+    kernel_type = check_kernel_type(kernel_type)
+    k = triple(kernel_size)
+    if padding is None:
+        padding = tuple(x // 2 for x in k)
+    if kernel_type == '3d':
+        return conv3d(in_planes, out_planes, k, stride, padding, groups=groups)
+    if groups != 1:
+        raise ValueError('kernel_type {!r} does not support grouped convolutions; '
+                         'use kernel_type \'3d\''.format(kernel_type))
+    return _VARIANTS[kernel_type](in_planes, out_planes, k, stride, padding)
+
+
+class SqueezeExcitation(nn.Layer):
+    """Hu et al. 2018 squeeze-and-excitation for 5-D tensors.
+
+    ``y = x * sigmoid(W2 relu(W1 GAP(x) + b1) + b2)`` with ``W1: C -> max(1, C // r)``,
+    ``W2: C // r -> C`` (r = 16), implemented as 1x1x1 convolutions with bias
+    (keys ``se.reduce.*``, ``se.expand.*``; no "fc" in the names, so the
+    reference's ``ft_begin_index`` substring match on "fc" does not catch them).  params: ``2 C (C // r) + C // r + C``."""
+
+    def __init__(self, channels, reduction=16):
+        super().__init__()
+        hidden = max(1, int(channels) // int(reduction))
+        self.reduce = conv3d(channels, hidden, 1, bias=True)
+        self.expand = conv3d(hidden, channels, 1, bias=True)
+
+    def forward(self, x):
+        s = F.adaptive_avg_pool3d(x, 1)
+        s = F.sigmoid(self.expand(F.relu(self.reduce(s))))
+        return x * s

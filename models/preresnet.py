@@ -1,0 +1,97 @@
+"""Pre-activation 3D ResNet, reference OLD layout (``models/pre_act_resnet.py`` at CVPR2018).
+
+The published ``preresnet-200-kinetics.pth`` uses this layout (the NEW layout's pre-act model does
+not build).  Stem, stages, head and init are those of :mod:`models.resnet`; the blocks are:
+
+* basic: BN-ReLU-conv3^3(stride) - BN-ReLU-conv3^3 - [SE] - (+ shortcut(x));
+* bottleneck: BN-ReLU-conv1^3 - BN-ReLU-conv3^3(stride) - BN-ReLU-conv1^3(x4) - [SE] - (+ shortcut(x)).
+
+No ReLU after the addition, the shortcut takes the raw block input, and there is no final
+BN-ReLU before the pooling (as in the reference).  Keys per block: ``bn1, conv1, bn2, conv2,
+[bn3, conv3], [downsample.0, downsample.1]``.
+"""
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ._common import batch_norm, conv1x1x1
+from .kernels import SqueezeExcitation, make_conv
+from .resnet import ResNet, get_inplanes
+
+DEPTHS = [18, 34, 50, 101, 152, 200]
+
+
+class PreActivationBasicBlock(nn.Layer):
+    expansion = 1
+
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+        super().__init__()
+        self.bn1 = batch_norm(in_planes)
+        self.conv1 = make_conv(kernel_type, in_planes, planes, 3, stride, 1)
+        self.bn2 = batch_norm(planes)
+        self.conv2 = make_conv(kernel_type, planes, planes, 3, 1, 1)
+        self.se = SqueezeExcitation(planes) if se else None
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        if self.se is not None:
+            out = self.se(out)
+        residual = self.downsample(x) if self.downsample is not None else x
+        return out + residual
+
+
+class PreActivationBottleneck(nn.Layer):
+    expansion = 4
+
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+        super().__init__()
+        self.bn1 = batch_norm(in_planes)
+        self.conv1 = conv1x1x1(in_planes, planes)
+        self.bn2 = batch_norm(planes)
+        self.conv2 = make_conv(kernel_type, planes, planes, 3, stride, 1)
+        self.bn3 = batch_norm(planes)
+        self.conv3 = conv1x1x1(planes, planes * self.expansion)
+        self.se = SqueezeExcitation(planes * self.expansion) if se else None
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        out = self.conv1(F.relu(self.bn1(x)))
+        out = self.conv2(F.relu(self.bn2(out)))
+        out = self.conv3(F.relu(self.bn3(out)))
+        if self.se is not None:
+            out = self.se(out)
+        residual = self.downsample(x) if self.downsample is not None else x
+        return out + residual
+
+
+_CONFIGS = {
+    18: (PreActivationBasicBlock, [2, 2, 2, 2]),
+    34: (PreActivationBasicBlock, [3, 4, 6, 3]),
+    50: (PreActivationBottleneck, [3, 4, 6, 3]),
+    101: (PreActivationBottleneck, [3, 4, 23, 3]),
+    152: (PreActivationBottleneck, [3, 8, 36, 3]),
+    200: (PreActivationBottleneck, [3, 24, 36, 3]),
+}
+
+
+def generate_model(model_depth, widen_factor=1.0, **kwargs):
+    model_depth = int(model_depth)
+    if model_depth not in _CONFIGS:
+        raise ValueError('unknown model_depth {} for preresnet; valid depths: {}'.format(
+            model_depth, DEPTHS))
+    block, layers = _CONFIGS[model_depth]
+    planes = [int(p * widen_factor) for p in get_inplanes()]
+    return ResNet(block, layers, planes, **kwargs)
+
+
+def build(o):
+    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']),
+                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
+                          n_input_channels=int(o['n_input_channels']),
+                          conv1_t_size=int(o['conv1_t_size']),
+                          conv1_t_stride=int(o['conv1_t_stride']),
+                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
+                          se=bool(o['se']))

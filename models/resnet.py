@@ -1,0 +1,201 @@
+"""3D ResNet (Hara et al.), reference ``models/resnet.py`` (old and new layouts agree).
+
+State-dict keys for ``kernel_type='3d'`` without SE are the reference's PyTorch keys with
+``running_mean -> _mean`` and ``running_var -> _variance``:
+``conv1.weight, bn1.*, layer{1..4}.{i}.conv1.weight, .bn1.*, .conv2.weight, .bn2.*,
+[.conv3.weight, .bn3.*], [layerX.0.downsample.0.weight, layerX.0.downsample.1.*], fc.weight, fc.bias``.
+
+The :class:`ResNet` class is shared by the pre-activation, wide and ResNeXt families, which only
+swap the residual block and the stage widths.
+"""
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+
+from ._common import (ShortcutA, batch_norm, conv1x1x1, init_reference_weights, torch_linear)
+from .kernels import SqueezeExcitation, check_kernel_type, make_conv
+
+DEPTHS = [10, 18, 34, 50, 101, 152, 200]
+
+
+def get_inplanes():
+    return [64, 128, 256, 512]
+
+
+class BasicBlock(nn.Layer):
+    """conv3^3(stride) - BN - ReLU - conv3^3 - BN - [SE] - (+shortcut) - ReLU."""
+    expansion = 1
+
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+        super().__init__()
+        self.conv1 = make_conv(kernel_type, in_planes, planes, 3, stride, 1)
+        self.bn1 = batch_norm(planes)
+        self.conv2 = make_conv(kernel_type, planes, planes, 3, 1, 1)
+        self.bn2 = batch_norm(planes)
+        self.se = SqueezeExcitation(planes) if se else None
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        residual = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = self.bn2(self.conv2(out))
+        if self.se is not None:
+            out = self.se(out)
+        if self.downsample is not None:
+            residual = self.downsample(x)
+        return F.relu(out + residual)
+
+
+class Bottleneck(nn.Layer):
+    """conv1^3 - BN - ReLU - conv3^3(stride) - BN - ReLU - conv1^3(x4) - BN - [SE] - (+) - ReLU."""
+    expansion = 4
+
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+        super().__init__()
+        self.conv1 = conv1x1x1(in_planes, planes)
+        self.bn1 = batch_norm(planes)
+        self.conv2 = make_conv(kernel_type, planes, planes, 3, stride, 1)
+        self.bn2 = batch_norm(planes)
+        self.conv3 = conv1x1x1(planes, planes * self.expansion)
+        self.bn3 = batch_norm(planes * self.expansion)
+        self.se = SqueezeExcitation(planes * self.expansion) if se else None
+        self.downsample = downsample
+        self.stride = stride
+
+    def forward(self, x):
+        residual = x
+        out = F.relu(self.bn1(self.conv1(x)))
+        out = F.relu(self.bn2(self.conv2(out)))
+        out = self.bn3(self.conv3(out))
+        if self.se is not None:
+            out = self.se(out)
+        if self.downsample is not None:
+            residual = self.downsample(x)
+        return F.relu(out + residual)
+
+
+class ResNet(nn.Layer):
+    """Generic 3D ResNet trunk.
+
+    Args:
+        block: residual block class (``expansion`` attribute; constructor
+            ``block(in_planes, planes, stride, downsample, kernel_type=..., se=..., **block_kwargs)``).
+        layers: blocks per stage, e.g. ``[2, 2, 2, 2]``.
+        block_inplanes: ``planes`` of the four stages (already widened).
+        stem_planes: output channels of ``conv1`` (default ``block_inplanes[0]``, as in the new
+            reference; the old wide/ResNeXt models use 64).
+        n_input_channels, conv1_t_size, conv1_t_stride, no_max_pool: stem options.
+        shortcut_type: ``'A'`` (zero-pad identity, detached) or ``'B'`` (1x1x1 conv + BN).
+        n_classes: classifier outputs.
+        kernel_type: one of ``KERNEL_TYPES``; replaces every k>1 convolution (stem included,
+            as in the seed Keras builder and in R(2+1)D).
+        stem_kernel_type: kernel type of the stem only (default: ``kernel_type``).  ``'3d'`` keeps
+            the reference stem; worth it for 'fast'/'split-fast', whose t x 7 x 7 stem
+            (64 -> 64 spatio-temporal convs at full resolution) costs ~20 GMACs at 16x112x112.
+        se: squeeze-excitation on each block's residual branch before the addition.
+        pool_size: ``None`` -> ``AdaptiveAvgPool3D(1)`` (default, any clip size); a 3-tuple ->
+            the CVPR2018 fixed ``AvgPool3D(pool_size, stride=1)`` (``(1, 4, 4)`` for 16x112x112,
+            where both are identical).
+    """
+
+    def __init__(self, block, layers, block_inplanes, stem_planes=None, n_input_channels=3,
+                 conv1_t_size=7, conv1_t_stride=1, no_max_pool=False, shortcut_type='B',
+                 n_classes=400, kernel_type='3d', se=False, pool_size=None, block_kwargs=None,
+                 stem_kernel_type=None):
+        super().__init__()
+        shortcut_type = str(shortcut_type).upper()
+        if shortcut_type not in ('A', 'B'):
+            raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(shortcut_type))
+        kernel_type = check_kernel_type(kernel_type)
+        self.kernel_type = kernel_type
+        self.se = bool(se)
+        self.shortcut_type = shortcut_type
+        self.no_max_pool = bool(no_max_pool)
+        self._block_kwargs = dict(block_kwargs or {})
+        block_inplanes = [int(p) for p in block_inplanes]
+        self.in_planes = int(stem_planes) if stem_planes is not None else block_inplanes[0]
+
+        stem_kernel_type = check_kernel_type(stem_kernel_type or kernel_type)
+        self.conv1 = make_conv(stem_kernel_type, n_input_channels, self.in_planes,
+                               (conv1_t_size, 7, 7), (conv1_t_stride, 2, 2),
+                               (conv1_t_size // 2, 3, 3))
+        self.bn1 = batch_norm(self.in_planes)
+        self.relu = nn.ReLU()
+        self.maxpool = nn.MaxPool3D(kernel_size=3, stride=2, padding=1)
+        self.layer1 = self._make_layer(block, block_inplanes[0], layers[0], shortcut_type)
+        self.layer2 = self._make_layer(block, block_inplanes[1], layers[1], shortcut_type, 2)
+        self.layer3 = self._make_layer(block, block_inplanes[2], layers[2], shortcut_type, 2)
+        self.layer4 = self._make_layer(block, block_inplanes[3], layers[3], shortcut_type, 2)
+        if pool_size is None:
+            self.avgpool = nn.AdaptiveAvgPool3D((1, 1, 1))
+        else:
+            self.avgpool = nn.AvgPool3D(tuple(pool_size), stride=1)
+        self.fc = torch_linear(block_inplanes[3] * block.expansion, n_classes)
+
+        init_reference_weights(self)
+
+    def _make_layer(self, block, planes, blocks, shortcut_type, stride=1):
+        downsample = None
+        if stride != 1 or self.in_planes != planes * block.expansion:
+            if shortcut_type == 'A':
+                downsample = ShortcutA(planes * block.expansion, stride)
+            else:
+                downsample = nn.Sequential(
+                    conv1x1x1(self.in_planes, planes * block.expansion, stride),
+                    batch_norm(planes * block.expansion))
+        layers = [block(self.in_planes, planes, stride, downsample,
+                        kernel_type=self.kernel_type, se=self.se, **self._block_kwargs)]
+        self.in_planes = planes * block.expansion
+        for _ in range(1, blocks):
+            layers.append(block(self.in_planes, planes, 1, None,
+                                kernel_type=self.kernel_type, se=self.se, **self._block_kwargs))
+        return nn.Sequential(*layers)
+
+    def forward_features(self, x):
+        x = self.relu(self.bn1(self.conv1(x)))
+        if not self.no_max_pool:
+            x = self.maxpool(x)
+        x = self.layer1(x)
+        x = self.layer2(x)
+        x = self.layer3(x)
+        x = self.layer4(x)
+        return x
+
+    def forward(self, x):
+        x = self.avgpool(self.forward_features(x))
+        x = paddle.flatten(x, 1)
+        return self.fc(x)
+
+
+_CONFIGS = {
+    10: (BasicBlock, [1, 1, 1, 1]),
+    18: (BasicBlock, [2, 2, 2, 2]),
+    34: (BasicBlock, [3, 4, 6, 3]),
+    50: (Bottleneck, [3, 4, 6, 3]),
+    101: (Bottleneck, [3, 4, 23, 3]),
+    152: (Bottleneck, [3, 8, 36, 3]),
+    200: (Bottleneck, [3, 24, 36, 3]),
+}
+
+
+def generate_model(model_depth, widen_factor=1.0, **kwargs):
+    """``resnet-{depth}``; ``kwargs`` go to :class:`ResNet` (n_classes, shortcut_type, ...)."""
+    model_depth = int(model_depth)
+    if model_depth not in _CONFIGS:
+        raise ValueError('unknown model_depth {} for resnet; valid depths: {}'.format(
+            model_depth, DEPTHS))
+    block, layers = _CONFIGS[model_depth]
+    planes = [int(p * widen_factor) for p in get_inplanes()]
+    return ResNet(block, layers, planes, **kwargs)
+
+
+def build(o):
+    """Build from resolved model options (see ``models.resolve_model_options``)."""
+    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']),
+                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
+                          n_input_channels=int(o['n_input_channels']),
+                          conv1_t_size=int(o['conv1_t_size']),
+                          conv1_t_stride=int(o['conv1_t_stride']),
+                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
+                          se=bool(o['se']))

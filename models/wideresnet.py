@@ -1,0 +1,37 @@
+"""Wide 3D ResNet, reference OLD layout (``models/wide_resnet.py`` at CVPR2018; the published
+``wideresnet-50-kinetics.pth``).
+
+Depth 50 only.  ``conv1`` keeps 64 channels (the NEW layout widens it to 64k, which is not
+weight-compatible); stage ``planes`` are ``64k, 128k, 256k, 512k``; the block is the ResNet
+bottleneck with expansion 2 (conv1 1^3 in->planes, conv2 3^3 planes->planes (stride),
+conv3 1^3 planes->2 planes), so the fc input is ``512 k 2`` (2048 for k=2).  k=2, 400 classes:
+158.2 M parameters.
+"""
+from .resnet import Bottleneck, ResNet
+
+DEPTHS = [50]
+
+
+class WideBottleneck(Bottleneck):
+    expansion = 2
+
+
+def generate_model(model_depth=50, k=2, widen_factor=1.0, **kwargs):
+    if int(model_depth) not in DEPTHS:
+        raise ValueError('unknown model_depth {} for wideresnet; valid depths: {}'.format(
+            model_depth, DEPTHS))
+    k = int(k)
+    planes = [int(p * k * widen_factor) for p in (64, 128, 256, 512)]
+    return ResNet(WideBottleneck, [3, 4, 6, 3], planes, stem_planes=int(64 * widen_factor),
+                  **kwargs)
+
+
+def build(o):
+    return generate_model(o['model_depth'], k=int(o['wide_resnet_k']),
+                          widen_factor=float(o['resnet_widen_factor']),
+                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
+                          n_input_channels=int(o['n_input_channels']),
+                          conv1_t_size=int(o['conv1_t_size']),
+                          conv1_t_stride=int(o['conv1_t_stride']),
+                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
+                          se=bool(o['se']))
