@@ -1,0 +1,297 @@
+"""Datasets over a tiny JPEG tree (32 x 24 frames) built in tmp_path."""
+import json
+import os
+import random
+from argparse import Namespace
+
+import numpy as np
+import paddle
+import pytest
+from PIL import Image
+
+import datasets
+from datasets.mean import get_mean
+
+LABELS = ['ClassA', 'ClassB']
+
+
+def write_video(root, label, vid, n, n_frames_file=False, size=(32, 24)):
+    d = os.path.join(root, label, vid) if label else os.path.join(root, vid)
+    os.makedirs(d, exist_ok=True)
+    for i in range(1, n + 1):
+        Image.new('RGB', size, (8 * i % 256, 60, 120)).save(
+            os.path.join(d, 'image_{:05d}.jpg'.format(i)), quality=95)
+    if n_frames_file:
+        with open(os.path.join(d, 'n_frames'), 'w') as f:
+            f.write(str(n))
+    return d
+
+
+def write_json(path, database, labels=LABELS):
+    with open(path, 'w') as f:
+        json.dump({'labels': labels, 'database': database}, f)
+    return str(path)
+
+
+def entry(subset, label=None, **ann):
+    a = dict(ann)
+    if label is not None:
+        a['label'] = label
+    return {'subset': subset, 'annotations': a}
+
+
+@pytest.fixture
+def tree(tmp_path):
+    root = str(tmp_path / 'jpg')
+    write_video(root, 'ClassA', 'v_a1', 20)
+    write_video(root, 'ClassA', 'v_a2', 30, n_frames_file=True)
+    write_video(root, 'ClassB', 'v_b1', 20)
+    write_video(root, 'ClassB', 'v_b2', 20)
+    write_video(root, 'ClassA', 'v_a3', 30)
+    db = {'v_a1': entry('training', 'ClassA'), 'v_a2': entry('training', 'ClassA'),
+          'v_b1': entry('training', 'ClassB'),
+          'v_b2': entry('validation', 'ClassB'), 'v_a3': entry('validation', 'ClassA')}
+    ann = write_json(tmp_path / 'ucf101_01.json', db)
+    return root, ann, tmp_path
+
+
+def make_opt(root, ann, **kw):
+    base = dict(video_path=root, annotation_path=ann, dataset='ucf101', sample_size=16,
+                sample_duration=16, sample_t_stride=1, n_val_samples=3, train_crop='corner',
+                train_crop_min_scale=0.25, train_crop_min_ratio=0.75,
+                scales=datasets.default_scales(), no_hflip=False, norm_value=1,
+                mean=get_mean(1, 'activitynet'), std=[1.0, 1.0, 1.0], train_t_crop='random',
+                scale_in_test=1.0, crop_position_in_test='c', test_subset='val',
+                inference_stride=16, allow_missing=False)
+    base.update(kw)
+    return Namespace(**base)
+
+
+def test_training_set_items(tree):
+    root, ann, _ = tree
+    ds = datasets.get_training_set(make_opt(root, ann))
+    assert isinstance(ds, paddle.io.Dataset)
+    assert len(ds) == 3 and ds.class_names == LABELS
+    assert ds.video_ids == ['v_a1', 'v_a2', 'v_b1']
+    assert [s['label'] for s in ds.samples] == [0, 0, 1]
+    assert ds.samples[1]['frame_indices'] == list(range(1, 31))
+    assert ds.samples[0]['video'] == os.path.join(root, 'ClassA', 'v_a1')
+    random.seed(0)
+    clip, target = ds[2]
+    assert clip.shape == (3, 16, 16, 16) and clip.dtype == np.float32
+    assert isinstance(target, np.int64) and target == 1
+    # G channel is 60 in every frame -> 60 - mean after any crop/flip (JPEG may shift by a little)
+    assert abs(float(clip[1].mean()) - (60 - 107.7354)) < 3
+    random.seed(5)
+    a, _ = ds[0]
+    random.seed(5)
+    b, _ = ds[0]
+    np.testing.assert_array_equal(a, b)
+
+
+def test_validation_set_windows(tree):
+    root, ann, _ = tree
+    ds = datasets.get_validation_set(make_opt(root, ann))
+    # v_b2, 20 frames: step max(1, ceil(3 / 2)) = 2 -> starts 1, 3, ..., 19 (10 clips)
+    # v_a3, 30 frames: step 7 -> starts 1, 8, 15, 22, 29 (5 clips)
+    assert ds.n_clips_per_video == [10, 5] and len(ds) == 15
+    starts = [s['frame_indices'][0] for s in ds.samples]
+    assert starts == list(range(1, 20, 2)) + [1, 8, 15, 22, 29]
+    assert ds.samples[-1]['frame_indices'] == [29, 30]
+    clip, target = ds[14]
+    assert clip.shape == (3, 16, 16, 16) and target == 0
+    # loop padding: frames 29, 30, 29, 30, ...
+    np.testing.assert_array_equal(clip[:, 0], clip[:, 2])
+    assert ds[0][1] == 1
+
+
+def test_test_set_targets_are_video_indices(tree):
+    root, ann, _ = tree
+    ds = datasets.get_test_set(make_opt(root, ann, test_subset='val'))
+    assert ds.video_ids == ['v_b2', 'v_a3'] and ds.video_labels == [1, 0]
+    # 20 frames -> starts 1, 17; 30 frames -> starts 1, 17
+    assert ds.n_clips_per_video == [2, 2]
+    assert [s['frame_indices'] for s in ds.samples][:2] == [list(range(1, 17)), [17, 18, 19, 20]]
+    assert [int(ds[i][1]) for i in range(len(ds))] == [0, 0, 1, 1]
+    assert ds[1][0].shape == (3, 16, 16, 16)
+    tr = datasets.get_test_set(make_opt(root, ann, test_subset='train', inference_stride=0))
+    assert tr.subset == 'training' and tr.n_clips_per_video == [2, 2, 2]
+
+
+def test_sample_t_stride(tree):
+    root, ann, _ = tree
+    opt = make_opt(root, ann, sample_t_stride=2, sample_duration=4)
+    ds = datasets.get_training_set(opt)
+    random.seed(0)
+    idx = ds.temporal_transform(ds.samples[1]['frame_indices'])
+    assert len(idx) == 4 and all(b - a == 2 for a, b in zip(idx, idx[1:]))
+    assert ds[1][0].shape == (3, 4, 16, 16)
+    val = datasets.get_validation_set(opt)
+    assert all(len(val.temporal_transform(s['frame_indices'])) == 4 for s in val.samples)
+
+
+def test_n_frames_sources(tmp_path):
+    root = str(tmp_path / 'jpg')
+    d1 = write_video(root, 'ClassA', 'seg', 20)
+    d2 = write_video(root, 'ClassA', 'file', 20)
+    with open(os.path.join(d2, 'n_frames'), 'w') as f:
+        f.write('12')  # the n_frames file wins over counting
+    write_video(root, 'ClassB', 'count', 7)
+    ann = write_json(tmp_path / 'a.json', {
+        'seg': entry('training', 'ClassA', segment=[1, 11]),
+        'file': entry('training', 'ClassA', segment=[1, 21]),
+        'count': entry('training', 'ClassB')})
+    ds = datasets.get_training_set(make_opt(root, ann))
+    assert [s['n_frames'] for s in ds.samples] == [10, 12, 7]
+    assert ds.samples[0]['frame_indices'] == list(range(1, 11))
+    assert d1 in ds.video_paths
+
+
+def test_missing_frame_names_the_file(tree):
+    root, ann, _ = tree
+    os.remove(os.path.join(root, 'ClassB', 'v_b2', 'image_00005.jpg'))
+    ds = datasets.get_test_set(make_opt(root, ann))
+    with pytest.raises(FileNotFoundError) as e:
+        ds[0]
+    assert os.path.join(root, 'ClassB', 'v_b2', 'image_00005.jpg') in str(e.value)
+    ds[1]  # frames 17..20 are fine
+
+
+def test_corrupt_frame_names_the_file(tree):
+    root, ann, _ = tree
+    bad = os.path.join(root, 'ClassB', 'v_b2', 'image_00003.jpg')
+    with open(bad, 'wb') as f:
+        f.write(b'not a jpeg')
+    ds = datasets.get_test_set(make_opt(root, ann))
+    with pytest.raises(OSError, match='image_00003.jpg'):
+        ds[0]
+
+
+def test_empty_folder_is_an_error(tree):
+    root, ann, _ = tree
+    d = os.path.join(root, 'ClassA', 'v_a3')
+    for name in os.listdir(d):
+        os.remove(os.path.join(d, name))
+    with pytest.raises(FileNotFoundError) as e:
+        datasets.get_validation_set(make_opt(root, ann))
+    assert d in str(e.value) and 'no frames' in str(e.value)
+    # n_frames file saying 0 as well
+    with open(os.path.join(d, 'n_frames'), 'w') as f:
+        f.write('0')
+    with pytest.raises(FileNotFoundError, match='v_a3'):
+        datasets.get_validation_set(make_opt(root, ann))
+
+
+def test_missing_folder_error_and_allow_missing(tree):
+    root, ann, tmp_path = tree
+    db = json.load(open(ann))['database']
+    db['v_gone'] = entry('training', 'ClassB')
+    db['v_gone2'] = entry('training', 'ClassA')
+    ann2 = write_json(tmp_path / 'b.json', db)
+    with pytest.raises(FileNotFoundError) as e:
+        datasets.get_training_set(make_opt(root, ann2))
+    assert os.path.join(root, 'ClassB', 'v_gone') in str(e.value)
+    ds = datasets.get_training_set(make_opt(root, ann2, allow_missing=True))
+    assert len(ds.missing_videos) == 2 and len(ds) == 3
+    assert os.path.join(root, 'ClassA', 'v_gone2') in ds.missing_videos
+    assert 'v_gone' not in ds.video_ids
+    # all missing -> still an error
+    with pytest.raises(FileNotFoundError, match='none of the'):
+        datasets.get_training_set(make_opt(str(tmp_path), ann2, allow_missing=True))
+
+
+def test_unknown_label_names_the_annotation(tree):
+    root, ann, tmp_path = tree
+    db = json.load(open(ann))['database']
+    db['v_a1'] = entry('training', 'Biking')
+    ann2 = write_json(tmp_path / 'c.json', db)
+    with pytest.raises(ValueError) as e:
+        datasets.get_training_set(make_opt(root, ann2))
+    assert str(ann2) in str(e.value) and 'Biking' in str(e.value)
+
+
+def test_load_annotation_errors(tmp_path):
+    with pytest.raises(FileNotFoundError, match='nope.json'):
+        datasets.load_annotation(tmp_path / 'nope.json')
+    bad = tmp_path / 'bad.json'
+    bad.write_text('{"labels": [')
+    with pytest.raises(ValueError, match='bad.json.*not valid JSON'):
+        datasets.load_annotation(bad)
+    nokeys = tmp_path / 'nokeys.json'
+    nokeys.write_text('{"labels": []}')
+    with pytest.raises(ValueError, match="nokeys.json.*'database'"):
+        datasets.load_annotation(nokeys)
+    nolabels = tmp_path / 'nolabels.json'
+    nolabels.write_text('{"database": {}}')
+    with pytest.raises(ValueError, match="nolabels.json.*'labels'"):
+        datasets.load_annotation(nolabels)
+    ok = tmp_path / 'ok.json'
+    ok.write_text('{"labels": ["a"], "database": {}}')
+    assert datasets.load_annotation(ok)['labels'] == ['a']
+
+
+def test_empty_subset_is_an_error(tree):
+    root, ann, _ = tree
+    with pytest.raises(ValueError, match="no videos of subset 'testing'"):
+        datasets.get_test_set(make_opt(root, ann, test_subset='test'))
+
+
+def test_kinetics_testing_layout(tmp_path):
+    root = str(tmp_path / 'jpg')
+    write_video(root, 'test', 'abc_000010_000020', 18)
+    write_video(root, 'ClassA', 'xyz_000000_000010', 18)
+    ann = write_json(tmp_path / 'k.json', {
+        'abc_000010_000020': {'subset': 'testing', 'annotations': {}},
+        'xyz_000000_000010': entry('training', 'ClassA')})
+    ds = datasets.get_test_set(make_opt(root, ann, dataset='kinetics', test_subset='test'))
+    assert ds.video_ids == ['abc_000010_000020'] and ds.video_labels == [-1]
+    assert ds.video_paths == [os.path.join(root, 'test', 'abc_000010_000020')]
+    assert ds[0][0].shape == (3, 16, 16, 16) and ds[0][1] == 0
+
+
+def test_dataloader_batches(tree):
+    root, ann, _ = tree
+    ds = datasets.get_validation_set(make_opt(root, ann, sample_duration=8))
+    loader = paddle.io.DataLoader(ds, batch_size=4, shuffle=False, num_workers=0, drop_last=False)
+    shapes = []
+    for clips, targets in loader:
+        assert clips.dtype == paddle.float32 and targets.dtype == paddle.int64
+        shapes.append((tuple(clips.shape), tuple(targets.shape)))
+    n = len(ds)
+    assert shapes[0] == ((4, 3, 8, 16, 16), (4,))
+    assert sum(s[0][0] for s in shapes) == n
+
+
+def test_truncated_video_fails_at_construction(tree):
+    root, ann, _ = tree
+    d = os.path.join(root, 'ClassA', 'v_a2')
+    with open(os.path.join(d, 'n_frames'), 'w') as f:
+        f.write('35')  # only 30 frames on disk
+    with pytest.raises(FileNotFoundError) as e:
+        datasets.get_training_set(make_opt(root, ann))
+    assert os.path.join(d, 'image_00035.jpg') in str(e.value)
+    ds = datasets.get_training_set(make_opt(root, ann, allow_missing=True))
+    assert ds.missing_videos == [d] and ds.video_ids == ['v_a1', 'v_b1']
+
+
+def test_sliding_stride_and_dataset_repr(tree):
+    root, ann, _ = tree
+    ds = datasets.get_test_set(make_opt(root, ann, inference_stride=8))
+    # 20 frames: starts 1, 9, 17; 30 frames: starts 1, 9, 17, 25
+    assert ds.n_clips_per_video == [3, 4]
+    assert 'videos=2' in repr(ds)
+
+
+def test_activitynet_segments(tmp_path):
+    root = str(tmp_path / 'jpg')
+    d = write_video(root, None, 'v_vid1', 40)
+    with open(os.path.join(d, 'fps'), 'w') as f:
+        f.write('10')
+    db = {'vid1': {'subset': 'training', 'annotations': [
+        {'segment': [0.0, 2.0], 'label': 'ClassA'}, {'segment': [2.5, 3.9], 'label': 'ClassB'}]}}
+    ann = write_json(tmp_path / 'anet.json', db)
+    ds = datasets.get_training_set(make_opt(root, ann, dataset='activitynet'))
+    assert [(s['label'], s['segment']) for s in ds.samples] == [(0, [1, 20]), (1, [25, 39])]
+    assert ds[1][0].shape == (3, 16, 16, 16)
+    te = datasets.get_test_set(make_opt(root, ann, dataset='activitynet', test_subset='train'))
+    assert te.video_ids == ['vid1'] and te.n_clips_per_video == [3]  # untrimmed: 40 frames
