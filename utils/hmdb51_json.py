@@ -1,0 +1,67 @@
+"""Build the HMDB-51 annotation files hmdb51_1.json, hmdb51_2.json, hmdb51_3.json.
+
+    python utils/hmdb51_json.py annotation_dir_path <testTrainMulti_7030_splits dir> <dst dir>
+    python utils/hmdb51_json.py <testTrainMulti_7030_splits dir> [<dst dir>] [--video_path JPG_ROOT]
+
+Reads every <class>_test_split<k>.txt ("April_09_brush_hair_u_nm_np1_ba_goo_0.avi 1"): flag 1 ->
+subset "training", 2 -> "validation" (the split's test videos, as in the reference), 0 -> not
+used in that split.  Labels are the class names sorted alphabetically (the reference's order).
+The file names follow the reference: hmdb51_<k>.json.
+
+With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
+"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out.
+
+A split file that does not fit the format stops the script with one error naming file and line.
+"""
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from utils.splits import (SplitFileError, build_database, build_parser,  # noqa: E402
+                          load_hmdb51_splits, parse_cli, report_and_write)
+
+
+def convert_hmdb51_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=None,
+                               keep_missing=False, out=sys.stdout):
+    """Write hmdb51_k.json for each split; returns (written paths, all_ok)."""
+    labels, per_split = load_hmdb51_splits(dir_path)
+    if splits is None:
+        splits = sorted(per_split)
+    written, all_ok = [], True
+    for split in splits:
+        if split not in per_split:
+            raise SplitFileError(os.path.join(dir_path, '<class>_test_split%d.txt' % split), None,
+                                 'missing: no file for split %d' % split)
+        data, missing, empty = build_database(labels, per_split[split], video_path, keep_missing)
+        path = os.path.join(dst_dir_path, 'hmdb51_%d.json' % split)
+        all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
+        written.append(path)
+    return written, all_ok
+
+
+def main(argv=None):
+    parser = build_parser('hmdb51_json.py',
+                          'Build hmdb51_1.json ... hmdb51_3.json (labels sorted, subsets '
+                          'training/validation) from HMDB-51\'s testTrainMulti_7030_splits folder.',
+                          'the testTrainMulti_7030_splits folder (<class>_test_split<k>.txt)',
+                          'hmdb51_1.json, hmdb51_2.json, hmdb51_3.json')
+    args = parse_cli(parser, argv)
+    try:
+        _, ok = convert_hmdb51_csv_to_json(args.dir_path, args.dst_dir_path, args.video_path,
+                                           args.splits, args.keep_missing)
+    except SplitFileError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 1
+    if not ok:
+        print('error: no listed video has frames under %s (expected %s/<class>/<video>/'
+              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,82 @@
+"""Write each video's n_frames file.
+
+    python utils/n_frames_ucf101_hmdb51.py JPG_ROOT
+
+For every JPG_ROOT/<class>/<video>/ folder made by video_jpg_ucf101_hmdb51.py, writes
+<video>/n_frames holding the number of frames (the highest image_NNNNN.jpg index, as the
+reference did; no newline).  Unfinished conversions (<video>.partial/ folders) are skipped and
+reported, as are folders without frames (n_frames 0) or with gaps in the numbering.
+"""
+import argparse
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from utils.splits import FRAME_NAME  # noqa: E402
+
+PARTIAL_SUFFIX = '.partial'
+
+
+def n_frames_of(video_dir):
+    """(highest frame index, number of frame files) of a frames folder."""
+    indices = [int(m.group(1)) for m in map(FRAME_NAME.match, os.listdir(video_dir)) if m]
+    return (max(indices) if indices else 0), len(indices)
+
+
+def write_n_frames(video_dir, n):
+    path = os.path.join(video_dir, 'n_frames')
+    tmp = path + '.tmp'
+    with open(tmp, 'w') as f:
+        f.write(str(n))
+    os.replace(tmp, path)
+
+
+def class_process(class_dir, report):
+    for name in sorted(os.listdir(class_dir)):
+        video_dir = os.path.join(class_dir, name)
+        if not os.path.isdir(video_dir):
+            continue
+        if name.endswith(PARTIAL_SUFFIX):
+            report['partial'].append(video_dir)
+            continue
+        n, count = n_frames_of(video_dir)
+        write_n_frames(video_dir, n)
+        report['videos'] += 1
+        report['frames'] += n
+        if n == 0:
+            report['empty'].append(video_dir)
+        elif count != n:
+            report['gaps'].append((video_dir, n, count))
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0] + ': JPG_ROOT/<class>/'
+                                '<video>/n_frames = number of image_NNNNN.jpg frames.')
+    p.add_argument('dir_path', metavar='JPG_ROOT',
+                   help='frames tree made by video_jpg_ucf101_hmdb51.py (<class>/<video>/'
+                        'image_00001.jpg ...)')
+    args = p.parse_args(argv)
+    if not os.path.isdir(args.dir_path):
+        p.error('JPG_ROOT %s is not a folder' % args.dir_path)
+    from tqdm import tqdm
+    report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': []}
+    classes = sorted(c for c in os.listdir(args.dir_path)
+                     if os.path.isdir(os.path.join(args.dir_path, c)))
+    for class_name in tqdm(classes, unit='class'):
+        class_process(os.path.join(args.dir_path, class_name), report)
+    print('wrote n_frames for %d videos (%d frames) in %d classes'
+          % (report['videos'], report['frames'], len(classes)))
+    for d in report['partial']:
+        print('  WARNING %s: unfinished conversion, skipped (re-run video_jpg_ucf101_hmdb51.py)' % d)
+    for d in report['empty']:
+        print('  WARNING %s: no image_NNNNN.jpg frame (n_frames 0)' % d)
+    for d, n, count in report['gaps']:
+        print('  WARNING %s: highest frame %d but %d frame files' % (d, n, count))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,69 @@
+"""Build the UCF-101 annotation files ucf101_01.json, ucf101_02.json, ucf101_03.json.
+
+    python utils/ucf101_json.py annotation_dir_path <ucfTrainTestlist dir> <dst dir>   (seed README)
+    python utils/ucf101_json.py <ucfTrainTestlist dir> [<dst dir>] [--video_path JPG_ROOT]
+
+Reads classInd.txt ("1 ApplyEyeMakeup"), trainlist0k.txt ("ApplyEyeMakeup/v_..._g08_c01.avi 1")
+and testlist0k.txt ("ApplyEyeMakeup/v_..._g01_c01.avi") of UCF-101's ucfTrainTestlist (CRLF line
+ends as shipped).  Labels are in classInd.txt order; trainlist videos get subset "training",
+testlist videos "validation" (what the reference's training and test.py --test_subset val use).
+
+With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
+"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out.
+
+A split file that does not fit the format stops the script with one error naming file and line.
+"""
+import os
+import sys
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+from utils.splits import (SplitFileError, build_database, build_parser,  # noqa: E402
+                          find_ucf101_splits, load_ucf101_split, parse_cli, report_and_write)
+
+
+def convert_ucf101_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=None,
+                               keep_missing=False, out=sys.stdout):
+    """Write ucf101_0k.json for each split; returns the list of written paths."""
+    found = find_ucf101_splits(dir_path)
+    if splits is None:
+        splits = found
+        if not splits:
+            raise SplitFileError(os.path.join(dir_path, 'trainlist01.txt'), None,
+                                 'missing: no trainlist0k.txt in %s (is it the ucfTrainTestlist '
+                                 'folder?)' % dir_path)
+    written, all_ok = [], True
+    for split in splits:
+        labels, entries = load_ucf101_split(dir_path, split)
+        data, missing, empty = build_database(labels, entries, video_path, keep_missing)
+        path = os.path.join(dst_dir_path, 'ucf101_%02d.json' % split)
+        all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
+        written.append(path)
+    return written, all_ok
+
+
+def main(argv=None):
+    parser = build_parser('ucf101_json.py',
+                          'Build ucf101_01.json ... ucf101_03.json (labels in classInd.txt order, '
+                          'subsets training/validation) from UCF-101\'s ucfTrainTestlist folder.',
+                          'the ucfTrainTestlist folder (classInd.txt, trainlist0k.txt, '
+                          'testlist0k.txt)', 'ucf101_01.json, ucf101_02.json, ucf101_03.json')
+    args = parse_cli(parser, argv)
+    try:
+        _, ok = convert_ucf101_csv_to_json(args.dir_path, args.dst_dir_path, args.video_path,
+                                           args.splits, args.keep_missing)
+    except SplitFileError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 1
+    if not ok:
+        print('error: no listed video has frames under %s (expected %s/<Class>/<video>/'
+              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path),
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
