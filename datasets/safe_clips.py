@@ -1,0 +1,56 @@
+"""A dataset wrapper whose items never raise, so a bad clip is reported instead of hanging the loader.
+
+Paddle 3.3's DataLoader hangs forever when ``__getitem__`` raises with ``num_workers=0``, and with
+workers it replaces the error by "SystemError: Blocking queue is killed". ``SafeClips`` returns a
+failed clip as zeros with ``ok=0``; the consumer then calls ``load_error`` in the main process,
+which loads that clip once more and returns the real message (e.g. the missing frame's path).
+"""
+import numpy as np
+
+
+def one_line(exc):
+    """The useful last line of an exception, also when it embeds a worker's traceback."""
+    text = str(exc).strip()
+    if 'Traceback' in text or 'DataLoader worker' in text:
+        lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+        last = lines[-1] if lines else text
+        prefix = f'{type(exc).__name__}: '
+        return last[len(prefix):] if last.startswith(prefix) else last
+    return text
+
+
+class SafeClips:
+    """Items (clip, target, index, ok) of a dataset whose items are (clip, target)."""
+
+    def __init__(self, dataset, clip_shape):
+        self.dataset = dataset
+        self.clip_shape = tuple(int(n) for n in clip_shape)
+
+    def __len__(self):
+        return len(self.dataset)
+
+    def __getitem__(self, index):
+        try:
+            clip, target = self.dataset[index]
+            return clip, np.int64(target), np.int64(index), np.int64(1)
+        except Exception:  # reported from the main process by load_error()
+            return np.zeros(self.clip_shape, np.float32), np.int64(-1), np.int64(index), np.int64(0)
+
+    def load_error(self, index):
+        try:
+            self.dataset[index]
+        except Exception as e:
+            return one_line(e)
+        return f'clip {index} of {self.dataset.samples[index]["video"]} could not be loaded in a worker'
+
+    def first_error(self, indices, ok):
+        """The message for the first failed item of a batch, or None if every item loaded."""
+        ok = np.asarray(ok).reshape(-1)
+        if ok.all():
+            return None
+        return self.load_error(int(np.asarray(indices).reshape(-1)[ok == 0][0]))
+
+
+def clip_shape(opt):
+    return (int(getattr(opt, 'n_input_channels', 3) or 3), int(opt.sample_duration),
+            int(opt.sample_size), int(opt.sample_size))

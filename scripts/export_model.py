@@ -1,0 +1,124 @@
+"""Export a checkpoint as a static Paddle model for paddle.inference (deployment, scripts/predict.py).
+
+    python scripts/export_model.py --checkpoint results/save_200.pdparams --output export/r3d18
+    python scripts/predict.py VIDEO.avi --inference_model export/r3d18
+
+Writes into --output: `model.json` + `model.pdiparams` (Paddle 3, PIR program) or `model.pdmodel` +
+`model.pdiparams` (Paddle 2.x), and `model_info.json` (architecture, model options, class names and the
+preprocessing: sample_size, sample_duration, norm_value, mean, std). The input is
+`x: float32 [N, 3, sample_duration, sample_size, sample_size]` (N free), the output the class logits.
+
+Model options come from the checkpoint (flags may only repeat them). After saving, the exported model is
+run through paddle.inference on a random clip and compared with the dynamic model (max abs difference
+must be <= --tolerance, default 1e-4; --no_verify skips this).
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+import numpy as np
+
+SCRIPTS = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(SCRIPTS)
+for path in (ROOT, SCRIPTS):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+import predict  # noqa: E402  (scripts/predict.py)
+from predict import PredictError  # noqa: E402
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                epilog='Any other opts.py option (e.g. --sample_size, --sample_duration) is passed '
+                                       'on; they fix the exported input shape and must match training.')
+    p.add_argument('--checkpoint', required=True,
+                   help='.pdparams written by main.py (or a bare / converted state_dict)')
+    p.add_argument('--output', required=True, help='folder to write the static model into (created if missing)')
+    p.add_argument('--name', default='model', help='file name prefix inside --output (default: model)')
+    p.add_argument('--no_verify', action='store_true', help='skip the paddle.inference vs dynamic comparison')
+    p.add_argument('--tolerance', type=float, default=1e-4, help='max abs logit difference allowed by the check')
+    return p
+
+
+def export(model, opt, output, name='model'):
+    """paddle.jit.save the eval-mode `model` with input [None, C, T, S, S]; returns (model_file, params_file)."""
+    import paddle
+    from paddle.static import InputSpec
+    model.eval()
+    frames = int(opt.sample_duration)
+    spec = [InputSpec([None, int(getattr(opt, 'n_input_channels', 3) or 3), frames, int(opt.sample_size),
+                       int(opt.sample_size)], 'float32', 'x')]
+    os.makedirs(output, exist_ok=True)
+    try:
+        static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
+        paddle.jit.save(static, os.path.join(output, name))
+    except Exception as e:  # dy2static reports many internal exception types
+        raise PredictError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: '
+                           f'{str(e).strip().splitlines()[0] if str(e).strip() else ""})') from None
+    return predict.find_inference_files(output)
+
+
+def model_info(opt, checkpoint, files, path):
+    import models
+    import paddle
+    return {'arch': opt.arch, 'checkpoint': os.path.abspath(path), 'epoch': checkpoint.get('epoch'),
+            'model_opts': {n: getattr(opt, n) for n in models.MODEL_OPTION_NAMES},
+            'n_classes': opt.n_classes, 'class_names': checkpoint.get('class_names'),
+            'input_name': 'x', 'input_shape': [None, 3, opt.sample_duration, opt.sample_size, opt.sample_size],
+            'output': 'logits', 'sample_size': opt.sample_size, 'sample_duration': opt.sample_duration,
+            'sample_t_stride': getattr(opt, 'sample_t_stride', 1), 'norm_value': opt.norm_value,
+            'mean': list(opt.mean), 'std': list(opt.std), 'model_file': os.path.basename(files[0]),
+            'params_file': os.path.basename(files[1]), 'paddle_version': paddle.__version__}
+
+
+def verify(model, opt, directory, tolerance=1e-4, seed=0):
+    """Max abs difference between paddle.inference on the export and the dynamic model on 2 random clips."""
+    rng = np.random.default_rng(seed)
+    shape = (2, 3, int(opt.sample_duration), int(opt.sample_size), int(opt.sample_size))
+    clips = (rng.standard_normal(shape) * 50).astype(np.float32)  # inputs in the [0, 255] - mean range
+    expected = predict.DynamicModel(model)(clips)
+    got = predict.InferenceModel(directory)(clips)
+    diff = float(np.abs(expected - got).max())
+    if not np.isfinite(diff) or diff > tolerance:
+        raise PredictError(f'{directory}: paddle.inference output differs from the dynamic model by {diff:.3g} '
+                           f'(> {tolerance:g})')
+    return diff
+
+
+def run(argv):
+    args, rest = build_parser().parse_known_args(argv)
+    from opts import parse_opts
+    opt = parse_opts(rest, description='options passed on by export_model.py')
+    test = predict.load_test_module()
+    try:
+        test.select_device('cpu')  # export and check on the CPU; the static program runs on any device
+    except test.EvaluationError as e:
+        raise PredictError(str(e)) from None
+    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, predict.explicit_options(rest))
+    start = time.time()
+    files = export(model, opt, args.output, args.name)
+    info = model_info(opt, checkpoint, files, args.checkpoint)
+    with open(os.path.join(args.output, predict.MODEL_INFO), 'w') as f:
+        json.dump(info, f, indent=2)
+    print(f'exported {opt.arch} ({opt.n_classes} classes, input [N, 3, {opt.sample_duration}, {opt.sample_size}, '
+          f'{opt.sample_size}]) to {files[0]} + {os.path.basename(files[1])} in {time.time() - start:.1f} s')
+    if not info['class_names']:
+        print('note: the checkpoint stores no class names; give predict.py --annotation_path')
+    if not args.no_verify:
+        diff = verify(model, opt, args.output, args.tolerance)
+        print(f'check: paddle.inference matches the dynamic model (max abs difference {diff:.2g})')
+    return files
+
+
+def main(argv=None):
+    try:
+        return run(sys.argv[1:] if argv is None else list(argv))
+    except PredictError as e:
+        raise SystemExit(f'error: {e}') from None
+
+
+if __name__ == '__main__':
+    main()

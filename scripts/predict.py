@@ -1,0 +1,325 @@
+"""Classify a raw video file (no JPEG extraction step) and print its top-5 labels.
+
+    python scripts/predict.py VIDEO.avi --checkpoint results/save_200.pdparams
+    python scripts/predict.py VIDEO.avi --checkpoint save_200.pdparams --annotation_path ucf101_01.json
+    python scripts/predict.py VIDEO.avi --inference_model export/r3d18     # model from scripts/export_model.py
+
+The video is decoded with PyAV and every frame is scaled to height 240 (width by aspect), as
+utils/video_jpg_ucf101_hmdb51.py (ffmpeg `scale=-1:240`) does before training. Clips are then cut and
+preprocessed exactly as test.py does: non-overlapping --sample_duration-frame windows (--inference_stride),
+the last one loop-padded, Scale(--sample_size / --scale_in_test) + crop at --crop_position_in_test,
+mean/std normalisation; the softmax of the clip scores is averaged over the clips.
+
+Model options come from the checkpoint (flags may only repeat them); class names from the checkpoint's
+`class_names`, the exported model's model_info.json, or --annotation_path. Every other option of
+opts.py (e.g. --sample_size, --sample_duration, --norm_value, --mean_dataset) is accepted and must match
+training. Frames are not JPEG-compressed here, so scores differ slightly from test.py on extracted frames.
+"""
+import argparse
+import glob
+import importlib.util
+import json
+import os
+import sys
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
+
+from utils.eval_accuracy import VideoScoreAccumulator, results_json, topk_indices  # noqa: E402
+
+JPG_HEIGHT = 240
+MODEL_INFO = 'model_info.json'
+
+
+class PredictError(Exception):
+    """Bad input; printed as one 'error: ...' line, exit status 1."""
+
+
+def load_test_module():
+    """test.py as a module (loaded by path: the name `test` is also a standard-library package)."""
+    name = '_test_py'
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, 'test.py'))
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+# ----------------------------------------------------------------------------------------------
+# Decoding and clips
+# ----------------------------------------------------------------------------------------------
+
+def scaled_size(width, height, target_height=JPG_HEIGHT):
+    """ffmpeg `scale=-1:240`: height 240, width rounded to keep the aspect ratio."""
+    return max(1, int(round(width * target_height / height))), target_height
+
+
+def iter_frames(path, target_height=JPG_HEIGHT):
+    """PIL RGB frames of the first video stream, scaled to height `target_height`; errors name the file."""
+    import av
+    from PIL import Image
+    resample = getattr(Image, 'Resampling', Image).BICUBIC  # ffmpeg's scale filter default is bicubic
+    if not os.path.isfile(path):
+        raise PredictError(f'{path}: video file not found')
+    try:
+        container = av.open(path)
+    except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
+        raise PredictError(f'{path}: cannot read video ({e})') from None
+    with container:
+        if not container.streams.video:
+            raise PredictError(f'{path}: has no video stream')
+        stream = container.streams.video[0]
+        n = 0
+        try:
+            for frame in container.decode(stream):
+                img = frame.to_image()
+                size = scaled_size(img.width, img.height, target_height) if target_height else img.size
+                if size != img.size:
+                    img = img.resize(size, resample)
+                n += 1
+                yield img
+        except (av.error.FFmpegError, OSError, ValueError) as e:
+            raise PredictError(f'{path}: cannot decode frame {n + 1} ({e})') from None
+        if n == 0:
+            raise PredictError(f'{path}: no frame could be decoded')
+
+
+def iter_windows(frames, span, stride):
+    """(1-indexed frame numbers, {number: frame}) per test window, streaming over `frames`.
+
+    The windows are those of datasets.temporal_transforms.sliding_windows on frames 1..n (starts
+    1, 1 + stride, ... up to n - 1; each window `span` frames or fewer at the end), computed without
+    holding the whole video in memory.
+    """
+    buffer, start, n = {}, 1, 0
+    for n, frame in enumerate(frames, 1):
+        buffer[n] = frame
+        while start + span - 1 <= n and start <= n - 1:
+            yield list(range(start, start + span)), buffer
+            start += stride
+            for k in [k for k in buffer if k < start]:
+                del buffer[k]
+    while n and start <= max(1, n - 1):
+        yield list(range(start, min(n, start + span - 1) + 1)), buffer
+        start += stride
+
+
+def iter_clips(frames, opt):
+    """Preprocessed clips (float32 C x T x H x W) as test.py builds them from JPEG frames."""
+    import datasets
+    spatial = datasets.build_spatial_transform(opt, 'test')
+    temporal = datasets.build_temporal_transform(opt, 'test')
+    span = int(opt.sample_duration) * int(getattr(opt, 'sample_t_stride', 1) or 1)
+    stride = int(getattr(opt, 'inference_stride', 0) or span)
+    for indices, buffer in iter_windows(frames, span, stride):
+        yield datasets.transform_clip(spatial, [buffer[i] for i in temporal(indices)])
+
+
+# ----------------------------------------------------------------------------------------------
+# Models: dynamic (checkpoint) or exported (paddle.inference)
+# ----------------------------------------------------------------------------------------------
+
+def find_inference_files(directory):
+    """(model_file, params_file) of a paddle.jit.save export: Paddle 3 `.json`, Paddle 2 `.pdmodel`."""
+    if not os.path.isdir(directory):
+        raise PredictError(f'{directory}: exported model folder not found (write it with scripts/export_model.py)')
+    for params in sorted(glob.glob(os.path.join(directory, '*.pdiparams'))):
+        prefix = params[:-len('.pdiparams')]
+        for ext in ('.json', '.pdmodel'):
+            if os.path.isfile(prefix + ext):
+                return prefix + ext, params
+    raise PredictError(f'{directory}: no <name>.json/.pdmodel + <name>.pdiparams pair '
+                       '(write it with scripts/export_model.py)')
+
+
+class InferenceModel:
+    """A paddle.inference predictor over an exported model; `__call__(clips N x C x T x H x W) -> logits`."""
+
+    def __init__(self, directory, device='cpu', threads=1):
+        from paddle import inference
+        model_file, params_file = find_inference_files(directory)
+        config = inference.Config(model_file, params_file)
+        if device == 'gpu':
+            config.enable_use_gpu(256, 0)
+        else:
+            config.disable_gpu()
+            config.set_cpu_math_library_num_threads(threads)
+        config.disable_glog_info()
+        try:
+            self.predictor = inference.create_predictor(config)
+        except Exception as e:  # paddle raises several internal types for a corrupt program/params
+            raise PredictError(f'{directory}: cannot load the exported model ({type(e).__name__}: '
+                               f'{str(e).strip().splitlines()[-1] if str(e).strip() else e})') from None
+        self.files = (model_file, params_file)
+
+    def __call__(self, clips):
+        clips = np.ascontiguousarray(clips, dtype=np.float32)
+        handle = self.predictor.get_input_handle(self.predictor.get_input_names()[0])
+        try:
+            handle.reshape(list(clips.shape))
+            handle.copy_from_cpu(clips)
+            self.predictor.run()
+        except Exception as e:  # e.g. clips of another size than the exported input
+            message = str(e).strip().splitlines()
+            raise PredictError(f'{self.files[0]}: cannot run on clips of shape {list(clips.shape)} '
+                               f'({type(e).__name__}: {message[0] if message else ""}); the export fixes '
+                               '--sample_size and --sample_duration') from None
+        return self.predictor.get_output_handle(self.predictor.get_output_names()[0]).copy_to_cpu()
+
+
+class DynamicModel:
+    """A dygraph model in eval mode; `__call__(clips) -> logits` as numpy."""
+
+    def __init__(self, model):
+        self.model = model
+        self.model.eval()
+
+    def __call__(self, clips):
+        import paddle
+        with paddle.no_grad():
+            return self.model(paddle.to_tensor(np.ascontiguousarray(clips, dtype=np.float32))).numpy()
+
+
+def explicit_options(argv):
+    return load_test_module().explicit_options(argv)
+
+
+def model_from_checkpoint(path, opt, explicit):
+    """(eval-mode model, checkpoint dict) with the checkpoint's model options; see test.py."""
+    test = load_test_module()
+    from utils.checkpoint import CheckpointError, load_checkpoint
+    try:
+        checkpoint = load_checkpoint(path)
+        model, _ = test.build_model(opt, checkpoint, path, explicit)
+    except (CheckpointError, test.EvaluationError) as e:
+        raise PredictError(str(e)) from None
+    return model, checkpoint
+
+
+def annotation_class_names(path):
+    import datasets
+    try:
+        data = datasets.load_annotation(path)
+        return list(datasets.get_class_names(data, path))
+    except (OSError, ValueError) as e:
+        raise PredictError(f'{path}: cannot read class names ({e})') from None
+
+
+def read_model_info(directory):
+    path = os.path.join(directory, MODEL_INFO)
+    if not os.path.isfile(path):
+        return {}
+    with open(path) as f:
+        return json.load(f)
+
+
+# ----------------------------------------------------------------------------------------------
+# Prediction
+# ----------------------------------------------------------------------------------------------
+
+def predict_video(path, predictor, opt, n_classes, batch_size=8):
+    """(video scores C, number of clips, number of frames): softmax (or raw, --no_softmax_in_test)
+    of each clip's logits averaged over the clips."""
+    acc = VideoScoreAccumulator(1, n_classes, use_softmax=not getattr(opt, 'no_softmax_in_test', False))
+    batch, n_clips = [], 0
+    frame_counter = {'n': 0}
+
+    def counted(frames):
+        for frame in frames:
+            frame_counter['n'] += 1
+            yield frame
+
+    for clip in iter_clips(counted(iter_frames(path)), opt):
+        batch.append(clip)
+        if len(batch) == batch_size:
+            acc.add(predictor(np.stack(batch)), np.zeros(len(batch), np.int64))
+            n_clips += len(batch)
+            batch = []
+    if batch:
+        acc.add(predictor(np.stack(batch)), np.zeros(len(batch), np.int64))
+        n_clips += len(batch)
+    scores, _ = acc.video_scores()
+    return scores[0], n_clips, frame_counter['n']
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+                                epilog='Any other opts.py option (e.g. --sample_size 112 --sample_duration 16) '
+                                       'is passed on and must match training.')
+    p.add_argument('video', help='video file (anything FFmpeg reads: .avi, .mp4, ...)')
+    src = p.add_mutually_exclusive_group(required=True)
+    src.add_argument('--checkpoint', help='.pdparams written by main.py (or a bare / converted state_dict)')
+    src.add_argument('--inference_model', help='folder written by scripts/export_model.py (paddle.inference)')
+    p.add_argument('--top_k', type=int, default=5, help='labels to print (default 5)')
+    p.add_argument('--clips_per_batch', type=int, default=8, help='clips per forward pass (default 8)')
+    p.add_argument('--output_json', default='', help='also write the result in val.json format to this file')
+    return p
+
+
+def run(argv):
+    args, rest = build_parser().parse_known_args(argv)
+    from opts import parse_opts
+    opt = parse_opts(rest, description='options passed on by predict.py')
+    explicit = explicit_options(rest)
+    test = load_test_module()
+    try:
+        device = test.select_device(opt.device)
+    except test.EvaluationError as e:
+        raise PredictError(str(e)) from None
+
+    class_names = None
+    if args.inference_model:
+        info = read_model_info(args.inference_model)
+        # preprocessing the exported model was trained (and exported) with, unless given again
+        for name in ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std'):
+            if name in info and name not in explicit and not (name in ('mean', 'std') and explicit & {
+                    'norm_value', 'value_scale', 'mean_dataset', 'no_mean_norm', 'std_norm'}):
+                setattr(opt, name, info[name])
+        predictor = InferenceModel(args.inference_model, device)
+        class_names = info.get('class_names')
+        n_classes = info.get('n_classes') or (len(class_names) if class_names else None)
+        source = args.inference_model
+    else:
+        model, checkpoint = model_from_checkpoint(args.checkpoint, opt, explicit)
+        predictor = DynamicModel(model)
+        class_names = checkpoint.get('class_names')
+        n_classes = opt.n_classes
+        source = args.checkpoint
+    if 'annotation_path' in explicit:
+        class_names = annotation_class_names(opt.annotation_path)
+    if not class_names:
+        raise PredictError(f'{source} stores no class names: pass --annotation_path with the training annotation')
+    if n_classes is None:
+        n_classes = len(class_names)
+    if len(class_names) != n_classes:
+        raise PredictError(f'the model has {n_classes} classes but {len(class_names)} class names were given')
+
+    scores, n_clips, n_frames = predict_video(args.video, predictor, opt, n_classes, max(1, args.clips_per_batch))
+    top = topk_indices(scores, args.top_k)
+    kind = 'mean raw score' if opt.no_softmax_in_test else 'mean softmax'
+    print(f'{args.video}: {n_frames} frames, {n_clips} clips of {opt.sample_duration} frames; top-{len(top)} '
+          f'({kind} over clips):')
+    width = max(len(class_names[c]) for c in top)
+    for rank, c in enumerate(top, 1):
+        print(f'{rank:3d}. {class_names[c]:<{width}}  {scores[c]:.4f}')
+    if args.output_json:
+        video_id = os.path.splitext(os.path.basename(args.video))[0]
+        with open(args.output_json, 'w') as f:
+            json.dump(results_json([video_id], scores[None], class_names, args.top_k), f, indent=1)
+    return [(class_names[c], float(scores[c])) for c in top], scores
+
+
+def main(argv=None):
+    """Returns [(label, score)] best first; bad input exits with one 'error: ...' line."""
+    try:
+        return run(sys.argv[1:] if argv is None else list(argv))[0]
+    except PredictError as e:
+        raise SystemExit(f'error: {e}') from None
+
+
+if __name__ == '__main__':
+    main()

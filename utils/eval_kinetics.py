@@ -1,0 +1,27 @@
+"""Kinetics video accuracy of a prediction file (val.json from test.py, or from the reference code).
+
+    python utils/eval_kinetics.py kinetics.json results_val/val.json [--subset validation] [-k 1] [--ignore]
+
+Python 3 replacement of the reference's Python 2 utils/eval_kinetics.py: a ground-truth video counts as
+correct when its label is among the k best-scored labels stored for it; videos of the subset with no
+prediction count as wrong (--ignore leaves them out). Prints 'top-k accuracy: X'.
+Kinetics ground-truth ids are '<youtube_id>_<start>_<end>'; a prediction keyed either by that id or by the
+bare youtube id (the reference's test.py) is matched.
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+from utils.eval_accuracy import main, strip_kinetics_suffix  # noqa: E402
+
+
+def evaluate_file(ground_truth_path, result_path, subset='validation', top_k=1, ignore=False):
+    """Accuracy (a float) of result_path on ground_truth_path, printed as by the command line."""
+    argv = [ground_truth_path, result_path, '--subset', subset, '-k', str(top_k)] + (['--ignore'] if ignore else [])
+    return main(argv, prog='eval_kinetics.py', alternative_key=strip_kinetics_suffix,
+                description='Kinetics video accuracy')['accuracy']
+
+
+if __name__ == '__main__':
+    main(prog='eval_kinetics.py', alternative_key=strip_kinetics_suffix, description=__doc__.split('\n\n')[0])
