@@ -23,11 +23,17 @@ from tqdm import tqdm
 
 import datasets
 import models
+from datasets.safe_clips import SafeClips, clip_shape
 from opts import parse_opts
 from utils.checkpoint import (CheckpointError, checkpoint_state_dict, describe_model_opts_mismatch,
                               load_checkpoint, load_weights, save_checkpoint)
 from utils.logger import ScalarWriter, TSVLogger
 from utils.optim import PyTorchSGD, build_scheduler, step_scheduler
+
+
+# Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
+DATA_OPTION_NAMES = ('dataset', 'sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std',
+                     'no_mean_norm', 'std_norm')
 
 
 class TrainingError(Exception):
@@ -48,13 +54,6 @@ def seed_everything(seed):
     random.seed(seed)
     np.random.seed(seed % 2 ** 32)
     paddle.seed(seed)
-
-
-def seed_worker(worker_id):
-    """Each DataLoader worker draws from its own stream, fixed by the epoch's seed (see train_one_epoch)."""
-    info = paddle.io.get_worker_info()
-    random.seed(info.dataset.epoch_seed * 1009 + worker_id)
-    np.random.seed((info.dataset.epoch_seed * 1009 + worker_id) % 2 ** 32)
 
 
 class ShardSampler(paddle.io.Sampler):
@@ -79,8 +78,8 @@ def build_loader(dataset, opt, train, rank, world_size):
     else:
         sampler = paddle.io.BatchSampler(sampler=ShardSampler(len(dataset), rank, world_size),
                                          batch_size=batch_size)
-    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=opt.n_threads,
-                                worker_init_fn=seed_worker if opt.n_threads else None)
+    # Workers are seeded from numpy's global stream, which each epoch reseeds (see run).
+    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=opt.n_threads)
 
 
 def reduce_sums(values, world_size):
@@ -91,13 +90,20 @@ def reduce_sums(values, world_size):
     return tensor.numpy().tolist()
 
 
+def check_batch(loader, indices, ok):
+    error = loader.dataset.first_error(indices.numpy(), ok.numpy())
+    if error:
+        raise TrainingError(error)
+
+
 def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log, scaler=None, show_progress=True):
     model.train()
     loss_sum = correct = count = 0.0
     lr = optimizer.get_lr()
     start = time.time()
     bar = tqdm(loader, desc=f'epoch {epoch} train', disable=not show_progress, dynamic_ncols=True, leave=False)
-    for i, (clips, targets) in enumerate(bar, 1):
+    for i, (clips, targets, indices, ok) in enumerate(bar, 1):
+        check_batch(loader, indices, ok)
         with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype):
             outputs = model(clips)
             loss = F.cross_entropy(outputs.astype('float32'), targets)
@@ -128,8 +134,9 @@ def evaluate(model, loader, epoch, show_progress=True):
     """Clip-level loss and top-1 accuracy over the validation clips (video accuracy: test.py)."""
     model.eval()
     loss_sum = correct = count = 0.0
-    for clips, targets in tqdm(loader, desc=f'epoch {epoch} val', disable=not show_progress,
-                               dynamic_ncols=True, leave=False):
+    for clips, targets, indices, ok in tqdm(loader, desc=f'epoch {epoch} val', disable=not show_progress,
+                                            dynamic_ncols=True, leave=False):
+        check_batch(loader, indices, ok)
         outputs = model(clips).astype('float32')
         loss_sum += F.cross_entropy(outputs, targets, reduction='sum').item()
         correct += (outputs.argmax(axis=1) == targets).astype('float32').sum().item()
@@ -178,6 +185,7 @@ def load_pretrained(model, opt):
 def checkpoint_state(epoch, model, optimizer, scheduler, opt, class_names, best_acc):
     return {'epoch': epoch, 'arch': opt.arch,
             'model_opts': {name: getattr(opt, name) for name in models.MODEL_OPTION_NAMES},
+            'data_opts': {name: getattr(opt, name) for name in DATA_OPTION_NAMES},
             'class_names': class_names, 'state_dict': model.state_dict(),
             'optimizer': optimizer.state_dict(), 'scheduler': scheduler.state_dict(), 'best_acc': best_acc}
 
@@ -251,8 +259,10 @@ def run(opt):
     if is_main and val_set is not None:
         logs['val'] = TSVLogger(os.path.join(opt.result_path, 'val.log'), ['epoch', 'loss', 'acc'], resume)
     scalars = ScalarWriter(os.path.join(opt.result_path, 'vdl'), enabled=is_main and opt.vdl)
-    train_loader = train_set and build_loader(train_set, opt, True, rank, world_size)
-    val_loader = val_set and build_loader(val_set, opt, False, rank, world_size)
+    train_clips = train_set and SafeClips(train_set, clip_shape(opt))
+    val_clips = val_set and SafeClips(val_set, clip_shape(opt))
+    train_loader = train_clips and build_loader(train_clips, opt, True, rank, world_size)
+    val_loader = val_clips and build_loader(val_clips, opt, False, rank, world_size)
 
     for epoch in range(begin_epoch, opt.n_epochs + 1):
         # Reseeding per epoch makes a resumed run draw exactly what an uninterrupted one would.
@@ -260,7 +270,6 @@ def run(opt):
         seed_everything(epoch_seed)
         summary = [f'epoch {epoch}/{opt.n_epochs}']
         if train_loader:
-            train_set.epoch_seed = epoch_seed
             if world_size > 1:
                 train_loader.batch_sampler.set_epoch(epoch)
             train_metrics = train_one_epoch(train_model, train_loader, optimizer, epoch, opt, logs.get('batch'),
@@ -291,6 +300,10 @@ def run(opt):
     for log in logs.values():
         log.close()
     scalars.close()
+    if world_size > 1:
+        # Gradients are all-reduced, so trainable weights agree on every rank (BN statistics stay per rank).
+        total = sum(float(p.astype('float64').sum()) for p in model.parameters() if not p.stop_gradient)
+        print(f'rank {rank}/{world_size} parameter checksum {total:.6e}', flush=True)
     if is_main and train_loader:
         print(f'done: best validation clip accuracy {best_acc:.4f}; checkpoints in {opt.result_path}. '
               'Video accuracy: python test.py ... --resume_path <checkpoint>')

@@ -8,10 +8,9 @@ in the same snake_case style. `parse_opts()` also resolves `--root_path` and der
 import argparse
 import os
 
+import datasets
 from datasets.mean import get_mean, get_std
-
-KERNEL_TYPES = ['3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast']
-MODEL_CHOICES = ['resnet', 'preresnet', 'wideresnet', 'resnext', 'densenet', 'resnet2p1d']
+from models import KERNEL_TYPES, MODEL_NAMES
 PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
 
 
@@ -34,7 +33,8 @@ def build_parser(description=None):
                    help='skip (and count) annotated videos whose frame folder is missing instead of stopping')
 
     g = p.add_argument_group('model')
-    g.add_argument('--model', default='resnet', type=str, choices=MODEL_CHOICES, help='model family')
+    g.add_argument('--model', default='resnet', type=str, choices=MODEL_NAMES,
+                   help='model family, or a ResNet variant name (= resnet with --kernel_type/--se)')
     g.add_argument('--model_depth', default=18, type=int,
                    help='resnet 10|18|34|50|101|152|200, preresnet 18..200, wideresnet 50, '
                         'resnext 50|101|152, densenet 121|169|201|264, resnet2p1d 10..200')
@@ -61,9 +61,9 @@ def build_parser(description=None):
     g.add_argument('--initial_scale', default=1.0, type=float, help='largest multi-scale crop scale')
     g.add_argument('--n_scales', default=5, type=int, help='number of multi-scale crop scales')
     g.add_argument('--scale_step', default=0.84089641525, type=float, help='ratio between crop scales')
-    g.add_argument('--train_crop', default='corner', type=str, choices=['corner', 'random', 'center'],
+    g.add_argument('--train_crop', default='corner', type=str, choices=list(datasets.TRAIN_CROPS),
                    help='corner: multi-scale 4 corners + centre (CVPR2018); random: random-resized crop; '
-                        'center: multi-scale centre crop')
+                        'center: multi-scale centre crop; multiscale_random: multi-scale crop at a random position')
     g.add_argument('--train_crop_min_scale', default=0.25, type=float, help='--train_crop random: min area')
     g.add_argument('--train_crop_min_ratio', default=0.75, type=float, help='--train_crop random: min aspect')
     g.add_argument('--train_t_crop', default='random', type=str, choices=['random', 'center'],
@@ -135,7 +135,7 @@ def build_parser(description=None):
                    help='test crop position')
     g.add_argument('--no_softmax_in_test', action='store_true', help='average raw clip scores instead of softmax')
     g.add_argument('--inference_stride', default=0, type=int,
-                   help='test window stride in frames (0: sample_duration, non-overlapping)')
+                   help='test window stride in frames (0: the window span, sample_duration x sample_t_stride, so windows do not overlap)')
     g.add_argument('--output_topk', default=5, type=int, help='labels saved per video in val.json')
     return p
 
@@ -160,8 +160,6 @@ def resolve_opts(opt):
     opt.mean = [0.0, 0.0, 0.0] if opt.no_mean_norm else list(get_mean(opt.norm_value, dataset=opt.mean_dataset))
     opt.std = list(get_std(opt.norm_value)) if opt.std_norm else [1.0, 1.0, 1.0]
     opt.n_input_channels = 3
-    if not opt.inference_stride:
-        opt.inference_stride = opt.sample_duration
     if opt.n_finetune_classes and not opt.n_pretrain_classes:
         # Old reference: --n_classes is the pretrained model's count, --n_finetune_classes the task's.
         opt.n_pretrain_classes, opt.n_classes = opt.n_classes, opt.n_finetune_classes

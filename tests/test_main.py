@@ -1,0 +1,149 @@
+"""End-to-end runs of the real main.py on a tiny generated dataset (CPU, a few seconds each)."""
+import csv
+import glob
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import numpy as np
+import paddle
+import pytest
+
+from tests.tiny_data import make_frame_dataset, tiny_run_args
+from utils.checkpoint import load_checkpoint
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def run_main(*args, **popen):
+    return subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), *args], capture_output=True,
+                          text=True, cwd=REPO, timeout=240, **popen)
+
+
+def read_tsv(path):
+    with open(path) as f:
+        return list(csv.DictReader(f, delimiter='\t'))
+
+
+@pytest.fixture(scope='module')
+def data_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp('tiny')
+    make_frame_dataset(root)
+    return root
+
+
+def test_training_learns_and_writes_logs_and_checkpoints(data_root, tmp_path):
+    result = tmp_path / 'run'
+    proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '6', '--checkpoint', '2'))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    train = read_tsv(result / 'train.log')
+    assert [row['epoch'] for row in train] == ['1', '2', '3', '4', '5', '6']
+    assert float(train[-1]['loss']) < float(train[0]['loss'])
+    assert list(read_tsv(result / 'train_batch.log')[0]) == ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr']
+    assert list(read_tsv(result / 'val.log')[0]) == ['epoch', 'loss', 'acc']
+    assert 'clip acc' in proc.stdout
+    for name in ['opts.json', 'save_2.pdparams', 'save_6.pdparams', 'last.pdparams', 'best.pdparams']:
+        assert (result / name).is_file(), name
+    checkpoint = load_checkpoint(str(result / 'save_6.pdparams'))
+    assert checkpoint['epoch'] == 6 and checkpoint['arch'] == 'resnet-10'
+    assert checkpoint['model_opts']['resnet_widen_factor'] == 0.125
+    assert checkpoint['class_names'] == ['RedThings', 'GreenThings', 'BlueThings']
+    assert {'state_dict', 'optimizer', 'scheduler', 'best_acc'} <= set(checkpoint)
+    assert checkpoint['data_opts']['sample_size'] == 32 and checkpoint['data_opts']['sample_duration'] == 4
+
+    from visualdl import LogReader
+    reader = LogReader(file_path=glob.glob(str(result / 'vdl' / 'vdlrecords.*'))[0])
+    assert {'train/loss', 'train/acc', 'train/lr', 'train/clips_per_s', 'val/acc'} <= set(reader.get_tags()['scalar'])
+    assert len(reader.get_data('scalar', 'train/loss')) == 6
+
+
+def test_resumed_run_matches_uninterrupted(data_root, tmp_path):
+    straight, split = tmp_path / 'straight', tmp_path / 'split'
+    assert run_main(*tiny_run_args(data_root, straight, '--n_epochs', '3')).returncode == 0
+    assert run_main(*tiny_run_args(data_root, split, '--n_epochs', '2')).returncode == 0
+    proc = run_main(*tiny_run_args(data_root, split, '--n_epochs', '3',
+                                   '--resume_path', str(split / 'last.pdparams')))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'continuing at epoch 3' in proc.stdout
+    assert [row['epoch'] for row in read_tsv(split / 'train.log')] == ['1', '2', '3']
+    a = load_checkpoint(str(straight / 'last.pdparams'))
+    b = load_checkpoint(str(split / 'last.pdparams'))
+    assert a['epoch'] == b['epoch'] == 3
+    for key, value in a['state_dict'].items():
+        np.testing.assert_allclose(b['state_dict'][key], value, rtol=1e-5, atol=1e-6, err_msg=key)
+    assert read_tsv(straight / 'train.log')[2]['loss'] == read_tsv(split / 'train.log')[2]['loss']
+
+
+def test_kill_mid_run_leaves_only_loadable_checkpoints(data_root, tmp_path):
+    result = tmp_path / 'killed'
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'main.py'),
+                             *tiny_run_args(data_root, result, '--n_epochs', '200', '--checkpoint', '1',
+                                            '--no_vdl')],
+                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.time() + 300
+        while len(glob.glob(str(result / 'save_*.pdparams'))) < 2 and time.time() < deadline:
+            time.sleep(0.05)
+        time.sleep(0.37)  # somewhere inside the next epoch or its checkpoint writes
+    finally:
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
+    checkpoints = glob.glob(str(result / '*.pdparams'))
+    assert len(checkpoints) >= 3
+    for path in checkpoints:
+        assert 'state_dict' in load_checkpoint(path)
+
+
+def test_bad_inputs_give_one_clear_error(data_root, tmp_path):
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'a', '--n_epochs', '1'), '--n_classes', '5')
+    assert proc.returncode != 0 and 'lists 3 labels but --n_classes is 5' in proc.stderr
+
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'b'), '--annotation_path', 'nope.json')
+    assert proc.returncode != 0 and 'nope.json' in proc.stderr
+
+    good = tmp_path / 'good'
+    assert run_main(*tiny_run_args(data_root, good, '--n_epochs', '1')).returncode == 0
+    proc = run_main(*tiny_run_args(data_root, good, '--n_epochs', '2'))
+    assert proc.returncode != 0 and '--resume_path' in proc.stderr  # refuses to overwrite a run
+
+    truncated = tmp_path / 'truncated.pdparams'
+    truncated.write_bytes((good / 'last.pdparams').read_bytes()[:1000])
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'c', '--resume_path', str(truncated)))
+    assert proc.returncode != 0 and 'truncated.pdparams' in proc.stderr and 'Traceback' not in proc.stderr
+
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'd', '--resume_path', str(good / 'last.pdparams')),
+                    '--model_depth', '18')
+    assert proc.returncode != 0 and '--model_depth: checkpoint 10, flags 18' in proc.stderr
+
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'e', '--learning_rate', '1e30', '--n_epochs', '3'))
+    assert proc.returncode != 0 and 'loss became nan' in proc.stderr.lower()
+
+
+@pytest.mark.parametrize('n_threads', ['0', '2'])
+def test_missing_frames_are_named(tmp_path, n_threads):
+    make_frame_dataset(tmp_path, n_train=1, n_val=1)
+    os.remove(tmp_path / 'jpg' / 'GreenThings' / 'v_GreenThings_g02_c01' / 'image_00003.jpg')
+    proc = run_main(*tiny_run_args(tmp_path, tmp_path / 'r', '--n_epochs', '1', '--no_val',
+                                   '--train_t_crop', 'center', '--n_threads', n_threads))
+    assert proc.returncode != 0
+    assert os.path.join('v_GreenThings_g02_c01', 'image_00003.jpg') in proc.stderr
+
+
+def test_two_process_cpu_launch_keeps_ranks_identical(data_root, tmp_path):
+    result, logs = tmp_path / 'dist', tmp_path / 'dist_logs'
+    proc = subprocess.run([sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', '2',
+                           '--log_dir', str(logs), os.path.join(REPO, 'main.py'),
+                           *tiny_run_args(data_root, result, '--n_epochs', '2')],
+                          capture_output=True, text=True, cwd=REPO, timeout=240)
+    worker_logs = [(logs / f'workerlog.{r}').read_text() for r in (0, 1)]
+    assert proc.returncode == 0, worker_logs[0][-3000:] + worker_logs[1][-3000:]
+    checksums = [[line for line in log.splitlines() if 'parameter checksum' in line][-1].split()[-1]
+                 for log in worker_logs]
+    assert checksums[0] == checksums[1]
+    assert [row['epoch'] for row in read_tsv(result / 'train.log')] == ['1', '2']
+    state = load_checkpoint(str(result / 'last.pdparams'))['state_dict']
+    total = sum(float(np.asarray(v, dtype='float64').sum()) for k, v in state.items()
+                if not k.endswith(('_mean', '_variance')))
+    assert f'{total:.6e}' == checksums[0]
