@@ -9,7 +9,7 @@ import argparse
 import os
 
 import datasets
-from datasets.mean import get_mean, get_std
+from datasets.mean import get_mean, get_mean_std, get_std
 from models import KERNEL_TYPES, MODEL_NAMES
 PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
 
@@ -72,9 +72,10 @@ def build_parser(description=None):
     g.add_argument('--norm_value', default=1, type=int,
                    help='pixel values are divided by it: 1 -> [0,255] (reference models), 255 -> [0,1]')
     g.add_argument('--value_scale', default=None, type=float,
-                   help='newer reference spelling: inputs in [0, value_scale]; overrides --norm_value')
-    g.add_argument('--mean_dataset', default='activitynet', type=str, choices=['activitynet', 'kinetics'],
-                   help='which dataset mean is subtracted')
+                   help='newer reference (2020) spelling: inputs in [0, value_scale], normalised with the newer '
+                        "reference's means and stds (as its r3d*/r2p1d* models expect); overrides --norm_value")
+    g.add_argument('--mean_dataset', default='activitynet', type=str, choices=['activitynet', 'kinetics', '0.5'],
+                   help="which dataset's mean (and with --std_norm, std) is used; 0.5 needs --value_scale")
     g.add_argument('--no_mean_norm', action='store_true', help='do not subtract the mean')
     g.add_argument('--std_norm', action='store_true', help='also divide by the standard deviation')
     g.add_argument('--n_val_samples', default=3, type=int, help='validation clips per video')
@@ -149,6 +150,10 @@ def resolve_opts(opt):
                 setattr(opt, name, os.path.join(opt.root_path, value))
     if opt.value_scale:
         opt.norm_value = 255.0 / opt.value_scale
+    elif opt.mean_dataset == '0.5':
+        raise ValueError('--mean_dataset 0.5 is a newer-reference setting: pass --value_scale too (e.g. 1)')
+    if opt.warmup_epochs and opt.lr_scheduler == 'plateau':
+        raise ValueError('--warmup_epochs works with --lr_scheduler multistep or cosine, not plateau')
     if opt.no_cuda:
         opt.device = 'cpu'
     if opt.nesterov:
@@ -157,8 +162,12 @@ def resolve_opts(opt):
     for _ in range(1, opt.n_scales):
         opt.scales.append(opt.scales[-1] * opt.scale_step)
     opt.arch = f'{opt.model}-{opt.model_depth}'
-    opt.mean = [0.0, 0.0, 0.0] if opt.no_mean_norm else list(get_mean(opt.norm_value, dataset=opt.mean_dataset))
-    opt.std = list(get_std(opt.norm_value)) if opt.std_norm else [1.0, 1.0, 1.0]
+    if opt.value_scale:
+        mean, std = get_mean_std(opt.value_scale, opt.mean_dataset)
+    else:
+        mean, std = get_mean(opt.norm_value, dataset=opt.mean_dataset), get_std(opt.norm_value)
+    opt.mean = [0.0, 0.0, 0.0] if opt.no_mean_norm else list(mean)
+    opt.std = list(std) if opt.std_norm else [1.0, 1.0, 1.0]
     opt.n_input_channels = 3
     if opt.n_finetune_classes and not opt.n_pretrain_classes:
         # Old reference: --n_classes is the pretrained model's count, --n_finetune_classes the task's.
@@ -167,4 +176,8 @@ def resolve_opts(opt):
 
 
 def parse_opts(argv=None, description=None):
-    return resolve_opts(build_parser(description).parse_args(argv))
+    parser = build_parser(description)
+    try:
+        return resolve_opts(parser.parse_args(argv))
+    except ValueError as e:
+        parser.error(str(e))

@@ -73,18 +73,24 @@ def test_split_lists_in_ucf101_format(small_demo):
         assert len(test_lines) == len(CLASSES)
 
 
-def test_pipeline_convert_count_annotate(small_demo, tmp_path, run_script):
-    jpg = tmp_path / 'jpg'
-    proc = run_script('utils/video_jpg_ucf101_hmdb51.py', small_demo / 'UCF-101', jpg)
-    assert proc.returncode == 0, proc.stdout + proc.stderr
-    proc = run_script('utils/n_frames_ucf101_hmdb51.py', jpg)
-    assert proc.returncode == 0, proc.stderr
-    proc = run_script('utils/ucf101_json.py', small_demo / 'ucfTrainTestlist', tmp_path,
-                      '--video_path', jpg)
-    assert proc.returncode == 0, proc.stderr
-    assert 'WARNING' not in proc.stdout
+@pytest.fixture(scope='module')
+def prepared_demo(small_demo, tmp_path_factory, run_script):
+    """The demo after the README's three preparation commands; returns (root, [their processes])."""
+    root = tmp_path_factory.mktemp('prepared')
+    jpg = root / 'jpg'
+    return root, [run_script('utils/video_jpg_ucf101_hmdb51.py', small_demo / 'UCF-101', jpg),
+                  run_script('utils/n_frames_ucf101_hmdb51.py', jpg),
+                  run_script('utils/ucf101_json.py', small_demo / 'ucfTrainTestlist', root, '--video_path', jpg)]
+
+
+def test_pipeline_convert_count_annotate(prepared_demo):
+    root, procs = prepared_demo
+    for proc in procs:
+        assert proc.returncode == 0, proc.stdout + proc.stderr
+    assert 'WARNING' not in procs[-1].stdout
+    jpg = root / 'jpg'
     for k in (1, 2, 3):
-        data = json.load(open(str(tmp_path / ('ucf101_%02d.json' % k))))
+        data = json.load(open(str(root / ('ucf101_%02d.json' % k))))
         assert data['labels'] == CLASSES
         assert len(data['database']) == 18
         for vid, entry in data['database'].items():
@@ -92,6 +98,24 @@ def test_pipeline_convert_count_annotate(small_demo, tmp_path, run_script):
             n = int((folder / 'n_frames').read_text())
             assert entry['annotations']['segment'] == [1, n + 1]
             assert entry['subset'] == ('validation' if '_g%02d_' % k in vid else 'training')
+
+
+def test_main_and_test_py_run_on_the_prepared_demo(prepared_demo, run_script):
+    """The README's demo commands end to end (tiny network and clips so it takes seconds)."""
+    root, _ = prepared_demo
+    data = ['--root_path', root, '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json',
+            '--dataset', 'ucf101', '--sample_size', 32, '--sample_duration', 4, '--batch_size', 6,
+            '--n_threads', 0, '--no_tqdm', '--device', 'cpu']
+    proc = run_script('main.py', *data, '--result_path', root / 'train', '--n_classes', 6, '--model', 'resnet',
+                      '--model_depth', 10, '--resnet_widen_factor', 0.125, '--n_epochs', 2)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len((root / 'train' / 'val.log').read_text().splitlines()) == 3  # header + 2 epochs
+    proc = run_script('test.py', *data, '--result_path', root / 'val',
+                      '--resume_path', root / 'train' / 'last.pdparams')
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'video top-1 accuracy' in proc.stdout
+    results = json.load(open(str(root / 'val' / 'val.json')))['results']
+    assert sorted(results) == sorted('v_%s_g01_c01' % c for c in CLASSES)
 
 
 def test_deterministic_given_seed(tmp_path, run_script):

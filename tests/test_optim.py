@@ -88,5 +88,3 @@ def test_schedules():
     assert cosine[0] == pytest.approx(0.1) and cosine[2] == pytest.approx(0.05)
     warm = lrs(['--lr_scheduler', 'multistep', '--warmup_epochs', '2', '--multistep_milestones', '3'], 5)
     assert warm[0] < warm[1] < warm[2] == pytest.approx(0.1) and warm[3] == pytest.approx(0.01)
-    with pytest.raises(ValueError, match='warmup'):
-        build_scheduler(parse_opts(['--warmup_epochs', '1']))

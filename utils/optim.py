@@ -69,9 +69,7 @@ class PyTorchSGD:
 def build_scheduler(opt):
     """An epoch-stepped paddle LRScheduler for --lr_scheduler (+ --warmup_epochs)."""
     lr = opt.learning_rate
-    if opt.lr_scheduler == 'plateau':
-        if opt.warmup_epochs:
-            raise ValueError('--warmup_epochs works with --lr_scheduler multistep or cosine, not plateau')
+    if opt.lr_scheduler == 'plateau':  # opts.py refuses --warmup_epochs with it
         return paddle.optimizer.lr.ReduceOnPlateau(lr, mode='min', factor=0.1, patience=opt.lr_patience)
     if opt.lr_scheduler == 'multistep':
         milestones = [m - opt.warmup_epochs for m in opt.multistep_milestones]

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# The whole pipeline on the embedded demo dataset, on the CPU: make the videos, extract JPEG frames,
+# count them, build the annotation JSON, train a narrow 3D ResNet-10, and report video accuracy with
+# test.py. Installs requirements.txt into .venv first if needed. Every step resumes where a previous
+# run stopped (training continues from last.pdparams). Extra arguments go to main.py, e.g.
+#   bash scripts/demo.sh --n_epochs 80
+# Environment: DEMO_DIR (default data/demo), DEMO_RESULTS (default results/demo).
+set -euo pipefail
+source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
+cd "$ROOT"
+PY="$VENV_PYTHON"
+DATA=${DEMO_DIR:-data/demo}
+RESULTS=${DEMO_RESULTS:-results/demo}
+
+echo "== 1/5 demo videos -> $DATA/UCF-101"
+overwrite=()
+if [ ! -f "$DATA/.demo_params.json" ] && [ -d "$DATA/UCF-101" ]; then
+    overwrite=(--overwrite)  # an interrupted earlier demo run: its params file is written last
+fi
+"$PY" scripts/make_demo_dataset.py "$DATA" "${overwrite[@]}"
+
+echo "== 2/5 frames -> $DATA/jpg"
+"$PY" utils/video_jpg_ucf101_hmdb51.py "$DATA/UCF-101" "$DATA/jpg"
+
+echo "== 3/5 n_frames"
+"$PY" utils/n_frames_ucf101_hmdb51.py "$DATA/jpg"
+
+echo "== 4/5 annotation -> $DATA/ucf101_0{1,2,3}.json"
+"$PY" utils/ucf101_json.py "$DATA/ucfTrainTestlist" "$DATA" --video_path "$DATA/jpg"
+
+echo "== 5/5 training -> $RESULTS/train"
+DATA_FLAGS=(--root_path "$DATA" --video_path jpg --annotation_path ucf101_01.json --dataset ucf101
+            --sample_size 32 --sample_duration 8 --n_threads 2)
+resume=()
+if [ -f "$RESULTS/train/last.pdparams" ]; then
+    resume=(--resume_path "$RESULTS/train/last.pdparams")
+else
+    rm -rf "$RESULTS/train"  # a run stopped inside its first epoch has nothing to resume
+fi
+"$PY" main.py "${DATA_FLAGS[@]}" --result_path "$RESULTS/train" --n_classes 6 \
+    --model resnet --model_depth 10 --resnet_widen_factor 0.25 --batch_size 32 \
+    --learning_rate 0.05 --lr_scheduler cosine --n_epochs 50 --checkpoint 10 --device cpu \
+    "${resume[@]}" "$@"
+
+echo "== video accuracy of the last epoch (test.py) -> $RESULTS/val"
+"$PY" test.py "${DATA_FLAGS[@]}" --result_path "$RESULTS/val" --resume_path "$RESULTS/train/last.pdparams" \
+    --batch_size 32 --device cpu
