@@ -27,7 +27,6 @@ In every non-'3d' variant the *last* convolution is left un-normalised: the bloc
 ``bnX`` that followed the 3D conv in the reference block) normalises the variant's output.
 Padding is ``t // 2`` temporally and ``d // 2`` spatially, as for the 3D conv.
 """
-import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 

@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1
 from .kernels import SqueezeExcitation, make_conv
-from .resnet import ResNet, get_inplanes
+from .resnet import make_resnet, trunk_options
 
 DEPTHS = [18, 34, 50, 101, 152, 200]
 
@@ -67,31 +67,10 @@ class PreActivationBottleneck(nn.Layer):
         return out + residual
 
 
-_CONFIGS = {
-    18: (PreActivationBasicBlock, [2, 2, 2, 2]),
-    34: (PreActivationBasicBlock, [3, 4, 6, 3]),
-    50: (PreActivationBottleneck, [3, 4, 6, 3]),
-    101: (PreActivationBottleneck, [3, 4, 23, 3]),
-    152: (PreActivationBottleneck, [3, 8, 36, 3]),
-    200: (PreActivationBottleneck, [3, 24, 36, 3]),
-}
-
-
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
-    model_depth = int(model_depth)
-    if model_depth not in _CONFIGS:
-        raise ValueError('unknown model_depth {} for preresnet; valid depths: {}'.format(
-            model_depth, DEPTHS))
-    block, layers = _CONFIGS[model_depth]
-    planes = [int(p * widen_factor) for p in get_inplanes()]
-    return ResNet(block, layers, planes, **kwargs)
+    return make_resnet('preresnet', DEPTHS, PreActivationBasicBlock, PreActivationBottleneck, model_depth,
+                       widen_factor, **kwargs)
 
 
 def build(o):
-    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']),
-                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
-                          n_input_channels=int(o['n_input_channels']),
-                          conv1_t_size=int(o['conv1_t_size']),
-                          conv1_t_stride=int(o['conv1_t_stride']),
-                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
-                          se=bool(o['se']))
+    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

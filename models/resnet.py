@@ -116,11 +116,8 @@ class ResNet(nn.Layer):
         block_inplanes = [int(p) for p in block_inplanes]
         self.in_planes = int(stem_planes) if stem_planes is not None else block_inplanes[0]
 
-        stem_kernel_type = check_kernel_type(stem_kernel_type or kernel_type)
-        self.conv1 = make_conv(stem_kernel_type, n_input_channels, self.in_planes,
-                               (conv1_t_size, 7, 7), (conv1_t_stride, 2, 2),
-                               (conv1_t_size // 2, 3, 3))
-        self.bn1 = batch_norm(self.in_planes)
+        self._make_stem(n_input_channels, conv1_t_size, conv1_t_stride,
+                        check_kernel_type(stem_kernel_type or kernel_type))
         self.relu = nn.ReLU()
         self.maxpool = nn.MaxPool3D(kernel_size=3, stride=2, padding=1)
         self.layer1 = self._make_layer(block, block_inplanes[0], layers[0], shortcut_type)
@@ -134,6 +131,15 @@ class ResNet(nn.Layer):
         self.fc = torch_linear(block_inplanes[3] * block.expansion, n_classes)
 
         init_reference_weights(self)
+
+    def _make_stem(self, n_input_channels, conv1_t_size, conv1_t_stride, kernel_type):
+        self.conv1 = make_conv(kernel_type, n_input_channels, self.in_planes,
+                               (conv1_t_size, 7, 7), (conv1_t_stride, 2, 2),
+                               (conv1_t_size // 2, 3, 3))
+        self.bn1 = batch_norm(self.in_planes)
+
+    def stem(self, x):
+        return self.relu(self.bn1(self.conv1(x)))
 
     def _make_layer(self, block, planes, blocks, shortcut_type, stride=1):
         downsample = None
@@ -153,7 +159,7 @@ class ResNet(nn.Layer):
         return nn.Sequential(*layers)
 
     def forward_features(self, x):
-        x = self.relu(self.bn1(self.conv1(x)))
+        x = self.stem(x)
         if not self.no_max_pool:
             x = self.maxpool(x)
         x = self.layer1(x)
@@ -168,34 +174,34 @@ class ResNet(nn.Layer):
         return self.fc(x)
 
 
-_CONFIGS = {
-    10: (BasicBlock, [1, 1, 1, 1]),
-    18: (BasicBlock, [2, 2, 2, 2]),
-    34: (BasicBlock, [3, 4, 6, 3]),
-    50: (Bottleneck, [3, 4, 6, 3]),
-    101: (Bottleneck, [3, 4, 23, 3]),
-    152: (Bottleneck, [3, 8, 36, 3]),
-    200: (Bottleneck, [3, 24, 36, 3]),
-}
+LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3],
+          101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 24, 36, 3]}
+
+
+def make_resnet(family, depths, basic_block, bottleneck, model_depth, widen_factor=1.0, trunk=ResNet,
+                **kwargs):
+    """A ResNet-shaped ``trunk`` of the given depth: basic blocks below 50 layers, bottlenecks from 50."""
+    model_depth = int(model_depth)
+    if model_depth not in depths:
+        raise ValueError('unknown model_depth {} for {}; valid depths: {}'.format(model_depth, family, depths))
+    block = basic_block if model_depth < 50 else bottleneck
+    planes = [int(p * widen_factor) for p in get_inplanes()]
+    return trunk(block, LAYERS[model_depth], planes, **kwargs)
 
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
     """``resnet-{depth}``; ``kwargs`` go to :class:`ResNet` (n_classes, shortcut_type, ...)."""
-    model_depth = int(model_depth)
-    if model_depth not in _CONFIGS:
-        raise ValueError('unknown model_depth {} for resnet; valid depths: {}'.format(
-            model_depth, DEPTHS))
-    block, layers = _CONFIGS[model_depth]
-    planes = [int(p * widen_factor) for p in get_inplanes()]
-    return ResNet(block, layers, planes, **kwargs)
+    return make_resnet('resnet', DEPTHS, BasicBlock, Bottleneck, model_depth, widen_factor, **kwargs)
+
+
+def trunk_options(o):
+    """The :class:`ResNet` arguments every family takes, from resolved model options."""
+    return dict(n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
+                n_input_channels=int(o['n_input_channels']), conv1_t_size=int(o['conv1_t_size']),
+                conv1_t_stride=int(o['conv1_t_stride']), no_max_pool=bool(o['no_max_pool']),
+                kernel_type=o['kernel_type'], se=bool(o['se']))
 
 
 def build(o):
     """Build from resolved model options (see ``models.resolve_model_options``)."""
-    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']),
-                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
-                          n_input_channels=int(o['n_input_channels']),
-                          conv1_t_size=int(o['conv1_t_size']),
-                          conv1_t_stride=int(o['conv1_t_stride']),
-                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
-                          se=bool(o['se']))
+    return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

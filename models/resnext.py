@@ -12,7 +12,7 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1
 from .kernels import SqueezeExcitation, make_conv
-from .resnet import ResNet
+from .resnet import ResNet, trunk_options
 
 DEPTHS = [50, 101, 152]
 
@@ -66,10 +66,4 @@ def generate_model(model_depth, cardinality=32, widen_factor=1.0, **kwargs):
 
 def build(o):
     return generate_model(o['model_depth'], cardinality=int(o['resnext_cardinality']),
-                          widen_factor=float(o['resnet_widen_factor']),
-                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
-                          n_input_channels=int(o['n_input_channels']),
-                          conv1_t_size=int(o['conv1_t_size']),
-                          conv1_t_stride=int(o['conv1_t_stride']),
-                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
-                          se=bool(o['se']))
+                          widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

@@ -7,7 +7,7 @@ bottleneck with expansion 2 (conv1 1^3 in->planes, conv2 3^3 planes->planes (str
 conv3 1^3 planes->2 planes), so the fc input is ``512 k 2`` (2048 for k=2).  k=2, 400 classes:
 158.2 M parameters.
 """
-from .resnet import Bottleneck, ResNet
+from .resnet import Bottleneck, ResNet, trunk_options
 
 DEPTHS = [50]
 
@@ -28,10 +28,4 @@ def generate_model(model_depth=50, k=2, widen_factor=1.0, **kwargs):
 
 def build(o):
     return generate_model(o['model_depth'], k=int(o['wide_resnet_k']),
-                          widen_factor=float(o['resnet_widen_factor']),
-                          n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
-                          n_input_channels=int(o['n_input_channels']),
-                          conv1_t_size=int(o['conv1_t_size']),
-                          conv1_t_stride=int(o['conv1_t_stride']),
-                          no_max_pool=bool(o['no_max_pool']), kernel_type=o['kernel_type'],
-                          se=bool(o['se']))
+                          widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))
