@@ -9,8 +9,8 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 cd "$ROOT"
 PY="$VENV_PYTHON"
-DATA=${DEMO_DIR:-data/demo}
-RESULTS=${DEMO_RESULTS:-results/demo}
+DATA=$(realpath -m "${DEMO_DIR:-data/demo}")
+RESULTS=$(realpath -m "${DEMO_RESULTS:-results/demo}")  # absolute: main.py puts relative paths under --root_path
 
 echo "== 1/5 demo videos -> $DATA/UCF-101"
 overwrite=()

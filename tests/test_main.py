@@ -8,7 +8,6 @@ import sys
 import time
 
 import numpy as np
-import paddle
 import pytest
 
 from tests.tiny_data import make_frame_dataset, tiny_run_args

@@ -1,7 +1,7 @@
 """PyTorch versions of the reference architectures, for the checkpoint-converter tests.
 
 Written from the published description of kenshohara/3D-ResNets-PyTorch (layer names, channel
-counts, strides, shortcut types; see /work/shared/reference/reference-3d-resnets.md section 2), not
+counts, strides, shortcut types; as described in the reference README and the CVPR 2018 paper), not
 copied from its code. Only what decides the state_dict (names and shapes) and the eval-mode forward
 pass matters here; the classifier head uses adaptive pooling, which equals the old fixed
 ``AvgPool3d`` for the published 16x112x112 input.
