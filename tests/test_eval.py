@@ -1,6 +1,5 @@
 """test.py and the eval tools: video accuracy by averaged clip softmax, val.json, bad input (CPU, tiny shapes)."""
 import csv
-import importlib.util
 import json
 import os
 import shutil
@@ -12,20 +11,11 @@ import paddle
 import pytest
 from PIL import Image
 
-from tests.tiny_data import make_frame_dataset, tiny_run_args
+from tests.tiny_data import load_by_path, make_frame_dataset, tiny_run_args
 from utils import eval_accuracy as ev
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_FRAMES = 10  # 4-frame windows at frames 1, 5, 9: the last one (9, 10) is loop-padded
-
-
-def load_by_path(name, relative):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, relative))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 test_py = load_by_path('_test_py', 'test.py')  # 'test' is also a standard-library package

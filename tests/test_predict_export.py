@@ -1,5 +1,4 @@
 """scripts/predict.py (raw video -> top-5) and scripts/export_model.py (static model + paddle.inference)."""
-import importlib.util
 import json
 import os
 import subprocess
@@ -9,20 +8,11 @@ import numpy as np
 import paddle
 import pytest
 
-from tests.tiny_data import tiny_run_args
+from tests.tiny_data import load_by_path, tiny_run_args
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSES = ['RedThings', 'GreenThings', 'BlueThings']
 SIZE_ARGS = ['--sample_size', '32', '--sample_duration', '4']
-
-
-def load_by_path(name, relative):
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, relative))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 sys.path.insert(0, os.path.join(REPO, 'scripts'))

@@ -20,7 +20,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from utils.splits import (SplitFileError, build_database, build_parser,  # noqa: E402
+from utils.splits import (SplitFileError, build_database, build_parser, run_conversion,  # noqa: E402
                           load_hmdb51_splits, parse_cli, report_and_write)
 
 
@@ -48,19 +48,7 @@ def main(argv=None):
                           'training/validation) from HMDB-51\'s testTrainMulti_7030_splits folder.',
                           'the testTrainMulti_7030_splits folder (<class>_test_split<k>.txt)',
                           'hmdb51_1.json, hmdb51_2.json, hmdb51_3.json')
-    args = parse_cli(parser, argv)
-    try:
-        _, ok = convert_hmdb51_csv_to_json(args.dir_path, args.dst_dir_path, args.video_path,
-                                           args.splits, args.keep_missing)
-    except SplitFileError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 1
-    if not ok:
-        print('error: no listed video has frames under %s (expected %s/<class>/<video>/'
-              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path),
-              file=sys.stderr)
-        return 1
-    return 0
+    return run_conversion(convert_hmdb51_csv_to_json, parse_cli(parser, argv), '<class>')
 
 
 if __name__ == '__main__':

@@ -344,3 +344,18 @@ def report_and_write(path, data, missing, empty, video_path, keep_missing, out=s
                 print('    ... and %d more' % (len(lacking) - 20), file=out)
         ok = any('segment' in v['annotations'] for v in db.values())
     return ok
+
+
+def run_conversion(convert, args, class_folder):
+    """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status."""
+    try:
+        _, ok = convert(args.dir_path, args.dst_dir_path, args.video_path, args.splits, args.keep_missing)
+    except SplitFileError as e:
+        print('error: %s' % e, file=sys.stderr)
+        return 1
+    if not ok:
+        print('error: no listed video has frames under %s (expected %s/%s/<video>/'
+              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path, class_folder),
+              file=sys.stderr)
+        return 1
+    return 0

@@ -20,7 +20,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from utils.splits import (SplitFileError, build_database, build_parser,  # noqa: E402
+from utils.splits import (SplitFileError, build_database, build_parser, run_conversion,  # noqa: E402
                           find_ucf101_splits, load_ucf101_split, parse_cli, report_and_write)
 
 
@@ -50,19 +50,7 @@ def main(argv=None):
                           'subsets training/validation) from UCF-101\'s ucfTrainTestlist folder.',
                           'the ucfTrainTestlist folder (classInd.txt, trainlist0k.txt, '
                           'testlist0k.txt)', 'ucf101_01.json, ucf101_02.json, ucf101_03.json')
-    args = parse_cli(parser, argv)
-    try:
-        _, ok = convert_ucf101_csv_to_json(args.dir_path, args.dst_dir_path, args.video_path,
-                                           args.splits, args.keep_missing)
-    except SplitFileError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 1
-    if not ok:
-        print('error: no listed video has frames under %s (expected %s/<Class>/<video>/'
-              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path),
-              file=sys.stderr)
-        return 1
-    return 0
+    return run_conversion(convert_ucf101_csv_to_json, parse_cli(parser, argv), '<Class>')
 
 
 if __name__ == '__main__':
