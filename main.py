@@ -32,8 +32,7 @@ from utils.optim import PyTorchSGD, build_scheduler, step_scheduler
 
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
-DATA_OPTION_NAMES = ('dataset', 'sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std',
-                     'no_mean_norm', 'std_norm')
+DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')
 
 
 class TrainingError(Exception):

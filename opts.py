@@ -124,6 +124,8 @@ def build_parser(description=None):
     g.add_argument('--no_cuda', action='store_true', help='old spelling of --device cpu')
     g.add_argument('--n_threads', default=4, type=int, help='DataLoader worker processes')
     g.add_argument('--manual_seed', default=1, type=int, help='seed of Python, NumPy and Paddle')
+    g.add_argument('--vdl', dest='vdl', action='store_true', default=True,
+                   help='write VisualDL scalars on rank 0 (the default)')
     g.add_argument('--no_vdl', dest='vdl', action='store_false',
                    help='do not write VisualDL scalars (written to <result_path>/vdl by default)')
     g.add_argument('--no_tqdm', action='store_true', help='plain log lines instead of progress bars')
