@@ -14,8 +14,8 @@ Output (default DST_DIR = data/demo)::
 so the same commands as for UCF-101 apply (utils/video_jpg_ucf101_hmdb51.py, n_frames_...,
 ucf101_json.py).  As in UCF-101, every split tests on whole groups: split k tests on its own block
 of groups (g01-g02, g03-g04, g05-g06 with the default 7 groups) and trains on the others.  The
-default 6 classes x 7 groups x 4 clips = 168 videos (120 training / 48 validation per split,
-about 8,000 frames) take about 20 s to write on one core.
+default 6 classes x 7 groups x 8 clips = 336 videos (240 training / 96 validation per split,
+about 16,000 frames) take about 40 s to write on one core.
 
 The classes are motion patterns over the whole frame, made to survive the reference's training
 augmentation (random horizontal flip, corner/centre crops of 50..100 % of the short side, resize to
@@ -26,7 +26,7 @@ a small sample such as 32x32 or 48x48, 8-frame clips):
     Flash               a still texture whose colours blink periodically
     Still               a still texture (sensor noise only)
 
-Colours, wave lengths, textures, phases, speeds (4..8 pixels per frame), ring centres and blink
+Colours, wave lengths, textures, phases, speeds (12..20 pixels per frame), ring centres and blink
 periods are random per video (not per group: a look shared by a group lets a small network memorise
 the training groups instead of learning the motion), so a single frame does not tell the pairs
 apart.  --n_classes N keeps the first N of: MoveUp, MoveDown,
@@ -87,9 +87,10 @@ def render_video(class_name, video_rng, n_frames, width, height, info=None):
     # Everything is drawn per clip: an appearance shared by a group would let a small network
     # memorise the training groups by colour instead of learning the motion.
     c0, c1 = _colours(video_rng)
-    wavelength = video_rng.uniform(40, 80)
+    # Coarse and fast enough to survive resizing 320x240 to 32x32 (1.6..2.7 pixels per frame there).
+    wavelength = video_rng.uniform(80, 160)
     cell = int(video_rng.integers(24, 64))
-    speed = video_rng.uniform(4.0, 8.0)  # pixels per frame
+    speed = video_rng.uniform(12.0, 20.0)  # pixels per frame
     phase = video_rng.uniform(0, 2 * np.pi)
     noise_amp = 3.0
     if info is not None:
@@ -194,7 +195,7 @@ def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frame
     classes = sorted(CLASS_ORDER[:n_classes])  # UCF-101's classInd.txt is alphabetical
     params = dict(n_classes=n_classes, n_groups=n_groups, n_clips=n_clips, n_frames=n_frames,
                   frames_jitter=frames_jitter, width=width, height=height, fps=fps, codec=codec,
-                  seed=seed, version=1)
+                  seed=seed, version=2)
     video_root = os.path.join(dst_dir, 'UCF-101')
     list_dir = os.path.join(dst_dir, 'ucfTrainTestlist')
     params_path = os.path.join(dst_dir, PARAMS_FILE)
@@ -270,7 +271,7 @@ def main(argv=None):
     p.add_argument('--n_groups', type=int, default=7,
                    help='groups g01..gNN per class (>= 3); split k tests on the k-th block of '
                         'n_groups // 3 groups')
-    p.add_argument('--n_clips', type=int, default=4, help='clips c01..cNN per group')
+    p.add_argument('--n_clips', type=int, default=8, help='clips c01..cNN per group')
     p.add_argument('--n_frames', type=int, default=48, help='frames per video (average)')
     p.add_argument('--frames_jitter', type=int, default=8,
                    help='each video gets n_frames + a random integer in [-jitter, jitter] frames')

@@ -136,7 +136,7 @@ def test_deterministic_given_seed(tmp_path, run_script):
     assert digest(tmp_path / 'a' / 'UCF-101') == c
 
 
-def _vertical_shift(f0, f1, max_shift=12):
+def _vertical_shift(f0, f1, max_shift=30):
     """Integer s minimising |f1[y] - f0[y + s]|: > 0 when the content moved up."""
     g0, g1 = f0.mean(axis=(1, 2)), f1.mean(axis=(1, 2))  # row profile
     h = len(g0)
@@ -151,8 +151,10 @@ def _radial_drift(frames, cx, cy):
     yy, xx = np.mgrid[0:h, 0:w]
     r = np.hypot(xx - cx, yy - cy).astype(int)
     prof = [np.bincount(r.ravel(), f.mean(axis=2).ravel()) / np.bincount(r.ravel()) for f in frames]
-    p0, p1 = prof[0][10:100], prof[1][10:100]
-    errs = {s: np.mean((p1[10:-10] - p0[10 - s:len(p0) - 10 - s]) ** 2) for s in range(-9, 10)}
+    margin = 30
+    p0, p1 = prof[0][10:160], prof[1][10:160]
+    errs = {s: np.mean((p1[margin:-margin] - p0[margin - s:len(p0) - margin - s]) ** 2)
+            for s in range(-margin + 1, margin)}
     return min(errs, key=errs.get)
 
 
@@ -163,14 +165,15 @@ def test_classes_carry_the_motion(seed):
         return demo.render_video(name, np.random.default_rng([seed, 7]), 6, 320, 240, info)
 
     up, down = video('MoveUp'), video('MoveDown')
-    assert _vertical_shift(up[0], up[1]) >= 3
-    assert _vertical_shift(down[0], down[1]) <= -3
+    # 12..20 pixels per frame: still 1.6..2.7 pixels once resized to 32x32
+    assert 12 <= _vertical_shift(up[0], up[1]) <= 20
+    assert -20 <= _vertical_shift(down[0], down[1]) <= -12
     # same under a horizontal flip (the training augmentation)
-    assert _vertical_shift(up[0][:, ::-1], up[1][:, ::-1]) >= 3
+    assert _vertical_shift(up[0][:, ::-1], up[1][:, ::-1]) >= 12
     for name, sign in (('ZoomIn', 1), ('ZoomOut', -1)):
         info = {}
         frames = video(name, info)
-        assert sign * _radial_drift(frames, info['cx'], info['cy']) >= 3
+        assert 12 <= sign * _radial_drift(frames, info['cx'], info['cy']) <= 20
     flash, still = video('Flash'), video('Still')
     assert np.abs(flash[1:].astype(int) - flash[:-1]).mean() > 10
     assert np.abs(still[1:].astype(int) - still[:-1]).mean() < 5
