@@ -276,7 +276,7 @@ def run(opt, explicit):
     os.makedirs(opt.result_path, exist_ok=True)
     print(f'checkpoint: {path} ({opt.arch}' + (f'; from the checkpoint: {", ".join(taken)}' if taken else '') + ')')
     print(f'test subset: {subset_name(opt.test_subset)}, {len(test_set.video_ids)} videos, {len(test_set)} clips of '
-          f'{opt.sample_duration} frames (stride {opt.inference_stride or "non-overlapping"}), crop {opt.crop_position_in_test} at '
+          f'{opt.sample_duration} frames ({f"stride {opt.inference_stride}" if opt.inference_stride else "non-overlapping"}), crop {opt.crop_position_in_test} at '
           f'scale {opt.scale_in_test}, {"raw scores" if opt.no_softmax_in_test else "softmax"} averaged; '
           f'device {device}')
     missing_videos = list(getattr(test_set, 'missing_videos', []) or [])
