@@ -49,12 +49,16 @@ def mid_channels_2plus1d(in_planes, out_planes, kernel_size=3):
     return (t * kh * kw * in_planes * out_planes) // (kh * kw * in_planes + t * out_planes)
 
 
+def conv_geometry(kernel_size, stride, padding):
+    """(kernel, stride, padding) as triples; the padding defaults to that of the replaced 3D conv."""
+    t, kh, kw = triple(kernel_size)
+    return (t, kh, kw), triple(stride), triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+
+
 class Conv2Plus1D(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
-        t, kh, kw = triple(kernel_size)
-        st, sh, sw = triple(stride)
-        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
         self.mid_planes = max(1, mid_channels_2plus1d(in_planes, out_planes, (t, kh, kw)))
         self.conv_s = conv3d(in_planes, self.mid_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
         self.bn_s = batch_norm(self.mid_planes)
@@ -67,9 +71,7 @@ class Conv2Plus1D(nn.Layer):
 class P3DB(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
-        t, kh, kw = triple(kernel_size)
-        st, sh, sw = triple(stride)
-        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
         self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (st, sh, sw), (0, ph, pw))
         self.conv_t = conv3d(in_planes, out_planes, (t, 1, 1), (st, sh, sw), (pt, 0, 0))
 
@@ -80,9 +82,7 @@ class P3DB(nn.Layer):
 class FAST(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
-        t, kh, kw = triple(kernel_size)
-        st, sh, sw = triple(stride)
-        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
         self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
         self.bn_s = batch_norm(out_planes)
         self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))
@@ -98,9 +98,7 @@ class FAST(nn.Layer):
 class SplitFAST(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
-        t, kh, kw = triple(kernel_size)
-        st, sh, sw = triple(stride)
-        pt, ph, pw = triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
+        (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
         self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
         self.bn_s = batch_norm(out_planes)
         self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))

@@ -15,7 +15,7 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1
 from .kernels import SqueezeExcitation, make_conv
-from .resnet import make_resnet, trunk_options
+from .resnet import close_block, make_resnet, trunk_options
 
 DEPTHS = [18, 34, 50, 101, 152, 200]
 
@@ -36,10 +36,7 @@ class PreActivationBasicBlock(nn.Layer):
     def forward(self, x):
         out = self.conv1(F.relu(self.bn1(x)))
         out = self.conv2(F.relu(self.bn2(out)))
-        if self.se is not None:
-            out = self.se(out)
-        residual = self.downsample(x) if self.downsample is not None else x
-        return out + residual
+        return close_block(self, out, x, relu=False)
 
 
 class PreActivationBottleneck(nn.Layer):
@@ -61,10 +58,7 @@ class PreActivationBottleneck(nn.Layer):
         out = self.conv1(F.relu(self.bn1(x)))
         out = self.conv2(F.relu(self.bn2(out)))
         out = self.conv3(F.relu(self.bn3(out)))
-        if self.se is not None:
-            out = self.se(out)
-        residual = self.downsample(x) if self.downsample is not None else x
-        return out + residual
+        return close_block(self, out, x, relu=False)
 
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):

@@ -22,6 +22,14 @@ def get_inplanes():
     return [64, 128, 256, 512]
 
 
+def close_block(block, out, x, relu=True):
+    """The end of a residual block: [SE] - (+ shortcut(x)) - ReLU (none in pre-activation blocks)."""
+    if block.se is not None:
+        out = block.se(out)
+    out = out + (block.downsample(x) if block.downsample is not None else x)
+    return F.relu(out) if relu else out
+
+
 class BasicBlock(nn.Layer):
     """conv3^3(stride) - BN - ReLU - conv3^3 - BN - [SE] - (+shortcut) - ReLU."""
     expansion = 1
@@ -37,14 +45,9 @@ class BasicBlock(nn.Layer):
         self.stride = stride
 
     def forward(self, x):
-        residual = x
         out = F.relu(self.bn1(self.conv1(x)))
         out = self.bn2(self.conv2(out))
-        if self.se is not None:
-            out = self.se(out)
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return F.relu(out + residual)
+        return close_block(self, out, x)
 
 
 class Bottleneck(nn.Layer):
@@ -64,15 +67,10 @@ class Bottleneck(nn.Layer):
         self.stride = stride
 
     def forward(self, x):
-        residual = x
         out = F.relu(self.bn1(self.conv1(x)))
         out = F.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.se is not None:
-            out = self.se(out)
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return F.relu(out + residual)
+        return close_block(self, out, x)
 
 
 class ResNet(nn.Layer):

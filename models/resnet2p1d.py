@@ -17,7 +17,7 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1, conv3d
 from .kernels import SqueezeExcitation
-from .resnet import ResNet, make_resnet, trunk_options
+from .resnet import ResNet, close_block, make_resnet, trunk_options
 
 DEPTHS = [10, 18, 34, 50, 101, 152, 200]
 
@@ -55,16 +55,11 @@ class BasicBlock(nn.Layer):
         self.stride = stride
 
     def forward(self, x):
-        residual = x
         out = F.relu(self.bn1_s(self.conv1_s(x)))
         out = F.relu(self.bn1_t(self.conv1_t(out)))
         out = F.relu(self.bn2_s(self.conv2_s(out)))
         out = self.bn2_t(self.conv2_t(out))
-        if self.se is not None:
-            out = self.se(out)
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return F.relu(out + residual)
+        return close_block(self, out, x)
 
 
 class Bottleneck(nn.Layer):
@@ -86,16 +81,11 @@ class Bottleneck(nn.Layer):
         self.stride = stride
 
     def forward(self, x):
-        residual = x
         out = F.relu(self.bn1(self.conv1(x)))
         out = F.relu(self.bn2_s(self.conv2_s(out)))
         out = F.relu(self.bn2_t(self.conv2_t(out)))
         out = self.bn3(self.conv3(out))
-        if self.se is not None:
-            out = self.se(out)
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return F.relu(out + residual)
+        return close_block(self, out, x)
 
 
 class ResNet2p1D(ResNet):

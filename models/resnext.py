@@ -12,7 +12,7 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1
 from .kernels import SqueezeExcitation, make_conv
-from .resnet import ResNet, trunk_options
+from .resnet import ResNet, close_block, trunk_options
 
 DEPTHS = [50, 101, 152]
 
@@ -39,15 +39,10 @@ class ResNeXtBottleneck(nn.Layer):
         self.stride = stride
 
     def forward(self, x):
-        residual = x
         out = F.relu(self.bn1(self.conv1(x)))
         out = F.relu(self.bn2(self.conv2(out)))
         out = self.bn3(self.conv3(out))
-        if self.se is not None:
-            out = self.se(out)
-        if self.downsample is not None:
-            residual = self.downsample(x)
-        return F.relu(out + residual)
+        return close_block(self, out, x)
 
 
 _LAYERS = {50: [3, 4, 6, 3], 101: [3, 4, 23, 3], 152: [3, 8, 36, 3]}
