@@ -10,6 +10,8 @@ import tempfile
 import numpy as np
 import paddle
 
+from utils.messages import preview
+
 
 class CheckpointError(Exception):
     """A checkpoint that cannot be used; the message names the file and what to do."""
@@ -85,21 +87,15 @@ def load_weights(model, state_dict, source='checkpoint', skip_prefixes=()):
                   for k in own if k in given and _shape(given[k]) != _shape(own[k])]
     problems = []
     if missing:
-        problems.append(f'{len(missing)} missing key(s): {_preview(missing)}')
+        problems.append(f'{len(missing)} missing key(s): {preview(missing)}')
     if unexpected:
-        problems.append(f'{len(unexpected)} unexpected key(s): {_preview(unexpected)}')
+        problems.append(f'{len(unexpected)} unexpected key(s): {preview(unexpected)}')
     if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): {_preview(mismatched)}')
+        problems.append(f'{len(mismatched)} shape mismatch(es): {preview(mismatched)}')
     if problems:
         raise CheckpointError(f'{source}: weights do not fit the model built from the flags '
                               f'({"; ".join(problems)}); check --model/--model_depth/--resnet_shortcut/--n_classes')
     model.set_state_dict({k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()})
-
-
-def _preview(items, limit=6):
-    items = list(items)
-    more = f', ... (+{len(items) - limit} more)' if len(items) > limit else ''
-    return ', '.join(items[:limit]) + more
 
 
 def describe_model_opts_mismatch(saved_opts, opt, names):

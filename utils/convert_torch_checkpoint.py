@@ -34,6 +34,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from utils.messages import preview  # noqa: E402
+
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'
                  '    pip install -r requirements-convert.txt\n'
@@ -170,14 +172,14 @@ def parse_checkpoint(obj, path, serialization='zip', torch=None):
                               f'tensors (keys: {shown})')
     bad = [str(k) for k, v in state_dict.items() if not is_tensor(v)]
     if bad:
-        raise ConversionError(f"{path}: 'state_dict' has entries that are not tensors: {_preview(bad)}")
+        raise ConversionError(f"{path}: 'state_dict' has entries that are not tensors: {preview(bad)}")
     keys = [str(k) for k in state_dict]
     prefix = ''
     if all(k.startswith('module.') for k in keys):
         prefix = 'module.'
     elif any(k.startswith('module.') for k in keys):
         raise ConversionError(f"{path}: only some keys carry the DataParallel prefix 'module.' "
-                              f"({_preview([k for k in keys if not k.startswith('module.')])} do not)")
+                              f"({preview([k for k in keys if not k.startswith('module.')])} do not)")
     arrays = OrderedDict()
     for k, v in state_dict.items():
         a = v.detach().cpu()
@@ -255,13 +257,13 @@ def plan_conversion(source_shapes, target_shapes, linear_weights, source='checkp
     missing = [k for k in target_shapes if k not in plan]
     problems = []
     if missing:
-        problems.append(f'{len(missing)} model tensor(s) not in the checkpoint: {_preview(missing)}')
+        problems.append(f'{len(missing)} model tensor(s) not in the checkpoint: {preview(missing)}')
     if unexpected:
-        problems.append(f'{len(unexpected)} checkpoint tensor(s) the model does not have: {_preview(unexpected)}')
+        problems.append(f'{len(unexpected)} checkpoint tensor(s) the model does not have: {preview(unexpected)}')
     if duplicated:
-        problems.append(f'{len(duplicated)} duplicated tensor(s): {_preview(duplicated)}')
+        problems.append(f'{len(duplicated)} duplicated tensor(s): {preview(duplicated)}')
     if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): {_preview(mismatched)}')
+        problems.append(f'{len(mismatched)} shape mismatch(es): {preview(mismatched)}')
     if problems:
         hints = _hints(source_shapes, target_shapes, missing, unexpected, mismatched)
         raise ConversionError(f'{source}: does not fit the model built from the flags; nothing was written.\n  - '
@@ -442,12 +444,6 @@ def model_flags_string(record):
     if record['se']:
         parts.append('--se')
     return ' '.join(parts)
-
-
-def _preview(items, limit=8):
-    items = list(items)
-    more = f', ... (+{len(items) - limit} more)' if len(items) > limit else ''
-    return ', '.join(map(str, items[:limit])) + more
 
 
 def build_parser():
