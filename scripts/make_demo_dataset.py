@@ -15,7 +15,7 @@ so the same commands as for UCF-101 apply (utils/video_jpg_ucf101_hmdb51.py, n_f
 ucf101_json.py).  As in UCF-101, every split tests on whole groups: split k tests on its own block
 of groups (g01-g02, g03-g04, g05-g06 with the default 7 groups) and trains on the others.  The
 default 6 classes x 7 groups x 8 clips = 336 videos (240 training / 96 validation per split,
-about 16,000 frames) take about 40 s to write on one core.
+about 16,000 frames) take about 50 s to write on one core.
 
 The classes are motion patterns over the whole frame, made to survive the reference's training
 augmentation (random horizontal flip, corner/centre crops of 50..100 % of the short side, resize to
