@@ -205,18 +205,17 @@ def run(opt):
     show_progress = is_main and not opt.no_tqdm
     seed_everything(opt.manual_seed)
     refuse_to_overwrite(opt)
-    if is_main:
-        os.makedirs(opt.result_path, exist_ok=True)
-        opts_name = f'opts_resume_{time.strftime("%Y%m%d-%H%M%S")}.json' if opt.resume_path else 'opts.json'
-        with open(os.path.join(opt.result_path, opts_name), 'w') as f:
-            json.dump(vars(opt), f, indent=2)
-
     train_set = None if opt.no_train else datasets.get_training_set(opt)
     val_set = None if opt.no_val else datasets.get_validation_set(opt)
     class_names = (train_set or val_set).class_names if (train_set or val_set) else None
     if class_names is not None and len(class_names) != opt.n_classes:
         raise TrainingError(f'{opt.annotation_path} lists {len(class_names)} labels but --n_classes is '
                             f'{opt.n_classes}; pass --n_classes {len(class_names)}')
+    if is_main:  # only once the input is known to be usable, so a bad command leaves nothing behind
+        os.makedirs(opt.result_path, exist_ok=True)
+        opts_name = f'opts_resume_{time.strftime("%Y%m%d-%H%M%S")}.json' if opt.resume_path else 'opts.json'
+        with open(os.path.join(opt.result_path, opts_name), 'w') as f:
+            json.dump(vars(opt), f, indent=2)
 
     model = build_model(opt)
     if opt.pretrain_path and not opt.resume_path:

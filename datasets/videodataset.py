@@ -44,7 +44,8 @@ def load_annotation(path):
     """Read an ActivityNet-style annotation JSON; one-line errors naming the file."""
     path = os.fspath(path)
     if not os.path.isfile(path):
-        raise FileNotFoundError('annotation file not found: {}'.format(path))
+        raise FileNotFoundError('annotation file not found: {} (check --root_path and --annotation_path; '
+                                'utils/ucf101_json.py or hmdb51_json.py writes it)'.format(path))
     try:
         with open(path, 'r', encoding='utf-8') as f:
             data = json.load(f)
@@ -156,7 +157,8 @@ class VideoDataset(paddle.io.Dataset):
         self.loader = video_loader if video_loader is not None else VideoLoader()
 
         if not os.path.isdir(self.root_path):
-            raise FileNotFoundError('video root folder not found: {}'.format(self.root_path))
+            raise FileNotFoundError('video root folder not found: {} (check --root_path and --video_path; '
+                                    'utils/video_jpg_ucf101_hmdb51.py writes it)'.format(self.root_path))
 
         data = load_annotation(self.annotation_path)
         self.class_names = get_class_names(data, self.annotation_path)

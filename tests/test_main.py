@@ -100,7 +100,11 @@ def test_bad_inputs_give_one_clear_error(data_root, tmp_path):
     assert proc.returncode != 0 and 'lists 3 labels but --n_classes is 5' in proc.stderr
 
     proc = run_main(*tiny_run_args(data_root, tmp_path / 'b'), '--annotation_path', 'nope.json')
-    assert proc.returncode != 0 and 'nope.json' in proc.stderr
+    assert proc.returncode != 0 and 'nope.json' in proc.stderr and '--annotation_path' in proc.stderr
+
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'b'), '--video_path', 'no_frames_here')
+    assert proc.returncode != 0 and 'no_frames_here' in proc.stderr and '--video_path' in proc.stderr
+    assert not (tmp_path / 'a').exists() and not (tmp_path / 'b').exists()  # a bad command leaves nothing behind
 
     good = tmp_path / 'good'
     assert run_main(*tiny_run_args(data_root, good, '--n_epochs', '1')).returncode == 0
