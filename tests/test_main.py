@@ -58,11 +58,13 @@ def test_training_learns_and_writes_logs_and_checkpoints(data_root, tmp_path):
     assert len(reader.get_data('scalar', 'train/loss')) == 6
 
 
-def test_resumed_run_matches_uninterrupted(data_root, tmp_path):
+@pytest.mark.parametrize('n_threads', ['0', '2'])  # 2: worker processes draw the augmentation
+def test_resumed_run_matches_uninterrupted(data_root, tmp_path, n_threads):
     straight, split = tmp_path / 'straight', tmp_path / 'split'
-    assert run_main(*tiny_run_args(data_root, straight, '--n_epochs', '3')).returncode == 0
-    assert run_main(*tiny_run_args(data_root, split, '--n_epochs', '2')).returncode == 0
-    proc = run_main(*tiny_run_args(data_root, split, '--n_epochs', '3',
+    workers = ['--n_threads', n_threads]
+    assert run_main(*tiny_run_args(data_root, straight, '--n_epochs', '3', *workers)).returncode == 0
+    assert run_main(*tiny_run_args(data_root, split, '--n_epochs', '2', *workers)).returncode == 0
+    proc = run_main(*tiny_run_args(data_root, split, '--n_epochs', '3', *workers,
                                    '--resume_path', str(split / 'last.pdparams')))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'continuing at epoch 3' in proc.stdout
