@@ -373,6 +373,13 @@ def build_parser(prog=None, description=None):
     return parser
 
 
+def evaluate_file(ground_truth_path, result_path, subset='validation', top_k=1, ignore=False, **cli):
+    """Accuracy (a float) of result_path on ground_truth_path, printed as by the command line;
+    ``cli`` are main()'s prog / description / alternative_key of the dataset's script."""
+    argv = [ground_truth_path, result_path, '--subset', subset, '-k', str(top_k)] + (['--ignore'] if ignore else [])
+    return main(argv, **cli)['accuracy']
+
+
 def main(argv=None, prog=None, alternative_key=None, description=None):
     args = build_parser(prog, description).parse_args(argv)
     if args.top_k < 1:

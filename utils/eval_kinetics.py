@@ -13,15 +13,16 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from utils.eval_accuracy import main, strip_kinetics_suffix  # noqa: E402
+from utils import eval_accuracy  # noqa: E402
+from utils.eval_accuracy import strip_kinetics_suffix  # noqa: E402
+
+CLI = dict(prog='eval_kinetics.py', alternative_key=strip_kinetics_suffix,
+           description='Kinetics video accuracy')
 
 
-def evaluate_file(ground_truth_path, result_path, subset='validation', top_k=1, ignore=False):
-    """Accuracy (a float) of result_path on ground_truth_path, printed as by the command line."""
-    argv = [ground_truth_path, result_path, '--subset', subset, '-k', str(top_k)] + (['--ignore'] if ignore else [])
-    return main(argv, prog='eval_kinetics.py', alternative_key=strip_kinetics_suffix,
-                description='Kinetics video accuracy')['accuracy']
+def evaluate_file(ground_truth_path, result_path, **options):
+    return eval_accuracy.evaluate_file(ground_truth_path, result_path, **options, **CLI)
 
 
 if __name__ == '__main__':
-    main(prog='eval_kinetics.py', alternative_key=strip_kinetics_suffix, description=__doc__.split('\n\n')[0])
+    eval_accuracy.main(**dict(CLI, description=__doc__.split('\n\n')[0]))

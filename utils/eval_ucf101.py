@@ -11,14 +11,14 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from utils.eval_accuracy import main  # noqa: E402
+from utils import eval_accuracy  # noqa: E402
+
+CLI = dict(prog='eval_ucf101.py', description='UCF-101 video accuracy')
 
 
-def evaluate_file(ground_truth_path, result_path, subset='validation', top_k=1, ignore=False):
-    """Accuracy (a float) of result_path on ground_truth_path, printed as by the command line."""
-    argv = [ground_truth_path, result_path, '--subset', subset, '-k', str(top_k)] + (['--ignore'] if ignore else [])
-    return main(argv, prog='eval_ucf101.py', description='UCF-101 video accuracy')['accuracy']
+def evaluate_file(ground_truth_path, result_path, **options):
+    return eval_accuracy.evaluate_file(ground_truth_path, result_path, **options, **CLI)
 
 
 if __name__ == '__main__':
-    main(prog='eval_ucf101.py', description=__doc__.split('\n\n')[0])
+    eval_accuracy.main(**dict(CLI, description=__doc__.split('\n\n')[0]))
