@@ -4,12 +4,15 @@ Public API (see docs/DESIGN.md and docs/MODELS.md):
 
 * ``generate_model(opt)`` -- build a model from an options object / dict.
 * ``MODEL_OPTION_NAMES``, ``MODEL_NAMES``, ``KERNEL_TYPES``, ``DEPTHS``.
+* ``DATA_FORMATS``, ``channel_axis``, ``to_data_format`` -- the ``data_format`` option
+  (``'NCDHW'`` default, ``'NDHWC'`` channels-last) and the input layout it implies.
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
 import importlib
 
-from ._common import torch_linear
+from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,
+                      to_data_format, torch_linear)
 from .kernels import KERNEL_TYPES, check_kernel_type
 
 MODEL_OPTION_NAMES = ['model', 'model_depth', 'n_classes', 'resnet_shortcut', 'conv1_t_size',
@@ -63,12 +66,12 @@ _MODULES = {'resnet': 'resnet', 'preresnet': 'preresnet', 'wideresnet': 'wideres
             'resnext': 'resnext', 'densenet': 'densenet', 'resnet2p1d': 'resnet2p1d'}
 
 
-def _get(opt, name):
+def _get(opt, name, default):
     if isinstance(opt, dict):
         value = opt.get(name, None)
     else:
         value = getattr(opt, name, None)
-    return MODEL_DEFAULTS[name] if value is None else value
+    return default if value is None else value
 
 
 def resolve_model_name(model_name):
@@ -84,8 +87,9 @@ def resolve_model_name(model_name):
 
 
 def resolve_model_options(opt):
-    """Validate the model options and return a dict with the family and final values."""
-    o = {name: _get(opt, name) for name in MODEL_OPTION_NAMES}
+    """Validate the model options and return a dict with the family, the final values and the
+    ``data_format``."""
+    o = {name: _get(opt, name, MODEL_DEFAULTS[name]) for name in MODEL_OPTION_NAMES}
     family, forced_kernel, forced_se = resolve_model_name(o['model'])
     depth = int(o['model_depth'])
     if depth not in DEPTHS[family]:
@@ -108,8 +112,11 @@ def resolve_model_options(opt):
     if shortcut not in ('A', 'B'):
         raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(
             o['resnet_shortcut']))
+    # the layout of the tensors, not of the weights: not among the MODEL_OPTION_NAMES recorded in
+    # checkpoints, so a checkpoint loads into a model of either format
+    data_format = check_data_format(_get(opt, 'data_format', DEFAULT_DATA_FORMAT))
     o.update(family=family, model_depth=depth, kernel_type=kernel, se=se,
-             resnet_shortcut=shortcut)
+             resnet_shortcut=shortcut, data_format=data_format)
     return o
 
 
@@ -117,8 +124,11 @@ def generate_model(opt):
     """Build the model described by ``opt`` (argparse Namespace, any object, or dict).
 
     Recognised attributes: ``MODEL_OPTION_NAMES``; missing (or None) ones take
-    ``MODEL_DEFAULTS``.  Raises ``ValueError`` (naming the valid choices) for an unknown model,
-    depth, kernel type or shortcut, and for a kernel_type / se the family does not support.
+    ``MODEL_DEFAULTS``.  Also ``data_format``: ``'NCDHW'`` (default; input ``N x C x T x H x W``)
+    or ``'NDHWC'`` (channels-last input ``N x T x H x W x C`` and layers, for GPUs with AMP;
+    convert a batch with ``to_data_format``); the parameters are the same in both.
+    Raises ``ValueError`` (naming the valid choices) for an unknown model, depth, kernel type,
+    shortcut or data format, and for a kernel_type / se the family does not support.
 
     ``resnet_widen_factor`` widens resnet and resnet2p1d as in the reference; in this port it also
     scales preresnet / wideresnet / resnext / densenet (1.0, the default, is the reference).
@@ -217,6 +227,6 @@ def __getattr__(name):  # lazy re-export of the notebook builder API
 
 
 __all__ = ['MODEL_OPTION_NAMES', 'MODEL_DEFAULTS', 'MODEL_NAMES', 'MODEL_ALIASES', 'FAMILIES',
-           'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'generate_model',
-           'resolve_model_options', 'get_classifier_name', 'replace_classifier',
-           'get_fine_tuning_parameters']
+           'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'DATA_FORMATS',
+           'DEFAULT_DATA_FORMAT', 'generate_model', 'resolve_model_options', 'get_classifier_name',
+           'replace_classifier', 'get_fine_tuning_parameters', 'channel_axis', 'to_data_format']

@@ -10,15 +10,71 @@ Everything here reproduces the PyTorch reference (kenshohara/3D-ResNets-PyTorch)
   emulated with ``KaimingNormal(fan_in=fan_out)`` (portable to Paddle 2.5+).
 * ``torch_linear``: ``nn.Linear`` initialised as PyTorch's default (weight and bias
   ~ U(-1/sqrt(fan_in), 1/sqrt(fan_in))).  Paddle stores the weight as ``[in, out]``.
+
+Data format: a model works either channels-first (``'NCDHW'``, the default) or channels-last
+(``'NDHWC'``, preferred by cuDNN / tensor cores under AMP).  The top-level model decides it once,
+by building all its layers inside ``with building_in(data_format):``; every layer factory here
+(:func:`formatted_layer`, :func:`conv3d`, :func:`batch_norm`) and every layer with its own
+tensor logic (shortcut A, squeeze-excitation, DenseNet concatenation) reads the format there,
+so no block has to pass it along.  Parameter names and shapes do not depend on the format
+(Paddle's Conv3D weight is ``[out, in, kT, kH, kW]`` in both), so state_dicts are interchangeable.
 """
+import contextlib
+import contextvars
 import math
 
 import paddle
 import paddle.nn as nn
-import paddle.nn.functional as F
 
 BN_MOMENTUM = 0.9   # == PyTorch momentum 0.1
 BN_EPSILON = 1e-5
+
+DATA_FORMATS = ['NCDHW', 'NDHWC']
+DEFAULT_DATA_FORMAT = 'NCDHW'
+
+# a context variable, not a module global, so that models built concurrently do not interfere
+_data_format_of_build = contextvars.ContextVar('data_format_of_build', default=DEFAULT_DATA_FORMAT)
+
+
+def check_data_format(data_format):
+    """``data_format`` in canonical (upper-case) spelling; ValueError naming the valid ones."""
+    canonical = str(data_format).upper()
+    if canonical not in DATA_FORMATS:
+        raise ValueError('unknown data_format {!r}; valid data formats: {} (NDHWC = '
+                         'channels-last)'.format(data_format, ', '.join(DATA_FORMATS)))
+    return canonical
+
+
+def channel_axis(data_format):
+    """The channel axis of a 5-D batch: 1 for ``'NCDHW'``, 4 for ``'NDHWC'``."""
+    return 1 if check_data_format(data_format) == 'NCDHW' else 4
+
+
+def to_data_format(clips, data_format):
+    """An ``N x C x T x H x W`` batch (as the datasets yield it) in ``data_format``."""
+    if check_data_format(data_format) == 'NCDHW':
+        return clips
+    return clips.transpose([0, 2, 3, 4, 1])
+
+
+@contextlib.contextmanager
+def building_in(data_format):
+    """Layers created inside this block work in ``data_format``."""
+    token = _data_format_of_build.set(check_data_format(data_format))
+    try:
+        yield
+    finally:
+        _data_format_of_build.reset(token)
+
+
+def current_data_format():
+    """The data format of the layers being built (``'NCDHW'`` outside :func:`building_in`)."""
+    return _data_format_of_build.get()
+
+
+def formatted_layer(layer_class, *args, **kwargs):
+    """``layer_class(*args, **kwargs)``, a Paddle layer taking ``data_format``, in the current one."""
+    return layer_class(*args, data_format=current_data_format(), **kwargs)
 
 
 def triple(v):
@@ -29,14 +85,14 @@ def triple(v):
 
 
 def batch_norm(num_features):
-    return nn.BatchNorm3D(num_features, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
+    return formatted_layer(nn.BatchNorm3D, num_features, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
 
 
 def conv3d(in_planes, out_planes, kernel_size, stride=1, padding=0, groups=1, bias=False):
-    """A plain ``Conv3D`` (bias-free unless asked), NCDHW."""
-    return nn.Conv3D(in_planes, out_planes, triple(kernel_size), stride=triple(stride),
-                     padding=triple(padding), groups=groups,
-                     bias_attr=None if bias else False)
+    """A plain ``Conv3D`` (bias-free unless asked) in the current data format."""
+    return formatted_layer(nn.Conv3D, in_planes, out_planes, triple(kernel_size),
+                           stride=triple(stride), padding=triple(padding), groups=groups,
+                           bias_attr=None if bias else False)
 
 
 def conv1x1x1(in_planes, out_planes, stride=1):
@@ -80,22 +136,34 @@ class ShortcutA(nn.Layer):
     """Reference shortcut type 'A' (parameter-free).
 
     ``x[:, :, ::s, ::s, ::s]`` (== ``avg_pool3d(kernel 1, stride s)``) then zero channels appended up
-    to ``out_planes``.  As in the reference (which concatenates ``out.data``) the result is
-    detached: **no gradient flows through this shortcut**."""
+    to ``out_planes`` (channels-last: ``x[:, ::s, ::s, ::s, :]``, zeros appended on the last axis).
+    As in the reference (which concatenates ``out.data``) the result is detached: **no gradient
+    flows through this shortcut**."""
 
     def __init__(self, out_planes, stride):
         super().__init__()
         self.out_planes = int(out_planes)
         self.stride = int(stride)
+        self.channel_axis = channel_axis(current_data_format())
 
     def forward(self, x):
-        s = self.stride
-        out = x[:, :, ::s, ::s, ::s] if s != 1 else x
-        extra = self.out_planes - out.shape[1]
+        out = x[self._subsampling_index()] if self.stride != 1 else x
+        extra = self.out_planes - out.shape[self.channel_axis]
         if extra > 0:
-            # pad the channel axis (order: first dim to last dim when len(pad) == 2 * ndim)
-            out = F.pad(out, [0, 0, 0, extra, 0, 0, 0, 0, 0, 0], mode='constant', value=0.0)
+            # concat, not F.pad: Paddle 3.3's oneDNN pad kernel corrupts the heap in a static graph.
+            one_channel = [slice(None)] * 5
+            one_channel[self.channel_axis] = slice(0, 1)
+            repeats = [1] * 5
+            repeats[self.channel_axis] = extra
+            zeros = paddle.zeros_like(out[tuple(one_channel)]).tile(repeats)
+            out = paddle.concat([out, zeros], axis=self.channel_axis)
         return out.detach()
+
+    def _subsampling_index(self):
+        """``[:, :, ::s, ::s, ::s]``: step ``s`` on T, H, W; everything on the batch and channels."""
+        index = [slice(None, None, self.stride)] * 5
+        index[0] = index[self.channel_axis] = slice(None)
+        return tuple(index)
 
     def extra_repr(self):
         return 'out_planes={}, stride={}'.format(self.out_planes, self.stride)

@@ -7,7 +7,8 @@
 ``input_shape`` is ``(frames, height, width, channels)`` as in the seed; ``channels`` sets the
 input channels of ``conv1``; ``frames`` (may be ``None``), ``height`` and ``width`` are checked and
 recorded as ``model.input_shape`` (the models pool adaptively, so any clip size works).  The model
-itself takes Paddle's channel-first ``N x C x T x H x W`` tensors and returns logits, or
+itself takes Paddle's channel-first ``N x C x T x H x W`` tensors (channels-last
+``N x T x H x W x C`` with ``data_format='NDHWC'``) and returns logits, or
 probabilities when ``output_activation='softmax'`` / ``'sigmoid'`` (applied by a forward
 post-hook, so the state_dict keys stay those of the plain model).
 """
@@ -39,7 +40,7 @@ def _check_input_shape(input_shape):
 def build_three_d_resnet(input_shape, n_classes, repetitions, use_bottleneck=False,
                          kernel_type='3d', se=False, shortcut='B', widen_factor=1.0,
                          conv1_t_size=7, conv1_t_stride=1, no_max_pool=False,
-                         output_activation=None, stem_kernel_type=None):
+                         output_activation=None, stem_kernel_type=None, data_format='NCDHW'):
     """A fully customisable 3D ResNet.
 
     Args:
@@ -55,6 +56,7 @@ def build_three_d_resnet(input_shape, n_classes, repetitions, use_bottleneck=Fal
         output_activation: ``None`` (logits), ``'softmax'`` or ``'sigmoid'``.
         stem_kernel_type: kernel of the stem conv only (default ``kernel_type``, as in the seed);
             ``'3d'`` keeps the cheap reference stem (recommended with 'fast' / 'split-fast').
+        data_format: ``'NCDHW'`` or ``'NDHWC'`` (channels-last input and layers).
     """
     frames, height, width, channels = _check_input_shape(input_shape)
     repetitions = [int(r) for r in repetitions]
@@ -67,7 +69,8 @@ def build_three_d_resnet(input_shape, n_classes, repetitions, use_bottleneck=Fal
     model = ResNet(block, repetitions, planes, n_input_channels=channels,
                    conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
                    no_max_pool=no_max_pool, shortcut_type=shortcut, n_classes=int(n_classes),
-                   kernel_type=kernel_type, se=se, stem_kernel_type=stem_kernel_type)
+                   kernel_type=kernel_type, se=se, stem_kernel_type=stem_kernel_type,
+                   data_format=data_format)
     model.input_shape = (frames, height, width, channels)
     act = _ACTIVATIONS[output_activation]
     if act is not None:

@@ -14,12 +14,15 @@ the stem ``conv0, norm0``; a converter maps them to these names (``norm.1 -> nor
 DenseNet-BC: growth 32, bn_size 4, 64 initial features, drop_rate 0; block configs
 121 (6,12,24,16), 169 (6,12,32,32), 201 (6,12,48,32), 264 (6,12,64,48).
 Classifier init: PyTorch Linear default (the OLD reference; the NEW one zeroes the bias).
+``data_format='NDHWC'``: channels-last input and layers; the dense layers concatenate on the last
+axis.  The parameters are those of the default ``'NCDHW'``.
 """
 import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ._common import batch_norm, conv3d, init_reference_weights, torch_linear
+from ._common import (batch_norm, building_in, channel_axis, check_data_format, conv3d,
+                      current_data_format, formatted_layer, init_reference_weights, torch_linear)
 
 DEPTHS = [121, 169, 201, 264]
 BLOCK_CONFIGS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32),
@@ -36,13 +39,14 @@ class _DenseLayer(nn.Layer):
         self.relu2 = nn.ReLU()
         self.conv2 = conv3d(bn_size * growth_rate, growth_rate, 3, padding=1)
         self.drop_rate = float(drop_rate)
+        self.channel_axis = channel_axis(current_data_format())
 
     def forward(self, x):
         new = self.conv1(self.relu1(self.norm1(x)))
         new = self.conv2(self.relu2(self.norm2(new)))
         if self.drop_rate > 0:
             new = F.dropout(new, p=self.drop_rate, training=self.training)
-        return paddle.concat([x, new], axis=1)
+        return paddle.concat([x, new], axis=self.channel_axis)
 
 
 class _DenseBlock(nn.Sequential):
@@ -60,39 +64,42 @@ class _Transition(nn.Sequential):
         self.add_sublayer('norm', batch_norm(num_input_features))
         self.add_sublayer('relu', nn.ReLU())
         self.add_sublayer('conv', conv3d(num_input_features, num_output_features, 1))
-        self.add_sublayer('pool', nn.AvgPool3D(kernel_size=2, stride=2))
+        self.add_sublayer('pool', formatted_layer(nn.AvgPool3D, kernel_size=2, stride=2))
 
 
 class DenseNet(nn.Layer):
     def __init__(self, n_input_channels=3, conv1_t_size=7, conv1_t_stride=1, no_max_pool=False,
                  growth_rate=32, block_config=(6, 12, 24, 16), num_init_features=64, bn_size=4,
-                 drop_rate=0.0, n_classes=400):
+                 drop_rate=0.0, n_classes=400, data_format='NCDHW'):
         super().__init__()
-        self.features = nn.Sequential(
-            ('conv1', conv3d(n_input_channels, num_init_features, (conv1_t_size, 7, 7),
-                             (conv1_t_stride, 2, 2), (conv1_t_size // 2, 3, 3))),
-            ('norm1', batch_norm(num_init_features)),
-            ('relu1', nn.ReLU()))
-        if not no_max_pool:
-            self.features.add_sublayer('pool1', nn.MaxPool3D(kernel_size=3, stride=2, padding=1))
-        num_features = num_init_features
-        for i, num_layers in enumerate(block_config):
-            self.features.add_sublayer(
-                'denseblock%d' % (i + 1),
-                _DenseBlock(num_layers, num_features, bn_size, growth_rate, drop_rate))
-            num_features = num_features + num_layers * growth_rate
-            if i != len(block_config) - 1:
-                self.features.add_sublayer('transition%d' % (i + 1),
-                                           _Transition(num_features, num_features // 2))
-                num_features = num_features // 2
-        self.features.add_sublayer('norm5', batch_norm(num_features))
+        self.data_format = check_data_format(data_format)
+        with building_in(self.data_format):  # the dense blocks' layers read the format from here
+            self.features = nn.Sequential(
+                ('conv1', conv3d(n_input_channels, num_init_features, (conv1_t_size, 7, 7),
+                                 (conv1_t_stride, 2, 2), (conv1_t_size // 2, 3, 3))),
+                ('norm1', batch_norm(num_init_features)),
+                ('relu1', nn.ReLU()))
+            if not no_max_pool:
+                self.features.add_sublayer(
+                    'pool1', formatted_layer(nn.MaxPool3D, kernel_size=3, stride=2, padding=1))
+            num_features = num_init_features
+            for i, num_layers in enumerate(block_config):
+                self.features.add_sublayer(
+                    'denseblock%d' % (i + 1),
+                    _DenseBlock(num_layers, num_features, bn_size, growth_rate, drop_rate))
+                num_features = num_features + num_layers * growth_rate
+                if i != len(block_config) - 1:
+                    self.features.add_sublayer('transition%d' % (i + 1),
+                                               _Transition(num_features, num_features // 2))
+                    num_features = num_features // 2
+            self.features.add_sublayer('norm5', batch_norm(num_features))
         self.classifier = torch_linear(num_features, n_classes)
         init_reference_weights(self)
 
     def forward(self, x):
         out = F.relu(self.features(x))
-        out = F.adaptive_avg_pool3d(out, (1, 1, 1))
-        return self.classifier(paddle.flatten(out, 1))
+        out = F.adaptive_avg_pool3d(out, (1, 1, 1), data_format=self.data_format)
+        return self.classifier(paddle.flatten(out, 1))  # 1 x 1 x 1 map: N x C in either format
 
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
@@ -111,4 +118,5 @@ def build(o):
                           n_input_channels=int(o['n_input_channels']),
                           conv1_t_size=int(o['conv1_t_size']),
                           conv1_t_stride=int(o['conv1_t_stride']),
-                          no_max_pool=bool(o['no_max_pool']))
+                          no_max_pool=bool(o['no_max_pool']),
+                          data_format=o['data_format'])

@@ -2,8 +2,11 @@
 
 Every variant is built by :func:`make_conv` with the arguments of the 3D convolution it replaces
 (``in_planes, out_planes, kernel_size, stride, padding``) and maps ``N x C_in x T x H x W`` to
-exactly the output shape of that 3D convolution.  Notation: ``t = kT``, ``d = kH = kW``,
-``N_in``/``N_out`` the channel counts, ``s_t``/``s`` the temporal/spatial strides.
+exactly the output shape of that 3D convolution; built inside ``_common.building_in('NDHWC')`` it
+maps channels-last ``N x T x H x W x C_in`` tensors instead (the variants are made of the shared
+Conv3D / BN factories and element-wise operations only, so they follow the build's format).
+Notation: ``t = kT``, ``d = kH = kW``, ``N_in``/``N_out`` the channel counts, ``s_t``/``s`` the
+temporal/spatial strides.
 
 ``'3d'``         ``Conv3D(N_in, N_out, (t,d,d), stride (s_t,s,s))`` -- the reference convolution
                  (the module *is* the ``nn.Conv3D``, so state_dict keys are reference keys).
@@ -30,7 +33,7 @@ Padding is ``t // 2`` temporally and ``d // 2`` spatially, as for the 3D conv.
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ._common import batch_norm, conv3d, triple
+from ._common import batch_norm, conv3d, current_data_format, triple
 
 KERNEL_TYPES = ['3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast']
 
@@ -142,8 +145,9 @@ class SqueezeExcitation(nn.Layer):
         hidden = max(1, int(channels) // int(reduction))
         self.reduce = conv3d(channels, hidden, 1, bias=True)
         self.expand = conv3d(hidden, channels, 1, bias=True)
+        self.data_format = current_data_format()
 
     def forward(self, x):
-        s = F.adaptive_avg_pool3d(x, 1)
+        s = F.adaptive_avg_pool3d(x, 1, data_format=self.data_format)
         s = F.sigmoid(self.expand(F.relu(self.reduce(s))))
         return x * s

@@ -12,7 +12,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from ._common import (ShortcutA, batch_norm, conv1x1x1, init_reference_weights, torch_linear)
+from ._common import (ShortcutA, batch_norm, building_in, check_data_format, conv1x1x1,
+                      formatted_layer, init_reference_weights, torch_linear)
 from .kernels import SqueezeExcitation, check_kernel_type, make_conv
 
 DEPTHS = [10, 18, 34, 50, 101, 152, 200]
@@ -95,12 +96,15 @@ class ResNet(nn.Layer):
         pool_size: ``None`` -> ``AdaptiveAvgPool3D(1)`` (default, any clip size); a 3-tuple ->
             the CVPR2018 fixed ``AvgPool3D(pool_size, stride=1)`` (``(1, 4, 4)`` for 16x112x112,
             where both are identical).
+        data_format: ``'NCDHW'`` (input ``N x C x T x H x W``) or ``'NDHWC'`` (channels-last
+            input ``N x T x H x W x C``; every layer, and ``forward_features``' output, is then
+            channels-last); the parameters are the same either way.
     """
 
     def __init__(self, block, layers, block_inplanes, stem_planes=None, n_input_channels=3,
                  conv1_t_size=7, conv1_t_stride=1, no_max_pool=False, shortcut_type='B',
                  n_classes=400, kernel_type='3d', se=False, pool_size=None, block_kwargs=None,
-                 stem_kernel_type=None):
+                 stem_kernel_type=None, data_format='NCDHW'):
         super().__init__()
         shortcut_type = str(shortcut_type).upper()
         if shortcut_type not in ('A', 'B'):
@@ -110,22 +114,24 @@ class ResNet(nn.Layer):
         self.se = bool(se)
         self.shortcut_type = shortcut_type
         self.no_max_pool = bool(no_max_pool)
+        self.data_format = check_data_format(data_format)
         self._block_kwargs = dict(block_kwargs or {})
         block_inplanes = [int(p) for p in block_inplanes]
         self.in_planes = int(stem_planes) if stem_planes is not None else block_inplanes[0]
 
-        self._make_stem(n_input_channels, conv1_t_size, conv1_t_stride,
-                        check_kernel_type(stem_kernel_type or kernel_type))
-        self.relu = nn.ReLU()
-        self.maxpool = nn.MaxPool3D(kernel_size=3, stride=2, padding=1)
-        self.layer1 = self._make_layer(block, block_inplanes[0], layers[0], shortcut_type)
-        self.layer2 = self._make_layer(block, block_inplanes[1], layers[1], shortcut_type, 2)
-        self.layer3 = self._make_layer(block, block_inplanes[2], layers[2], shortcut_type, 2)
-        self.layer4 = self._make_layer(block, block_inplanes[3], layers[3], shortcut_type, 2)
-        if pool_size is None:
-            self.avgpool = nn.AdaptiveAvgPool3D((1, 1, 1))
-        else:
-            self.avgpool = nn.AvgPool3D(tuple(pool_size), stride=1)
+        with building_in(self.data_format):  # the blocks' layers read the format from here
+            self._make_stem(n_input_channels, conv1_t_size, conv1_t_stride,
+                            check_kernel_type(stem_kernel_type or kernel_type))
+            self.relu = nn.ReLU()
+            self.maxpool = formatted_layer(nn.MaxPool3D, kernel_size=3, stride=2, padding=1)
+            self.layer1 = self._make_layer(block, block_inplanes[0], layers[0], shortcut_type)
+            self.layer2 = self._make_layer(block, block_inplanes[1], layers[1], shortcut_type, 2)
+            self.layer3 = self._make_layer(block, block_inplanes[2], layers[2], shortcut_type, 2)
+            self.layer4 = self._make_layer(block, block_inplanes[3], layers[3], shortcut_type, 2)
+            if pool_size is None:
+                self.avgpool = formatted_layer(nn.AdaptiveAvgPool3D, (1, 1, 1))
+            else:
+                self.avgpool = formatted_layer(nn.AvgPool3D, tuple(pool_size), stride=1)
         self.fc = torch_linear(block_inplanes[3] * block.expansion, n_classes)
 
         init_reference_weights(self)
@@ -168,7 +174,7 @@ class ResNet(nn.Layer):
 
     def forward(self, x):
         x = self.avgpool(self.forward_features(x))
-        x = paddle.flatten(x, 1)
+        x = paddle.flatten(x, 1)  # the pooled map is 1 x 1 x 1: N x C in either data format
         return self.fc(x)
 
 
@@ -197,7 +203,7 @@ def trunk_options(o):
     return dict(n_classes=int(o['n_classes']), shortcut_type=o['resnet_shortcut'],
                 n_input_channels=int(o['n_input_channels']), conv1_t_size=int(o['conv1_t_size']),
                 conv1_t_stride=int(o['conv1_t_stride']), no_max_pool=bool(o['no_max_pool']),
-                kernel_type=o['kernel_type'], se=bool(o['se']))
+                kernel_type=o['kernel_type'], se=bool(o['se']), data_format=o['data_format'])
 
 
 def build(o):

@@ -9,7 +9,10 @@
   reference's published layer structure (not from our models);
 * the (2+1)D mid-channel formula, kernel-variant shapes and parameter counts, SE, shortcut A,
   init, BN settings, fixed vs adaptive pooling, generate_model errors, fine-tuning parameter
-  groups, classifier replacement and the notebook builder API.
+  groups, classifier replacement and the notebook builder API;
+* channels-last (``data_format='NDHWC'``): every model x kernel x SE choice the CLI offers (with
+  basic and with bottleneck blocks) gives the logits, gradients and BN statistics of the
+  channels-first model with the same weights.
 """
 import math
 
@@ -20,6 +23,7 @@ import pytest
 
 import models
 from models import kernels
+from models._common import ShortcutA, building_in, current_data_format
 from models.builder import (build_three_d_resnet, build_three_d_resnet_18, build_three_d_resnet_34,
                             build_three_d_resnet_50, build_three_d_resnet_101,
                             build_three_d_resnet_152)
@@ -59,6 +63,25 @@ def cli_combinations():
 COMBOS = cli_combinations()
 
 
+def one_depth_per_block_type(combos):
+    """``combos`` with only the shallowest basic-block and bottleneck depth of each model, kernel
+    and SE choice: deeper models repeat the same blocks at more cost."""
+    seen, kept = set(), []
+    for model, depth, kernel, se in combos:
+        block_type = (model, kernel, se, depth >= 50)   # bottleneck blocks from 50 layers on
+        if block_type not in seen:
+            seen.add(block_type)
+            kept.append((model, depth, kernel, se))
+    return kept
+
+
+LAYOUT_COMBOS = one_depth_per_block_type(COMBOS)
+
+
+def combo_ids(combos):
+    return ['{}-{}-{}{}'.format(m, d, k, '-se' if s else '') for m, d, k, s in combos]
+
+
 def tiny_opts(model, depth, kernel, se):
     family = models.resolve_model_name(model)[0]
     # alternate the shortcut so both are exercised with every kernel and depth
@@ -72,24 +95,29 @@ def tiny_opts(model, depth, kernel, se):
     return opts
 
 
+def clip_frames(model):
+    """Frames of a test clip: densenet halves T three times after the stem pool."""
+    return 16 if models.resolve_model_name(model)[0] == 'densenet' else 8
+
+
 def test_combination_list_is_complete():
     assert len(COMBOS) == len(set(COMBOS))
     fams = {models.resolve_model_name(c[0])[0] for c in COMBOS}
     assert fams == set(models.FAMILIES)
     kernels_resnet = {c[2] for c in COMBOS if c[0] == 'resnet'}
     assert kernels_resnet == set(models.KERNEL_TYPES)
+    choices = {(m, k, s) for m, _, k, s in COMBOS}
+    assert {(m, k, s) for m, _, k, s in LAYOUT_COMBOS} == choices
 
 
-@pytest.mark.parametrize('model,depth,kernel,se', COMBOS,
-                         ids=['{}-{}-{}{}'.format(m, d, k, '-se' if s else '') for m, d, k, s in COMBOS])
+@pytest.mark.parametrize('model,depth,kernel,se', COMBOS, ids=combo_ids(COMBOS))
 def test_forward_backward_every_combination(model, depth, kernel, se):
     paddle.seed(0)
     opts = tiny_opts(model, depth, kernel, se)
     net = models.generate_model(opts)
     net.train()
     family = models.resolve_model_name(model)[0]
-    t = 16 if family == 'densenet' else 8   # densenet halves T three times after the stem pool
-    x = paddle.randn([2, 3, t, 32, 32])
+    x = paddle.randn([2, 3, clip_frames(model), 32, 32])
     y = net(x)
     assert list(y.shape) == [2, 5]
     assert np.isfinite(y.numpy()).all()
@@ -107,6 +135,135 @@ def test_forward_backward_every_combination(model, depth, kernel, se):
         assert any('conv_s' in k for k in names)
     if se or models.MODEL_ALIASES.get(model, (None, None, False))[2]:
         assert any('.se.reduce.' in k for k in names)
+
+
+# --------------------------------------------------------------------------------------------
+# channels-last data format
+
+def shapes(state_dict):
+    return [(k, tuple(v.shape)) for k, v in state_dict.items()]
+
+
+def layer_data_formats(net):
+    """name -> data format of every layer that has one (Paddle's pools keep it as
+    ``data_format``, its convolutions and BNs as ``_data_format``; ours as ``data_format``)."""
+    formats = {}
+    for name, layer in net.named_sublayers(include_self=True):
+        data_format = getattr(layer, '_data_format', None) or getattr(layer, 'data_format', None)
+        if data_format is not None:
+            formats[name] = data_format
+    return formats
+
+
+def assert_same_values(a, b):
+    np.testing.assert_allclose(a.numpy(), b.numpy(), rtol=1e-4, atol=1e-4)
+
+
+def channels_first_and_last(opts):
+    """The model of ``opts`` built channels-first and channels-last, with the same weights."""
+    paddle.seed(0)
+    first = models.generate_model(opts)
+    last = models.generate_model(dict(opts, data_format='NDHWC'))
+    assert shapes(last.state_dict()) == shapes(first.state_dict())
+    last.set_state_dict(first.state_dict())
+    return first, last
+
+
+def logits_and_gradients(net, x):
+    net.train()   # BN normalises with the batch statistics and updates its running ones
+    y = net(x)
+    (y * paddle.linspace(-1, 1, y.size, dtype=y.dtype).reshape(y.shape)).sum().backward()
+    return y, {k: p.grad for k, p in net.named_parameters() if not p.stop_gradient}
+
+
+@pytest.fixture
+def float64():
+    """Double precision.  In train mode the narrow test models normalise over a handful of values
+    per channel (layer4 sees 1 x 1 x 1 maps of a batch of 2), which amplifies rounding, and the two
+    layouts' kernels round differently: in float32 wideresnet-50-fast's logits differ by ~1
+    between the layouts, in float64 by < 1e-9."""
+    previous = paddle.get_default_dtype()
+    paddle.set_default_dtype('float64')
+    yield
+    paddle.set_default_dtype(previous)
+
+
+@pytest.mark.usefixtures('float64')
+@pytest.mark.parametrize('model,depth,kernel,se', LAYOUT_COMBOS, ids=combo_ids(LAYOUT_COMBOS))
+def test_channels_last_equals_channels_first(model, depth, kernel, se):
+    first, last = channels_first_and_last(tiny_opts(model, depth, kernel, se))
+    assert set(layer_data_formats(first).values()) == {'NCDHW'}
+    assert set(layer_data_formats(last).values()) == {'NDHWC'}
+    x = paddle.randn([2, 3, clip_frames(model), 32, 32])
+    x_last = x.transpose([0, 2, 3, 4, 1])
+    y_first, grads_first = logits_and_gradients(first, x)
+    y_last, grads_last = logits_and_gradients(last, x_last)
+    assert_same_values(y_first, y_last)
+    assert list(grads_last) == list(grads_first)
+    for name, grad in grads_first.items():
+        assert_same_values(grad, grads_last[name])
+    for name, value in first.state_dict().items():    # the running statistics of the train step
+        assert_same_values(value, last.state_dict()[name])
+    first.eval()
+    last.eval()
+    with paddle.no_grad():
+        assert_same_values(first(x), last(x_last))
+
+
+@pytest.mark.parametrize('model', models.FAMILIES)
+def test_channels_last_equals_channels_first_in_float32_eval(model):
+    kernel = models.SUPPORTED_KERNELS[model][-1]
+    first, last = channels_first_and_last(tiny_opts(model, models.DEPTHS[model][0], kernel,
+                                                    models.SUPPORTS_SE[model]))
+    first.eval()
+    last.eval()
+    x = paddle.randn([2, 3, clip_frames(model), 32, 32])
+    with paddle.no_grad():
+        assert_same_values(first(x), last(x.transpose([0, 2, 3, 4, 1])))
+
+
+def test_shortcut_a_channels_last():
+    x = paddle.randn([2, 4, 4, 7, 7])
+    for stride, out_planes in [(2, 8), (1, 6)]:
+        first = ShortcutA(out_planes, stride)
+        with building_in('NDHWC'):
+            last = ShortcutA(out_planes, stride)
+        out = last(x.transpose([0, 2, 3, 4, 1]))
+        assert out.stop_gradient
+        np.testing.assert_array_equal(out.numpy(), first(x).numpy().transpose(0, 2, 3, 4, 1))
+        np.testing.assert_array_equal(out.numpy()[..., 4:], 0)
+
+
+def test_data_format_option_sources_and_helpers():
+    from argparse import Namespace
+    with paddle.LazyGuard():
+        net = models.generate_model(Namespace(model='densenet', model_depth=121,
+                                              data_format='ndhwc'))
+    assert net.data_format == 'NDHWC'
+    assert current_data_format() == 'NCDHW'           # the build's format does not leak
+    assert kernels.make_conv('fast', 4, 4).conv_s._data_format == 'NCDHW'
+    for opts in (dict(), dict(data_format=None)):
+        assert models.resolve_model_options(opts)['data_format'] == 'NCDHW'
+    assert 'data_format' not in models.MODEL_OPTION_NAMES   # checkpoints load in either format
+    assert models.DATA_FORMATS == ['NCDHW', 'NDHWC']
+    assert [models.channel_axis(f) for f in models.DATA_FORMATS] == [1, 4]
+    x = paddle.randn([1, 3, 4, 5, 6])
+    assert models.to_data_format(x, 'NCDHW') is x
+    assert list(models.to_data_format(x, 'NDHWC').shape) == [1, 4, 5, 6, 3]
+    with pytest.raises(ValueError, match='valid data formats: NCDHW, NDHWC'):
+        models.channel_axis('NCHW')
+
+
+def test_builder_channels_last():
+    kw = dict(widen_factor=NARROW, kernel_type='(2+1)d', se=True, shortcut='A')
+    paddle.seed(0)
+    first = build_three_d_resnet_18((4, 16, 16, 2), 3, **kw)
+    last = build_three_d_resnet_18((4, 16, 16, 2), 3, data_format='NDHWC', **kw)
+    last.set_state_dict(first.state_dict())
+    first.eval()
+    last.eval()
+    x = paddle.randn([2, 2, 4, 16, 16])
+    assert_same_values(first(x), last(x.transpose([0, 2, 3, 4, 1])))
 
 
 def test_eval_mode_and_other_clip_sizes():
@@ -551,6 +708,8 @@ def test_defaults_and_option_sources():
     (dict(model='resnet2p1d', kernel_type='p3d-b'), 'not supported by model'),
     (dict(model='densenet', model_depth=121, se=True), 'not supported by model'),
     (dict(model='resnet-p3d', kernel_type='fast'), 'implies kernel_type'),
+    (dict(data_format='NHWC'), 'valid data formats: NCDHW, NDHWC'),
+    (dict(model='densenet', model_depth=121, data_format='channels_last'), 'valid data formats'),
 ])
 def test_generate_model_errors(opts, match):
     with pytest.raises(ValueError, match=match):
