@@ -29,6 +29,7 @@ from utils.checkpoint import (CheckpointError, checkpoint_state_dict, describe_m
                               load_checkpoint, load_weights, save_checkpoint)
 from utils.logger import ScalarWriter, TSVLogger
 from utils.optim import PyTorchSGD, build_scheduler, step_scheduler
+from utils.runtime import compile_predict, cpu_cores, describe, select_device, use_static_graph
 
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
@@ -37,16 +38,6 @@ DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_
 
 class TrainingError(Exception):
     """A problem with the run's input; printed as one line and the run exits with status 1."""
-
-
-def select_device(opt):
-    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if opt.device == 'gpu' and not has_gpu:
-        raise TrainingError('--device gpu: this Paddle has no CUDA or sees no GPU; '
-                            'install paddlepaddle-gpu or use --device cpu')
-    device = 'gpu' if has_gpu and opt.device != 'cpu' else 'cpu'
-    paddle.set_device(device)
-    return device
 
 
 def seed_everything(seed):
@@ -101,8 +92,10 @@ def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log, scaler=None
     lr = optimizer.get_lr()
     start = time.time()
     bar = tqdm(loader, desc=f'epoch {epoch} train', disable=not show_progress, dynamic_ncols=True, leave=False)
+    normalize = datasets.input_normalizer(opt)
     for i, (clips, targets, indices, ok) in enumerate(bar, 1):
         check_batch(loader, indices, ok)
+        clips = normalize(clips)
         with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype):
             outputs = model(clips)
             loss = F.cross_entropy(outputs.astype('float32'), targets)
@@ -129,14 +122,16 @@ def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log, scaler=None
 
 
 @paddle.no_grad()
-def evaluate(model, loader, epoch, show_progress=True):
-    """Clip-level loss and top-1 accuracy over the validation clips (video accuracy: test.py)."""
-    model.eval()
+def evaluate(predict, loader, epoch, opt, show_progress=True):
+    """Clip-level loss and top-1 accuracy over the validation clips (video accuracy: test.py);
+    ``predict`` is utils.runtime.compile_predict's."""
+    predict.eval()
+    normalize = datasets.input_normalizer(opt)
     loss_sum = correct = count = 0.0
     for clips, targets, indices, ok in tqdm(loader, desc=f'epoch {epoch} val', disable=not show_progress,
                                             dynamic_ncols=True, leave=False):
         check_batch(loader, indices, ok)
-        outputs = model(clips).astype('float32')
+        outputs = predict(normalize(clips))
         loss_sum += F.cross_entropy(outputs, targets, reduction='sum').item()
         correct += (outputs.argmax(axis=1) == targets).astype('float32').sum().item()
         count += targets.shape[0]
@@ -199,8 +194,12 @@ def refuse_to_overwrite(opt):
 
 
 def run(opt):
-    device = select_device(opt)
     rank, world_size = dist.get_rank(), dist.get_world_size()
+    try:
+        # Processes on one machine share its cores.
+        device, cpu_threads = select_device(opt.device, opt.cpu_threads or max(1, cpu_cores() // world_size))
+    except ValueError as e:
+        raise TrainingError(str(e)) from None
     is_main = rank == 0
     show_progress = is_main and not opt.no_tqdm
     seed_everything(opt.manual_seed)
@@ -247,6 +246,11 @@ def run(opt):
     if world_size > 1:
         dist.init_parallel_env()
         train_model = paddle.DataParallel(model)
+    static_eval = use_static_graph(opt.eval_graph, device, world_size, amp=scaler is not None,
+                                   data_format=opt.data_format)
+    predict = compile_predict(model, clip_shape(opt), static_eval)
+    if is_main:
+        print(describe(device, cpu_threads, static_eval))
 
     resume = bool(opt.resume_path)
     logs = {}
@@ -279,7 +283,7 @@ def run(opt):
                            f"lr {train_metrics['lr']:.3g} ({train_metrics['clips_per_s']:.1f} clips/s)")
         val_metrics = None
         if val_loader:
-            val_metrics = evaluate(model, val_loader, epoch, show_progress)
+            val_metrics = evaluate(predict, val_loader, epoch, opt, show_progress)
             if is_main:
                 logs['val'].log({'epoch': epoch, **val_metrics})
                 scalars.add('val', val_metrics, epoch)

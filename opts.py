@@ -50,6 +50,9 @@ def build_parser(description=None):
     g.add_argument('--no_max_pool', action='store_true', help='drop the max-pooling after conv1')
     g.add_argument('--resnet_widen_factor', default=1.0, type=float,
                    help='multiplies the stage widths of resnet/resnet2p1d/preresnet')
+    g.add_argument('--data_format', default='NCDHW', choices=['NCDHW', 'NDHWC'],
+                   help='tensor layout of the model; NDHWC (channels-last) is for GPUs with --amp; '
+                        'checkpoints load into either')
     g.add_argument('--kernel_type', default='3d', type=str, choices=KERNEL_TYPES,
                    help='replacement of each kxkxk convolution in the ResNet family (see README)')
     g.add_argument('--se', action='store_true', help='squeeze-and-excitation on every residual branch')
@@ -123,6 +126,15 @@ def build_parser(description=None):
                    help='auto: the GPU when Paddle has CUDA and sees one, else the CPU')
     g.add_argument('--no_cuda', action='store_true', help='old spelling of --device cpu')
     g.add_argument('--n_threads', default=4, type=int, help='DataLoader worker processes')
+    g.add_argument('--cpu_threads', default=0, type=int,
+                   help='math threads on the CPU (0: one per core; Paddle alone would use one)')
+    g.add_argument('--eval_graph', default='auto', choices=['auto', 'static', 'dygraph'],
+                   help='graph for validation and test.py; auto: a static graph with oneDNN kernels on a '
+                        'single CPU process (several times faster there), the dynamic graph on GPUs, with '
+                        '--amp and under paddle.distributed')
+    g.add_argument('--loader', default='fast', choices=['fast', 'pil'],
+                   help='fast: JPEGs decoded at reduced size, cropped and resized in one step, kept uint8 '
+                        'and normalised per batch; pil: the reference per-frame PIL/float pipeline')
     g.add_argument('--manual_seed', default=1, type=int, help='seed of Python, NumPy and Paddle')
     g.add_argument('--vdl', dest='vdl', action='store_true', default=True,
                    help='write VisualDL scalars on rank 0 (the default)')
@@ -156,6 +168,8 @@ def resolve_opts(opt):
         raise ValueError('--mean_dataset 0.5 is a newer-reference setting: pass --value_scale too (e.g. 1)')
     if opt.warmup_epochs and opt.lr_scheduler == 'plateau':
         raise ValueError('--warmup_epochs works with --lr_scheduler multistep or cosine, not plateau')
+    if opt.eval_graph == 'static' and opt.data_format != 'NCDHW':
+        raise ValueError('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
     if opt.no_cuda:
         opt.device = 'cpu'
     if opt.nesterov:

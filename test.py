@@ -145,14 +145,13 @@ def apply_checkpoint_data_opts(opt, checkpoint, explicit):
     return taken
 
 
-def select_device(name):
-    import paddle
-    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
-    if name == 'gpu' and not has_gpu:
-        raise EvaluationError('--device gpu: this Paddle has no CUDA or sees no GPU; use --device cpu')
-    device = 'gpu' if has_gpu and name != 'cpu' else 'cpu'
-    paddle.set_device(device)
-    return device
+def select_device(opt):
+    """(device, math threads) for --device and --cpu_threads; see utils/runtime.py."""
+    from utils.runtime import select_device as select
+    try:
+        return select(opt.device, opt.cpu_threads)
+    except ValueError as e:
+        raise EvaluationError(str(e)) from None
 
 
 def build_model(opt, checkpoint, path, explicit):
@@ -175,11 +174,13 @@ def build_model(opt, checkpoint, path, explicit):
 # Evaluation
 # ----------------------------------------------------------------------------------------------
 
-def predict_videos(model, test_set, opt, n_classes):
-    """Run every clip; returns (video scores, clip counts, clip correct, clip total with a known label)."""
+def predict_videos(predict, test_set, opt, n_classes):
+    """Run every clip through ``predict`` (clips -> float32 logits); returns (video scores, clip counts, clip correct, clip total with a known label)."""
     import paddle
     from tqdm import tqdm
     from datasets.safe_clips import SafeClips, clip_shape
+    from datasets import input_normalizer
+    normalize = input_normalizer(opt)
     video_labels = np.asarray(test_set.video_labels, dtype=np.int64)
     acc = VideoScoreAccumulator(len(test_set.video_ids), n_classes, use_softmax=not opt.no_softmax_in_test)
     safe_set = SafeClips(test_set, clip_shape(opt))
@@ -196,7 +197,7 @@ def predict_videos(model, test_set, opt, n_classes):
                 error = safe_set.first_error(sample_indices.numpy(), ok.numpy())
                 if error:
                     raise EvaluationError(error)
-                outputs = model(clips).astype('float32').numpy()
+                outputs = predict(normalize(clips)).numpy()
                 video_indices = video_indices.numpy().reshape(-1)
                 acc.add(outputs, video_indices)
                 labels = video_labels[video_indices]
@@ -244,7 +245,7 @@ def run(opt, explicit):
     path = checkpoint_path(opt)
     try:
         checkpoint = load_checkpoint(path)
-        device = select_device(opt.device)
+        device, cpu_threads = select_device(opt)
         model, taken = build_model(opt, checkpoint, path, explicit)
     except CheckpointError as e:
         raise EvaluationError(str(e)) from None
@@ -273,19 +274,24 @@ def run(opt, explicit):
         raise EvaluationError(f'no clips to evaluate in subset {subset_name(opt.test_subset)!r} of '
                               f'{opt.annotation_path} (check --test_subset and --video_path)')
 
+    from datasets.safe_clips import clip_shape
+    from utils.runtime import compile_predict, describe, use_static_graph
+    static = use_static_graph(opt.eval_graph, device, data_format=opt.data_format)
+    predict = compile_predict(model, clip_shape(opt), static)
+
     os.makedirs(opt.result_path, exist_ok=True)
     print(f'checkpoint: {path} ({opt.arch}' + (f'; from the checkpoint: {", ".join(taken)}' if taken else '') + ')')
     print(f'test subset: {subset_name(opt.test_subset)}, {len(test_set.video_ids)} videos, {len(test_set)} clips of '
           f'{opt.sample_duration} frames ({f"stride {opt.inference_stride}" if opt.inference_stride else "non-overlapping"}), crop {opt.crop_position_in_test} at '
           f'scale {opt.scale_in_test}, {"raw scores" if opt.no_softmax_in_test else "softmax"} averaged; '
-          f'device {device}')
+          f'{describe(device, cpu_threads, static)}')
     missing_videos = list(getattr(test_set, 'missing_videos', []) or [])
     if missing_videos:
         print(f'{len(missing_videos)} annotated videos have no frames and count as wrong (--allow_missing), e.g. '
               f'{", ".join(map(str, missing_videos[:3]))}')
 
     start = time.time()
-    scores, counts, clip_correct, clip_known = predict_videos(model, test_set, opt, n_classes)
+    scores, counts, clip_correct, clip_known = predict_videos(predict, test_set, opt, n_classes)
     elapsed = time.time() - start
 
     video_ids = list(test_set.video_ids)

@@ -12,27 +12,40 @@ reference's CVPR2018 defaults:
 'val', 'test') give the transforms the getters use; the spatial ones work on PIL images, so
 scripts can apply the test-time transform to decoded frames with ``transform_clip``.
 
+``opt.loader`` chooses how clips are made:
+
+* 'fast' (default): ``FastClipLoader`` (fast_clips.py) crops and resizes each JPEG frame in one
+  step, decoding at reduced size where that loses nothing, and returns uint8 clips; the
+  consumer normalises the batches with ``input_normalizer(opt)``. Same random crops and flips
+  as 'pil' for the same seed; pixels equal up to interpolation rounding.
+* 'pil': the reference's way, frame by frame through PIL, ``ToTensor`` and ``Normalize``;
+  float32 clips, already normalised (``input_normalizer`` leaves them as they are).
+
 ``opt.train_crop``: 'corner' (default, MultiScaleCornerCrop over 5 positions), 'center'
 (MultiScaleCornerCrop at the centre only; the OLD meaning), 'random' (the NEW layout's
 RandomResizedCrop with ``train_crop_min_scale`` / ``train_crop_min_ratio``), and
 'multiscale_random' (the OLD layout's ``random``: MultiScaleRandomCrop).
 """
 
+from .fast_clips import FastClipLoader
 from .loader import VideoLoader, count_frames, frame_path, pil_loader, read_n_frames_file
 from .mean import get_mean, get_mean_std, get_std
-from .spatial_transforms import (CenterCrop, CornerCrop, MultiScaleCornerCrop,
+from .normalization import DATA_FORMATS, input_normalizer, normalization_values
+from .spatial_transforms import (CenterCrop, ClipGeometry, CornerCrop, MultiScaleCornerCrop,
                                  MultiScaleRandomCrop, Normalize, RandomHorizontalFlip,
                                  RandomResizedCrop, Scale, ToTensor, transform_clip)
 from . import spatial_transforms, temporal_transforms
 from .temporal_transforms import (LoopPadding, TemporalCenterCrop, TemporalRandomCrop,
                                   TemporalSubsampling, sliding_windows, validation_windows)
-from .videodataset import SUBSET_NAMES, VideoDataset, get_class_names, load_annotation
+from .videodataset import CLIP_LOADERS, SUBSET_NAMES, VideoDataset, get_class_names, load_annotation
 
 __all__ = [
     'get_training_set', 'get_validation_set', 'get_test_set', 'build_spatial_transform',
     'build_temporal_transform', 'default_scales', 'load_annotation', 'get_class_names',
-    'VideoDataset', 'VideoLoader', 'get_mean', 'get_std', 'get_mean_std', 'transform_clip',
-    'spatial_transforms', 'temporal_transforms', 'TRAIN_CROPS', 'DATASETS',
+    'VideoDataset', 'VideoLoader', 'FastClipLoader', 'ClipGeometry', 'get_mean', 'get_std',
+    'get_mean_std', 'transform_clip', 'input_normalizer', 'normalization_values',
+    'spatial_transforms', 'temporal_transforms', 'TRAIN_CROPS', 'DATASETS', 'CLIP_LOADERS',
+    'DATA_FORMATS',
 ]
 
 DATASETS = ('ucf101', 'hmdb51', 'kinetics', 'activitynet')
@@ -50,13 +63,7 @@ def default_scales(initial_scale=1.0, n_scales=5, scale_step=0.84089641525):
 
 
 def _norm(opt):
-    norm_value = getattr(opt, 'norm_value', 1) or 1
-    mean = getattr(opt, 'mean', None)
-    if mean is None:
-        mean = get_mean(norm_value, getattr(opt, 'mean_dataset', 'activitynet'))
-    std = getattr(opt, 'std', None)
-    if std is None:
-        std = [1.0, 1.0, 1.0]
+    norm_value, mean, std = normalization_values(opt)
     return [ToTensor(norm_value), Normalize(mean, std)]
 
 
@@ -65,8 +72,11 @@ def _check_mode(mode):
         raise ValueError("mode must be 'train', 'val' or 'test', got {!r}".format(mode))
 
 
-def build_spatial_transform(opt, mode):
-    """Spatial transform (``spatial_transforms.Compose``) for 'train', 'val' or 'test'."""
+def build_spatial_transform(opt, mode, to_tensor=True):
+    """Spatial transform (``spatial_transforms.Compose``) for 'train', 'val' or 'test'.
+
+    ``to_tensor=False`` leaves out the final ``ToTensor`` + ``Normalize``: the transform then maps
+    PIL images to PIL images and describes its geometry (what the fast loader needs)."""
     _check_mode(mode)
     size = int(opt.sample_size)
     if mode == 'train':
@@ -94,7 +104,9 @@ def build_spatial_transform(opt, mode):
         scale_in_test = getattr(opt, 'scale_in_test', 1.0) or 1.0
         position = getattr(opt, 'crop_position_in_test', 'c') or 'c'
         transforms = [Scale(int(size / scale_in_test)), CornerCrop(size, position)]
-    return spatial_transforms.Compose(transforms + _norm(opt))
+    if to_tensor:
+        transforms += _norm(opt)
+    return spatial_transforms.Compose(transforms)
 
 
 def build_temporal_transform(opt, mode):
@@ -123,9 +135,13 @@ def _dataset(opt, subset, mode):
     dataset = getattr(opt, 'dataset', 'ucf101')
     if dataset not in DATASETS:
         raise ValueError('unknown dataset {!r}; expected one of {}'.format(dataset, DATASETS))
+    loader = getattr(opt, 'loader', 'fast') or 'fast'
+    if loader not in CLIP_LOADERS:
+        raise ValueError('unknown loader {!r}; expected one of {}'.format(loader, CLIP_LOADERS))
     return VideoDataset(
         opt.video_path, opt.annotation_path, subset, mode=mode, dataset=dataset,
-        spatial_transform=build_spatial_transform(opt, mode),
+        spatial_transform=build_spatial_transform(opt, mode, to_tensor=loader == 'pil'),
+        clip_loader=loader,
         temporal_transform=build_temporal_transform(opt, mode),
         sample_duration=opt.sample_duration,
         n_val_samples=getattr(opt, 'n_val_samples', 3),

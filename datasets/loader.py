@@ -5,13 +5,14 @@ empty clip), a missing frame raises ``FileNotFoundError`` naming the exact file,
 undecodable frame raises ``OSError`` naming it.
 """
 
+import contextlib
 import os
 import re
 
 from PIL import Image
 
-__all__ = ['IMAGE_TEMPLATE', 'frame_path', 'pil_loader', 'VideoLoader', 'read_n_frames_file',
-           'count_frames']
+__all__ = ['IMAGE_TEMPLATE', 'frame_path', 'frame_errors', 'read_frame', 'pil_loader',
+           'VideoLoader', 'read_n_frames_file', 'count_frames']
 
 IMAGE_TEMPLATE = 'image_{:05d}.jpg'
 _IMAGE_RE = re.compile(r'^image_(\d+)\.jpg$')
@@ -21,16 +22,34 @@ def frame_path(video_dir, index, template=IMAGE_TEMPLATE):
     return os.path.join(video_dir, template.format(index))
 
 
-def pil_loader(path):
-    """Open one image as RGB. FileNotFoundError / OSError name the file."""
+@contextlib.contextmanager
+def frame_errors(path):
+    """Re-raise the errors of reading the image ``path`` as FileNotFoundError / OSError naming it."""
     try:
-        with open(path, 'rb') as f:
-            with Image.open(f) as img:
-                return img.convert('RGB')
+        yield
     except FileNotFoundError:
         raise FileNotFoundError('missing frame: {}'.format(path)) from None
     except OSError as e:  # includes PIL.UnidentifiedImageError, truncated files
         raise OSError('cannot read frame {}: {}'.format(path, e)) from e
+
+
+def read_frame(image_loader, video_dir, index, template=IMAGE_TEMPLATE):
+    """``image_loader(path)`` for frame ``index`` of ``video_dir``; a missing file is reported
+    with the frame number and the folder."""
+    path = frame_path(video_dir, index, template)
+    try:
+        return image_loader(path)
+    except FileNotFoundError:
+        raise FileNotFoundError('missing frame: {} (frame {} of video folder {})'
+                                .format(path, index, video_dir)) from None
+
+
+def pil_loader(path):
+    """Open one image as RGB. FileNotFoundError / OSError name the file."""
+    with frame_errors(path):
+        with open(path, 'rb') as f:
+            with Image.open(f) as img:
+                return img.convert('RGB')
 
 
 class VideoLoader(object):
@@ -49,12 +68,7 @@ class VideoLoader(object):
         for i in frame_indices:
             img = cache.get(i)
             if img is None:
-                path = frame_path(video_dir, i, self.template)
-                try:
-                    img = self.image_loader(path)
-                except FileNotFoundError:
-                    raise FileNotFoundError('missing frame: {} (frame {} of video folder {})'
-                                            .format(path, i, video_dir)) from None
+                img = read_frame(self.image_loader, video_dir, i, self.template)
                 cache[i] = img
             video.append(img)
         return video

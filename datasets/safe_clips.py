@@ -20,11 +20,15 @@ def one_line(exc):
 
 
 class SafeClips:
-    """Items (clip, target, index, ok) of a dataset whose items are (clip, target)."""
+    """Items (clip, target, index, ok) of a dataset whose items are (clip, target).
+
+    A failed clip is zeros of ``clip_shape`` and of the dataset's ``clip_dtype`` (uint8 from the
+    fast loader, else float32), so it collates with the good clips of its batch."""
 
     def __init__(self, dataset, clip_shape):
         self.dataset = dataset
         self.clip_shape = tuple(int(n) for n in clip_shape)
+        self.clip_dtype = getattr(dataset, 'clip_dtype', np.float32)
 
     def __len__(self):
         return len(self.dataset)
@@ -34,7 +38,7 @@ class SafeClips:
             clip, target = self.dataset[index]
             return clip, np.int64(target), np.int64(index), np.int64(1)
         except Exception:  # reported from the main process by load_error()
-            return np.zeros(self.clip_shape, np.float32), np.int64(-1), np.int64(index), np.int64(0)
+            return np.zeros(self.clip_shape, self.clip_dtype), np.int64(-1), np.int64(index), np.int64(0)
 
     def load_error(self, index):
         try:

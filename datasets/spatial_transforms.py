@@ -6,6 +6,12 @@ so the same crop / flip applies to all its frames. Random draws use Python's ``r
 ``ToTensor`` turns a PIL image (or an H x W x C array) into a float32 numpy array C x H x W
 divided by ``norm_value`` (1 -> values in [0, 255], the CVPR2018 default); ``Normalize`` then
 computes (x - mean) / std per channel.
+
+The geometric transforms (crops, resizes, the flip) also describe what they do without touching
+pixels: ``geometry(view)`` maps a ``ClipGeometry`` (where the current image comes from in the
+source frame) to the one after the transform, with the parameters of the last
+``randomize_parameters()``. The fast clip loader (``fast_clips.py``) uses it to crop and resize
+each frame in one step. ``ToTensor`` and ``Normalize`` have no geometry.
 """
 
 import math
@@ -18,12 +24,81 @@ from PIL import Image
 __all__ = [
     'Compose', 'ToTensor', 'Normalize', 'Scale', 'Resize', 'CenterCrop', 'CornerCrop',
     'RandomHorizontalFlip', 'MultiScaleCornerCrop', 'MultiScaleRandomCrop', 'RandomResizedCrop',
-    'transform_clip', 'BILINEAR', 'CROP_POSITIONS',
+    'transform_clip', 'ClipGeometry', 'describes_geometry', 'BILINEAR', 'CROP_POSITIONS',
 ]
 
 BILINEAR = getattr(Image, 'Resampling', Image).BILINEAR
 _FLIP_LEFT_RIGHT = getattr(Image, 'Transpose', Image).FLIP_LEFT_RIGHT
 CROP_POSITIONS = ['c', 'tl', 'tr', 'bl', 'br']
+
+
+class ClipGeometry(object):
+    """Where the pixels of a transformed frame come from, in source-frame coordinates.
+
+    ``box``: the source region (x0, y0, x1, y1), floats, that the image spans; ``size``: the image's
+    (width, height); ``flip``: the image is mirrored left-right; ``domain``: the source region a
+    resize of the image may read. PIL's resize samples beyond its box up to the edges of the image
+    it resizes, so after a crop (and before any resize) the domain is the crop: the pixels around
+    it no longer exist. ``resampled`` tells whether a resize has happened yet.
+    """
+
+    __slots__ = ('box', 'size', 'flip', 'domain', 'resampled')
+
+    def __init__(self, box, size, flip=False, domain=None, resampled=False):
+        self.box = tuple(box)
+        self.size = tuple(size)
+        self.flip = flip
+        self.domain = self.box if domain is None else tuple(domain)
+        self.resampled = resampled
+
+    @classmethod
+    def whole(cls, width, height):
+        """The untransformed frame of ``width`` x ``height`` pixels."""
+        return cls((0, 0, width, height), (width, height))
+
+    def crop(self, x1, y1, x2, y2):
+        """The image cropped to the box (x1, y1, x2, y2) in its own pixel coordinates."""
+        width, height = self.size
+        if self.flip:  # a box on the mirrored image is the mirrored box on the unmirrored one
+            x1, x2 = width - x2, width - x1
+        bx0, by0, bx1, by1 = self.box
+        box = (_lerp(bx0, bx1, x1 / width), _lerp(by0, by1, y1 / height),
+               _lerp(bx0, bx1, x2 / width), _lerp(by0, by1, y2 / height))
+        domain = self.domain if self.resampled else box
+        return ClipGeometry(box, (x2 - x1, y2 - y1), self.flip, domain, self.resampled)
+
+    def resize(self, width, height):
+        return ClipGeometry(self.box, (width, height), self.flip, self.domain, True)
+
+    def mirrored(self):
+        return ClipGeometry(self.box, self.size, not self.flip, self.domain, self.resampled)
+
+    def inside(self, width, height):
+        """True if the image uses only pixels of a ``width`` x ``height`` source (a crop larger
+        than its image pads with black instead)."""
+        return all(0 <= x0 <= x1 <= width and 0 <= y0 <= y1 <= height
+                   for x0, y0, x1, y1 in (self.box, self.domain))
+
+    def __eq__(self, other):
+        return isinstance(other, ClipGeometry) and all(
+            getattr(self, k) == getattr(other, k) for k in self.__slots__)
+
+    def __repr__(self):
+        return 'ClipGeometry(box={}, size={}, flip={}, domain={})'.format(
+            self.box, self.size, self.flip, self.domain)
+
+
+def _lerp(a, b, t):
+    # exact at t = 0 and t = 1, so a crop reaching an edge of its image ends on the source's edge
+    return a * (1 - t) + b * t
+
+
+def describes_geometry(transform):
+    """True if ``transform`` (a ``Compose`` or a single transform) can say where its output
+    pixels come from, i.e. every part of it has ``geometry()``."""
+    if isinstance(transform, Compose):
+        return all(describes_geometry(t) for t in transform.transforms)
+    return hasattr(transform, 'geometry')
 
 
 class Compose(object):
@@ -38,6 +113,11 @@ class Compose(object):
     def randomize_parameters(self):
         for t in self.transforms:
             t.randomize_parameters()
+
+    def geometry(self, view):
+        for t in self.transforms:
+            view = t.geometry(view)
+        return view
 
     def __repr__(self):
         return 'Compose([{}])'.format(', '.join(repr(t) for t in self.transforms))
@@ -107,19 +187,23 @@ class Scale(_Deterministic):
         self.size = size
         self.interpolation = interpolation
 
+    def output_size(self, width, height):
+        """(w, h) after the transform; None when an image of this size is returned as is."""
+        if not isinstance(self.size, numbers.Integral):
+            return tuple(self.size)
+        if (width <= height and width == self.size) or (height <= width and height == self.size):
+            return None
+        if width < height:
+            return self.size, int(self.size * height / width)
+        return int(self.size * width / height), self.size
+
     def __call__(self, img):
-        if isinstance(self.size, numbers.Integral):
-            w, h = img.size
-            if (w <= h and w == self.size) or (h <= w and h == self.size):
-                return img
-            if w < h:
-                ow = self.size
-                oh = int(self.size * h / w)
-            else:
-                oh = self.size
-                ow = int(self.size * w / h)
-            return img.resize((ow, oh), self.interpolation)
-        return img.resize(tuple(self.size), self.interpolation)
+        size = self.output_size(*img.size)
+        return img if size is None else img.resize(size, self.interpolation)
+
+    def geometry(self, view):
+        size = self.output_size(*view.size)
+        return view if size is None else view.resize(*size)
 
     def __repr__(self):
         return 'Scale({})'.format(self.size)
@@ -137,12 +221,17 @@ class CenterCrop(_Deterministic):
         else:
             self.size = tuple(size)  # (h, w)
 
-    def __call__(self, img):
-        w, h = img.size
+    def crop_box(self, width, height):
         th, tw = self.size
-        x1 = int(round((w - tw) / 2.))
-        y1 = int(round((h - th) / 2.))
-        return img.crop((x1, y1, x1 + tw, y1 + th))
+        x1 = int(round((width - tw) / 2.))
+        y1 = int(round((height - th) / 2.))
+        return x1, y1, x1 + tw, y1 + th
+
+    def __call__(self, img):
+        return img.crop(self.crop_box(*img.size))
+
+    def geometry(self, view):
+        return view.crop(*self.crop_box(*view.size))
 
     def __repr__(self):
         return 'CenterCrop({})'.format(self.size)
@@ -174,15 +263,18 @@ class CornerCrop(object):
                 crop_position, CROP_POSITIONS))
         self.crop_position = crop_position if crop_position is not None else 'c'
 
-    def __call__(self, img):
-        w, h = img.size
+    def crop_box(self, width, height):
         if self.crop_position == 'c':
-            x1 = int(round((w - self.size) / 2.))
-            y1 = int(round((h - self.size) / 2.))
-            box = (x1, y1, x1 + self.size, y1 + self.size)
-        else:
-            box = _corner_box(self.crop_position, w, h, self.size)
-        return img.crop(box)
+            x1 = int(round((width - self.size) / 2.))
+            y1 = int(round((height - self.size) / 2.))
+            return x1, y1, x1 + self.size, y1 + self.size
+        return _corner_box(self.crop_position, width, height, self.size)
+
+    def __call__(self, img):
+        return img.crop(self.crop_box(*img.size))
+
+    def geometry(self, view):
+        return view.crop(*self.crop_box(*view.size))
 
     def randomize_parameters(self):
         if self.randomize:
@@ -204,6 +296,9 @@ class RandomHorizontalFlip(object):
         if self._draw < self.p:
             return img.transpose(_FLIP_LEFT_RIGHT)
         return img
+
+    def geometry(self, view):
+        return view.mirrored() if self.flipped else view
 
     def randomize_parameters(self):
         self._draw = random.random()
@@ -254,6 +349,9 @@ class MultiScaleCornerCrop(object):
         box = self.crop_box(*img.size)
         return img.crop(box).resize((self.size, self.size), self.interpolation)
 
+    def geometry(self, view):
+        return view.crop(*self.crop_box(*view.size)).resize(self.size, self.size)
+
     def randomize_parameters(self):
         self.scale = self.scales[random.randint(0, len(self.scales) - 1)]
         self.crop_position = self.crop_positions[random.randint(0, len(self.crop_positions) - 1)]
@@ -275,14 +373,20 @@ class MultiScaleRandomCrop(object):
         self.tl_x = 0.5
         self.tl_y = 0.5
 
+    def crop_box(self, width, height):
+        crop = int(min(width, height) * self.scale)
+        x1 = self.tl_x * (width - crop)
+        y1 = self.tl_y * (height - crop)
+        # PIL's crop rounds float coordinates, as it did for the reference: round them the same
+        # way here, so the geometry gets the box the crop used.
+        return tuple(int(round(c)) for c in (x1, y1, x1 + crop, y1 + crop))
+
     def __call__(self, img):
-        w, h = img.size
-        crop = int(min(w, h) * self.scale)
-        x1 = self.tl_x * (w - crop)
-        y1 = self.tl_y * (h - crop)
-        # PIL rounds float box coordinates, as it did for the reference.
-        img = img.crop((x1, y1, x1 + crop, y1 + crop))
+        img = img.crop(self.crop_box(*img.size))
         return img.resize((self.size, self.size), self.interpolation)
+
+    def geometry(self, view):
+        return view.crop(*self.crop_box(*view.size)).resize(self.size, self.size)
 
     def randomize_parameters(self):
         self.scale = self.scales[random.randint(0, len(self.scales) - 1)]
@@ -332,13 +436,20 @@ class RandomResizedCrop(object):
             w, h = width, height
         return (height - h) // 2, (width - w) // 2, h, w
 
-    def __call__(self, img):
+    def crop_box(self, width, height):
+        """The clip's box; drawn at the first call after ``randomize_parameters()``."""
         if self._randomize or self._params is None:
-            self._params = self.get_params(*img.size)
+            self._params = self.get_params(width, height)
             self._randomize = False
         i, j, h, w = self._params
-        img = img.crop((j, i, j + w, i + h))
+        return j, i, j + w, i + h
+
+    def __call__(self, img):
+        img = img.crop(self.crop_box(*img.size))
         return img.resize((self.size[1], self.size[0]), self.interpolation)
+
+    def geometry(self, view):
+        return view.crop(*self.crop_box(*view.size)).resize(self.size[1], self.size[0])
 
     def randomize_parameters(self):
         self._randomize = True

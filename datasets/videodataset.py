@@ -12,6 +12,12 @@ Sampling follows the reference's OLD (CVPR2018) ``make_dataset``:
 * ``mode='test'``: non-overlapping windows from frame 1 (``sliding_windows``); the target is the
   video's index into ``dataset.video_ids``.
 
+Clips come from one of two loaders (``clip_loader``): 'pil' (the reference's way; float32 clips,
+normalised by the spatial transform's ``ToTensor`` + ``Normalize``) or 'fast' (``FastClipLoader``;
+uint8 clips that the consumer normalises with ``input_normalizer``). The fast loader needs a
+spatial transform that describes its geometry and the default frame loader; otherwise the
+dataset uses the PIL loader (``dataset.clip_loader`` says which one is used).
+
 Errors are loud: a video folder that does not exist or holds no frames is reported at
 construction (``allow_missing=True`` skips such videos and lists them in
 ``dataset.missing_videos``), a label that is not in ``labels`` names the annotation file, and a
@@ -26,11 +32,14 @@ import os
 import numpy as np
 import paddle
 
+from .fast_clips import FastClipLoader
 from .loader import VideoLoader, count_frames, frame_path, read_n_frames_file
-from .spatial_transforms import transform_clip
+from .spatial_transforms import describes_geometry, transform_clip
 from .temporal_transforms import sliding_windows, validation_windows
 
-__all__ = ['SUBSET_NAMES', 'load_annotation', 'get_class_names', 'VideoDataset']
+__all__ = ['SUBSET_NAMES', 'CLIP_LOADERS', 'load_annotation', 'get_class_names', 'VideoDataset']
+
+CLIP_LOADERS = ('fast', 'pil')
 
 # Short names used by the options -> JSON subset names.
 SUBSET_NAMES = {
@@ -116,20 +125,22 @@ def _video_fps(video_dir, value):
 class VideoDataset(paddle.io.Dataset):
     """Clips of JPEG-frame videos; ``__getitem__`` returns ``(clip, target)``.
 
-    ``clip``: float32 numpy array C x T x H x W. ``target``: ``np.int64`` class index
+    ``clip``: numpy array C x T x H x W of ``clip_dtype``: uint8 from the fast loader, float32
+    (normalised) from the PIL one. ``target``: ``np.int64`` class index
     (``target_type='label'``, default for train/val) or the video's index into ``video_ids``
     (``'video_index'``, default for test).
 
     Attributes: ``class_names``, ``samples`` (dicts with 'video', 'video_id', 'video_index',
     'label', 'segment', 'n_frames', 'frame_indices'), ``video_ids``, ``video_labels`` (-1 when
     unknown), ``video_paths``, ``n_clips_per_video``, ``missing_videos`` (folders skipped with
-    ``allow_missing``), ``subset``, ``mode``.
+    ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` ('fast' or 'pil': the loader in
+    use), ``clip_dtype``.
     """
 
     def __init__(self, root_path, annotation_path, subset, mode='train', dataset='ucf101',
                  spatial_transform=None, temporal_transform=None, sample_duration=16,
                  n_val_samples=3, sample_t_stride=1, inference_stride=None,
-                 allow_missing=False, target_type=None, video_loader=None):
+                 allow_missing=False, target_type=None, video_loader=None, clip_loader='pil'):
         super().__init__()
         if mode not in ('train', 'val', 'test'):
             raise ValueError("mode must be 'train', 'val' or 'test', got {!r}".format(mode))
@@ -138,6 +149,9 @@ class VideoDataset(paddle.io.Dataset):
         if target_type not in ('label', 'video_index'):
             raise ValueError("target_type must be 'label' or 'video_index', got {!r}".format(
                 target_type))
+        if clip_loader not in CLIP_LOADERS:
+            raise ValueError('clip_loader must be one of {}, got {!r}'.format(CLIP_LOADERS,
+                                                                               clip_loader))
         if subset not in SUBSET_NAMES:
             raise ValueError('unknown subset {!r}; expected one of {}'.format(
                 subset, sorted(SUBSET_NAMES)))
@@ -155,6 +169,11 @@ class VideoDataset(paddle.io.Dataset):
         self.spatial_transform = spatial_transform
         self.temporal_transform = temporal_transform
         self.loader = video_loader if video_loader is not None else VideoLoader()
+        fast = (clip_loader == 'fast' and video_loader is None
+                and describes_geometry(spatial_transform))
+        self.clip_loader = 'fast' if fast else 'pil'
+        self.clip_dtype = np.uint8 if fast else np.float32
+        self.fast_loader = FastClipLoader()
 
         if not os.path.isdir(self.root_path):
             raise FileNotFoundError('video root folder not found: {} (check --root_path and --video_path; '
@@ -293,11 +312,13 @@ class VideoDataset(paddle.io.Dataset):
         return len(self.samples)
 
     def load_clip(self, index):
-        """The transformed clip (float32 C x T x H x W) of sample ``index``."""
+        """The transformed clip (C x T x H x W of ``clip_dtype``) of sample ``index``."""
         sample = self.samples[index]
         frame_indices = list(sample['frame_indices'])
         if self.temporal_transform is not None:
             frame_indices = self.temporal_transform(frame_indices)
+        if self.clip_loader == 'fast':
+            return self.fast_loader(sample['video'], frame_indices, self.spatial_transform)
         frames = self.loader(sample['video'], frame_indices)
         if not frames:
             raise FileNotFoundError('empty clip for video folder {} (frame indices {})'.format(

@@ -28,6 +28,7 @@ for path in (ROOT, SCRIPTS):
 
 import predict  # noqa: E402  (scripts/predict.py)
 from predict import PredictError  # noqa: E402
+from utils.runtime import select_device  # noqa: E402
 
 
 def build_parser():
@@ -92,11 +93,7 @@ def run(argv):
     args, rest = build_parser().parse_known_args(argv)
     from opts import parse_opts
     opt = parse_opts(rest, description='options passed on by export_model.py')
-    test = predict.load_test_module()
-    try:
-        test.select_device('cpu')  # export and check on the CPU; the static program runs on any device
-    except test.EvaluationError as e:
-        raise PredictError(str(e)) from None
+    select_device('cpu')  # export and check on the CPU; the static program runs on any device
     model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, predict.explicit_options(rest))
     start = time.time()
     files = export(model, opt, args.output, args.name)

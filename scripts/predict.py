@@ -28,7 +28,9 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from datasets.safe_clips import clip_shape  # noqa: E402
 from utils.eval_accuracy import VideoScoreAccumulator, results_json, topk_indices  # noqa: E402
+from utils.runtime import compile_predict, cpu_cores, use_static_graph  # noqa: E402
 
 JPG_HEIGHT = 240
 MODEL_INFO = 'model_info.json'
@@ -139,7 +141,7 @@ def find_inference_files(directory):
 class InferenceModel:
     """A paddle.inference predictor over an exported model; `__call__(clips N x C x T x H x W) -> logits`."""
 
-    def __init__(self, directory, device='cpu', threads=1):
+    def __init__(self, directory, device='cpu', threads=0):
         from paddle import inference
         model_file, params_file = find_inference_files(directory)
         config = inference.Config(model_file, params_file)
@@ -147,7 +149,7 @@ class InferenceModel:
             config.enable_use_gpu(256, 0)
         else:
             config.disable_gpu()
-            config.set_cpu_math_library_num_threads(threads)
+            config.set_cpu_math_library_num_threads(threads or cpu_cores())
         config.disable_glog_info()
         try:
             self.predictor = inference.create_predictor(config)
@@ -172,16 +174,18 @@ class InferenceModel:
 
 
 class DynamicModel:
-    """A dygraph model in eval mode; `__call__(clips) -> logits` as numpy."""
+    """A model from a checkpoint, run as utils.runtime.compile_predict builds it; `__call__(clips) -> logits`."""
 
-    def __init__(self, model):
-        self.model = model
-        self.model.eval()
+    def __init__(self, model, input_shape=None, static=False):
+        self.predict = compile_predict(model, input_shape, static)
+        self.data_format = model.data_format
 
     def __call__(self, clips):
         import paddle
+        from models import to_data_format
+        clips = paddle.to_tensor(np.ascontiguousarray(clips, dtype=np.float32))
         with paddle.no_grad():
-            return self.model(paddle.to_tensor(np.ascontiguousarray(clips, dtype=np.float32))).numpy()
+            return self.predict(to_data_format(clips, self.data_format)).numpy()
 
 
 def explicit_options(argv):
@@ -267,7 +271,7 @@ def run(argv):
     explicit = explicit_options(rest)
     test = load_test_module()
     try:
-        device = test.select_device(opt.device)
+        device, _ = test.select_device(opt)
     except test.EvaluationError as e:
         raise PredictError(str(e)) from None
 
@@ -285,7 +289,7 @@ def run(argv):
         source = args.inference_model
     else:
         model, checkpoint = model_from_checkpoint(args.checkpoint, opt, explicit)
-        predictor = DynamicModel(model)
+        predictor = DynamicModel(model, clip_shape(opt), use_static_graph(opt.eval_graph, device))
         class_names = checkpoint.get('class_names')
         n_classes = opt.n_classes
         source = args.checkpoint

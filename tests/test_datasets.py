@@ -62,31 +62,42 @@ def make_opt(root, ann, **kw):
                 scales=datasets.default_scales(), no_hflip=False, norm_value=1,
                 mean=get_mean(1, 'activitynet'), std=[1.0, 1.0, 1.0], train_t_crop='random',
                 scale_in_test=1.0, crop_position_in_test='c', test_subset='val',
-                inference_stride=16, allow_missing=False)
+                inference_stride=16, allow_missing=False, loader='fast')
     base.update(kw)
     return Namespace(**base)
 
 
-def test_training_set_items(tree):
+@pytest.mark.parametrize('loader,dtype,green', [('fast', np.uint8, 60),
+                                                 ('pil', np.float32, 60 - 107.7354)])
+def test_training_set_items(tree, loader, dtype, green):
     root, ann, _ = tree
-    ds = datasets.get_training_set(make_opt(root, ann))
+    ds = datasets.get_training_set(make_opt(root, ann, loader=loader))
     assert isinstance(ds, paddle.io.Dataset)
     assert len(ds) == 3 and ds.class_names == LABELS
     assert ds.video_ids == ['v_a1', 'v_a2', 'v_b1']
     assert [s['label'] for s in ds.samples] == [0, 0, 1]
     assert ds.samples[1]['frame_indices'] == list(range(1, 31))
     assert ds.samples[0]['video'] == os.path.join(root, 'ClassA', 'v_a1')
+    assert ds.clip_loader == loader and ds.clip_dtype == dtype
     random.seed(0)
     clip, target = ds[2]
-    assert clip.shape == (3, 16, 16, 16) and clip.dtype == np.float32
+    assert clip.shape == (3, 16, 16, 16) and clip.dtype == dtype
     assert isinstance(target, np.int64) and target == 1
-    # G channel is 60 in every frame -> 60 - mean after any crop/flip (JPEG may shift by a little)
-    assert abs(float(clip[1].mean()) - (60 - 107.7354)) < 3
+    # G channel is 60 in every frame: 60 (fast: uint8 pixels) or 60 - mean (pil: normalised)
+    # after any crop/flip (JPEG may shift it by a little)
+    assert abs(float(clip[1].mean()) - green) < 3
     random.seed(5)
     a, _ = ds[0]
     random.seed(5)
     b, _ = ds[0]
     np.testing.assert_array_equal(a, b)
+
+
+def test_loader_option_defaults_to_fast(tree):
+    root, ann, _ = tree
+    opt = make_opt(root, ann)
+    del opt.loader
+    assert datasets.get_validation_set(opt).clip_loader == 'fast'
 
 
 def test_validation_set_windows(tree):
@@ -147,22 +158,26 @@ def test_n_frames_sources(tmp_path):
     assert d1 in ds.video_paths
 
 
-def test_missing_frame_names_the_file(tree):
+@pytest.mark.parametrize('loader', datasets.CLIP_LOADERS)
+def test_missing_frame_names_the_file(tree, loader):
     root, ann, _ = tree
-    os.remove(os.path.join(root, 'ClassB', 'v_b2', 'image_00005.jpg'))
-    ds = datasets.get_test_set(make_opt(root, ann))
+    missing = os.path.join(root, 'ClassB', 'v_b2', 'image_00005.jpg')
+    os.remove(missing)
+    ds = datasets.get_test_set(make_opt(root, ann, loader=loader))
     with pytest.raises(FileNotFoundError) as e:
         ds[0]
-    assert os.path.join(root, 'ClassB', 'v_b2', 'image_00005.jpg') in str(e.value)
+    assert str(e.value) == 'missing frame: {} (frame 5 of video folder {})'.format(
+        missing, os.path.dirname(missing))
     ds[1]  # frames 17..20 are fine
 
 
-def test_corrupt_frame_names_the_file(tree):
+@pytest.mark.parametrize('loader', datasets.CLIP_LOADERS)
+def test_corrupt_frame_names_the_file(tree, loader):
     root, ann, _ = tree
     bad = os.path.join(root, 'ClassB', 'v_b2', 'image_00003.jpg')
     with open(bad, 'wb') as f:
         f.write(b'not a jpeg')
-    ds = datasets.get_test_set(make_opt(root, ann))
+    ds = datasets.get_test_set(make_opt(root, ann, loader=loader))
     with pytest.raises(OSError, match='image_00003.jpg'):
         ds[0]
 
@@ -249,13 +264,14 @@ def test_kinetics_testing_layout(tmp_path):
     assert ds[0][0].shape == (3, 16, 16, 16) and ds[0][1] == 0
 
 
-def test_dataloader_batches(tree):
+@pytest.mark.parametrize('loader,dtype', [('fast', paddle.uint8), ('pil', paddle.float32)])
+def test_dataloader_batches(tree, loader, dtype):
     root, ann, _ = tree
-    ds = datasets.get_validation_set(make_opt(root, ann, sample_duration=8))
+    ds = datasets.get_validation_set(make_opt(root, ann, sample_duration=8, loader=loader))
     loader = paddle.io.DataLoader(ds, batch_size=4, shuffle=False, num_workers=0, drop_last=False)
     shapes = []
     for clips, targets in loader:
-        assert clips.dtype == paddle.float32 and targets.dtype == paddle.int64
+        assert clips.dtype == dtype and targets.dtype == paddle.int64
         shapes.append((tuple(clips.shape), tuple(targets.shape)))
     n = len(ds)
     assert shapes[0] == ((4, 3, 8, 16, 16), (4,))

@@ -246,13 +246,14 @@ def direct_video_scores(tiny, use_softmax=True):
     from opts import parse_opts
     opt = parse_opts(tiny_run_args(tiny['root'], tiny['root'] / 'unused'))
     test_set = datasets.get_test_set(opt)
+    normalize = datasets.input_normalizer(opt)
     model = tiny['model']
     model.eval()
     logits, index = [], []
     with paddle.no_grad():
         for i in range(len(test_set)):
             clip, video_index = test_set[i]
-            logits.append(model(paddle.to_tensor(clip[None])).numpy()[0])
+            logits.append(model(normalize(paddle.to_tensor(clip[None]))).numpy()[0])
             index.append(int(video_index))
     scores, counts = ev.average_clip_scores(np.array(logits), np.array(index), len(test_set.video_ids), use_softmax)
     assert (counts == 3).all()  # three windows per 10-frame video, the last one loop-padded

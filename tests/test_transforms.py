@@ -309,3 +309,79 @@ def test_one_seed_controls_everything():
     random.seed(42)
     b = S.transform_clip(tf, frames)
     np.testing.assert_array_equal(a, b)
+
+
+# --------------------------------------------------------------------------- geometry
+
+def test_build_spatial_transform_without_tensor_describes_geometry():
+    for mode in ('train', 'val', 'test'):
+        assert not S.describes_geometry(datasets.build_spatial_transform(opt_for(), mode))
+        tf = datasets.build_spatial_transform(opt_for(), mode, to_tensor=False)
+        assert S.describes_geometry(tf)
+        assert not any(isinstance(t, (S.ToTensor, S.Normalize)) for t in tf.transforms)
+    assert not S.describes_geometry(None)
+
+
+def test_geometry_of_scale_and_center_crop_320x240():
+    tf = S.Compose([S.Scale(112), S.CenterCrop(112)])
+    g = tf.geometry(S.ClipGeometry.whole(320, 240))
+    # Scale -> 149 x 112 (320 / 149 source pixels per pixel), crop at x = round(18.5) = 18
+    assert g.size == (112, 112) and not g.flip
+    assert g.box == pytest.approx((18 * 320 / 149, 0, 130 * 320 / 149, 240))
+    assert g.domain == (0, 0, 320, 240)  # resized before the crop: the whole frame is read
+    assert g.inside(320, 240)
+    # a short side already at the size: no resize, only a crop
+    g = tf.geometry(S.ClipGeometry.whole(149, 112))
+    assert g.box == g.domain == (18, 0, 130, 112) and not g.resampled
+
+
+def test_geometry_of_multiscale_corner_crop_and_flip():
+    crop = S.MultiScaleCornerCrop(datasets.default_scales(), 112)
+    flip = S.RandomHorizontalFlip()
+    tf = S.Compose([crop, flip])
+    crop.scale, crop.crop_position = crop.scales[-1], 'br'
+    flip._draw = 0.2
+    g = tf.geometry(S.ClipGeometry.whole(320, 240))
+    # cropped before the resize: the resize must not read beyond the crop
+    assert g.box == g.domain == (201, 121, 320, 240)
+    assert g.size == (112, 112) and g.flip and g.resampled
+    flip._draw = 0.7
+    assert not tf.geometry(S.ClipGeometry.whole(320, 240)).flip
+
+
+def test_geometry_crop_after_flip_is_mirrored():
+    img = pattern(40, 30)
+    flip = S.RandomHorizontalFlip()
+    flip._draw = 0.1
+    tf = S.Compose([flip, S.CornerCrop(10, 'tl')])
+    g = tf.geometry(S.ClipGeometry.whole(40, 30))
+    assert g.box == (30, 0, 40, 10) and g.flip
+    np.testing.assert_array_equal(np.asarray(tf(img)), np.asarray(img.crop(g.box))[:, ::-1])
+
+
+def test_geometry_of_random_crops_uses_the_drawn_box():
+    rrc = S.RandomResizedCrop(16, (0.25, 1.0), (0.75, 4 / 3))
+    random.seed(4)
+    rrc.randomize_parameters()
+    g = rrc.geometry(S.ClipGeometry.whole(64, 48))
+    state = random.getstate()
+    assert rrc.geometry(S.ClipGeometry.whole(64, 48)) == g  # drawn once per clip
+    assert random.getstate() == state
+    i, j, h, w = rrc._params
+    assert g.box == (j, i, j + w, i + h) and g.size == (16, 16)
+    # the PIL path draws the same box from the same state
+    random.seed(4)
+    rrc.randomize_parameters()
+    rrc(pattern(64, 48))
+    assert rrc._params == (i, j, h, w) and random.getstate() == state
+
+    msr = S.MultiScaleRandomCrop(datasets.default_scales(), 16)
+    msr.scale, msr.tl_x, msr.tl_y = msr.scales[1], 0.5, 0.25
+    # crop int(48 * 0.8409) = 40 at (0.5 * 24, 0.25 * 8) = (12, 2), PIL's rounding
+    assert msr.geometry(S.ClipGeometry.whole(64, 48)).box == (12, 2, 52, 42)
+
+
+def test_geometry_of_a_crop_beyond_the_frame():
+    tf = S.Compose([S.Scale(56), S.CornerCrop(112, 'c')])
+    g = tf.geometry(S.ClipGeometry.whole(320, 240))
+    assert not g.inside(320, 240)  # PIL pads the crop with black: not a source box

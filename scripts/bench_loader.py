@@ -1,0 +1,233 @@
+"""Benchmark the clip loaders (datasets' ``--loader pil`` and ``--loader fast``) on the same frames:
+clips/s from the JPEG tree to batched, normalised float32 paddle tensors on the CPU.
+
+    python scripts/bench_loader.py                        # on a generated set (temporary)
+    python scripts/bench_loader.py --video_path data/ucf101_jpg \\
+        --annotation_path data/ucf101_01.json --workers 0 4 --json loader.json
+
+Each run goes through ``paddle.io.DataLoader`` with ``--workers`` worker processes (0: in the main
+process) and then ``datasets.input_normalizer``, as training does; training clips use the
+training transform (multi-scale corner crop + flip), validation clips Scale + CenterCrop. The
+clock starts when the first batch has arrived, so worker start-up is not counted. The two loaders
+run one after the other for each setting; with ``--repeat`` the fastest run of each counts.
+
+Without ``--video_path`` a small UCF-101-shaped set of 320 x 240 JPEG frames (textured, panning)
+is written to a temporary folder and removed afterwards.
+"""
+import argparse
+import json
+import os
+import random
+import shutil
+import sys
+import tempfile
+import time
+from argparse import Namespace
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if REPO_ROOT not in sys.path:
+    sys.path.insert(0, REPO_ROOT)
+
+import paddle  # noqa: E402
+
+import datasets  # noqa: E402
+from datasets.safe_clips import clip_shape  # noqa: E402
+
+MODES = ('train', 'val')
+LOADERS = ('pil', 'fast')
+
+
+# --------------------------------------------------------------------------------------------------
+# a generated dataset
+
+
+def _octave(rng, width, height, cell):
+    """Random RGB values on a grid of ``cell``-pixel spacing, smoothly upsampled to width x height."""
+    from PIL import Image
+    grid = rng.integers(0, 256, (height // cell + 2, width // cell + 2, 3), dtype=np.uint8)
+    return np.asarray(Image.fromarray(grid).resize((width, height), Image.BICUBIC), np.float32)
+
+
+def textured_frames(rng, n_frames, width=320, height=240, speed=4):
+    """``n_frames`` x H x W x 3 uint8 frames of a camera panning over a texture with coarse and
+    fine detail (like real footage, unlike flat colours, so resampling differences show)."""
+    wide = width + speed * n_frames
+    texture = (0.5 * _octave(rng, wide, height, 48) + 0.3 * _octave(rng, wide, height, 12)
+               + 0.2 * _octave(rng, wide, height, 4))
+    frames = np.empty((n_frames, height, width, 3), np.uint8)
+    for t in range(n_frames):
+        window = texture[:, speed * t:speed * t + width]
+        noise = rng.normal(0, 2, window.shape)  # sensor noise
+        frames[t] = np.clip(window + noise, 0, 255).astype(np.uint8)
+    return frames
+
+
+def write_jpeg_dataset(root, n_classes=2, n_train=3, n_val=3, n_frames=48, width=320, height=240,
+                       quality=90, seed=0):
+    """Write ``<root>/jpg/<class>/<video>/image_%05d.jpg`` (+ ``n_frames``) and the annotation
+    ``<root>/annotation.json`` (ActivityNet-style, as utils/ucf101_json.py writes); returns
+    (video_path, annotation_path). Per class ``n_train`` training and ``n_val`` validation
+    videos."""
+    from PIL import Image
+    rng = np.random.default_rng(seed)
+    labels = ['Class{}'.format(c + 1) for c in range(n_classes)]
+    video_path = os.path.join(root, 'jpg')
+    database = {}
+    for label in labels:
+        for v in range(n_train + n_val):
+            video_id = 'v_{}_g{:02d}_c01'.format(label, v + 1)
+            folder = os.path.join(video_path, label, video_id)
+            os.makedirs(folder)
+            for t, frame in enumerate(textured_frames(rng, n_frames, width, height), 1):
+                Image.fromarray(frame).save(os.path.join(folder, 'image_{:05d}.jpg'.format(t)),
+                                            quality=quality)
+            with open(os.path.join(folder, 'n_frames'), 'w') as f:
+                f.write(str(n_frames))
+            database[video_id] = {'subset': 'training' if v < n_train else 'validation',
+                                  'annotations': {'label': label}}
+    annotation_path = os.path.join(root, 'annotation.json')
+    with open(annotation_path, 'w') as f:
+        json.dump({'labels': labels, 'database': database}, f)
+    return video_path, annotation_path
+
+
+# --------------------------------------------------------------------------------------------------
+# measuring
+
+
+class _Cycled(paddle.io.Dataset):
+    """``n`` items, cycling through ``dataset``: as many clips as asked for, whatever its size."""
+
+    def __init__(self, dataset, n):
+        super().__init__()
+        self.dataset = dataset
+        self.n = n
+
+    def __len__(self):
+        return self.n
+
+    def __getitem__(self, index):
+        return self.dataset[index % len(self.dataset)]
+
+
+def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clips,
+                      sample_size=112, sample_duration=16, batch_size=8, seed=0):
+    """Clips/s of ``loader`` ('pil' or 'fast') in ``mode`` ('train' or 'val') with ``workers``
+    DataLoader workers, over ``n_clips`` clips (the first batch, which includes the workers'
+    start-up, is not timed). Returns a dict: loader, mode, workers, clips (timed), seconds,
+    clips_per_s, frames_per_s, clips_per_s_per_worker (per busy process), batch_shape."""
+    if mode not in MODES:
+        raise ValueError('mode must be one of {}, got {!r}'.format(MODES, mode))
+    if n_clips < 2 * batch_size:
+        raise ValueError('n_clips ({}) must be at least two batches ({}): the first one is not '
+                         'timed'.format(n_clips, 2 * batch_size))
+    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101',
+                    loader=loader, sample_size=sample_size, sample_duration=sample_duration)
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+    dataset = (datasets.get_training_set if mode == 'train' else datasets.get_validation_set)(opt)
+    data = paddle.io.DataLoader(_Cycled(dataset, n_clips), batch_size=batch_size, shuffle=False,
+                                num_workers=workers, drop_last=False)
+    normalize = datasets.input_normalizer(opt)
+    timed_clips = 0
+    start = None
+    for clips, _ in data:
+        batch = normalize(clips)
+        if start is None:
+            start = time.perf_counter()
+            batch_shape = tuple(batch.shape)
+        else:
+            timed_clips += batch.shape[0]
+    seconds = time.perf_counter() - start
+    if batch.dtype != paddle.float32 or batch_shape[1:] != clip_shape(opt):
+        raise RuntimeError('unexpected batch {} {}'.format(batch.dtype, batch_shape))
+    clips_per_s = timed_clips / seconds
+    return {'loader': loader, 'mode': mode, 'workers': workers, 'clips': timed_clips,
+            'seconds': seconds, 'clips_per_s': clips_per_s,
+            'frames_per_s': clips_per_s * sample_duration,
+            'clips_per_s_per_worker': clips_per_s / max(1, workers),
+            'batch_shape': list(batch_shape)}
+
+
+# --------------------------------------------------------------------------------------------------
+# command line
+
+
+def _table(results):
+    """Rows 'mode workers pil fast fast/pil' from the results of both loaders."""
+    by_key = {(r['mode'], r['workers'], r['loader']): r for r in results}
+    lines = ['%-6s %7s %12s %12s %9s %15s' % ('mode', 'workers', 'pil clips/s', 'fast clips/s',
+                                               'fast/pil', 'fast per worker')]
+    for mode, workers in sorted({(r['mode'], r['workers']) for r in results}):
+        pil, fast = by_key[mode, workers, 'pil'], by_key[mode, workers, 'fast']
+        lines.append('%-6s %7d %12.1f %12.1f %8.2fx %15.1f' % (
+            mode, workers, pil['clips_per_s'], fast['clips_per_s'],
+            fast['clips_per_s'] / pil['clips_per_s'], fast['clips_per_s_per_worker']))
+    return '\n'.join(lines)
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(
+        description="Clip loader throughput, 'pil' vs 'fast', from JPEG frames to normalised "
+                    'float32 batches (DataLoader + datasets.input_normalizer).',
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--video_path', default=None,
+                   help='JPEG frame tree <label>/<video>/image_%%05d.jpg; by default a set of '
+                        '320x240 frames is generated into a temporary folder')
+    p.add_argument('--annotation_path', default=None, help='annotation JSON of --video_path')
+    p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader workers')
+    p.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
+    p.add_argument('--n_clips', type=int, default=160, help='clips per run')
+    p.add_argument('--sample_size', type=int, default=112)
+    p.add_argument('--sample_duration', type=int, default=16)
+    p.add_argument('--batch_size', type=int, default=8)
+    p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--repeat', type=int, default=1, help='runs per setting; the fastest counts')
+    p.add_argument('--quality', type=int, default=75,
+                   help='generated set: JPEG quality (higher: larger files, slower to decode)')
+    p.add_argument('--json', default=None, metavar='PATH', help='also write the results here')
+    args = p.parse_args(argv)
+    if (args.video_path is None) != (args.annotation_path is None):
+        p.error('give both --video_path and --annotation_path, or neither')
+
+    tmp = None
+    try:
+        if args.video_path is None:
+            tmp = tempfile.mkdtemp(prefix='bench_loader_')
+            video_path, annotation_path = write_jpeg_dataset(tmp, quality=args.quality)
+            source = 'generated set (2 classes x 6 videos x 48 frames, 320x240 JPEG quality %d)' % (
+                args.quality)
+        else:
+            video_path, annotation_path = args.video_path, args.annotation_path
+            source = video_path
+        print('source: %s; %d clips of %d x %d x %d per run, batch %d, %d CPU core(s)' % (
+            source, args.n_clips, args.sample_duration, args.sample_size, args.sample_size,
+            args.batch_size, os.cpu_count()))
+        best = {}
+        for _ in range(args.repeat):
+            for mode in args.modes:
+                for workers in args.workers:
+                    for loader in LOADERS:
+                        r = loader_throughput(video_path, annotation_path, loader, mode, workers,
+                                              args.n_clips, args.sample_size,
+                                              args.sample_duration, args.batch_size, args.seed)
+                        key = (mode, workers, loader)
+                        if key not in best or r['clips_per_s'] > best[key]['clips_per_s']:
+                            best[key] = r
+        results = list(best.values())
+        print(_table(results))
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump({'source': source, 'cpu_count': os.cpu_count(), 'results': results},
+                          f, indent=1)
+    finally:
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

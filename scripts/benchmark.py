@@ -1,0 +1,310 @@
+"""Throughput of this project on this machine, in one run: model, data loader, frame extraction, FLOPs.
+
+    python scripts/benchmark.py                                   # CPU defaults, about 2 minutes
+    python scripts/benchmark.py --model resnet --model_depth 50 --batch_size 8 --device gpu --amp
+    python scripts/benchmark.py --sections model flops --json bench.json
+
+Sections (--sections, default all):
+  model   train step (forward, backward, SGD update) and inference clips/s, best of --repeat after a
+          warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
+          a static oneDNN graph), Paddle untuned (a child process without those settings, CPU only), and
+          PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
+  loader  JPEG tree -> normalised batch, clips/s, the reference's per-frame PIL pipeline vs --loader fast
+          (scripts/bench_loader.py)
+  prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
+  flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
+          fails under numpy 2)
+Ratios are what to compare: absolute numbers move with whatever else the machine is doing.
+"""
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+import numpy as np
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+for path in (REPO_ROOT, os.path.join(REPO_ROOT, 'tests')):
+    if path not in sys.path:
+        sys.path.insert(0, path)
+
+SECTIONS = ('model', 'loader', 'prep', 'flops')
+
+
+def best_seconds(step, repeat):
+    """Fastest of ``repeat`` timed calls after one warm-up call."""
+    step()
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        step()
+        times.append(time.perf_counter() - start)
+    return min(times)
+
+
+def model_options(args):
+    return dict(model=args.model, model_depth=args.model_depth, n_classes=args.n_classes,
+                resnet_shortcut=args.resnet_shortcut, kernel_type=args.kernel_type,
+                resnet_widen_factor=args.resnet_widen_factor, data_format=args.data_format)
+
+
+def random_batch(args, batch_size):
+    rng = np.random.RandomState(0)
+    clips = rng.randn(batch_size, 3, args.sample_duration, args.sample_size, args.sample_size).astype('float32')
+    return clips, (np.arange(batch_size) % args.n_classes).astype('int64')
+
+
+def paddle_model_rows(args, tuned):
+    import paddle
+    import paddle.nn.functional as F
+    import models
+    from utils.runtime import compile_predict, select_device, use_static_graph
+    if tuned:
+        device, _ = select_device(args.device)
+    else:
+        device = 'gpu' if args.device == 'gpu' else 'cpu'
+        paddle.set_device(device)
+    paddle.seed(0)
+    model = models.generate_model(model_options(args))
+    optimizer = paddle.optimizer.Momentum(0.01, 0.9, parameters=model.parameters())
+    clips, targets = random_batch(args, args.batch_size)
+    clips, targets = models.to_data_format(paddle.to_tensor(clips), args.data_format), paddle.to_tensor(targets)
+    amp = args.amp and device == 'gpu'
+
+    def train_step():
+        with paddle.amp.auto_cast(enable=amp, dtype=args.amp_dtype):
+            loss = F.cross_entropy(model(clips).astype('float32'), targets)
+        loss.backward()
+        optimizer.step()
+        optimizer.clear_grad()
+        float(loss)
+
+    label = 'paddle' if tuned else 'paddle untuned'
+    model.train()
+    rows = [dict(framework=label, mode='train', graph='dygraph', batch=args.batch_size,
+                 seconds=best_seconds(train_step, args.repeat))]
+    static_choices = [False] + ([True] if tuned and use_static_graph('auto', device, amp=amp) else [])
+    inputs = clips[:args.infer_batch_size]
+    for static in static_choices:
+        predict = compile_predict(model, inputs.shape[1:], static)
+        with paddle.no_grad():
+            seconds = best_seconds(lambda: predict(inputs).numpy(), args.repeat)
+        rows.append(dict(framework=label, mode='inference', graph='static oneDNN' if static else 'dygraph',
+                         batch=args.infer_batch_size, seconds=seconds))
+    return rows
+
+
+def torch_model_rows(args):
+    import torch
+    import torch_reference_models
+    torch.set_num_threads(args.torch_threads or os.cpu_count() or 1)
+    torch.manual_seed(0)
+    if args.kernel_type != '3d' or args.data_format != 'NCDHW' or args.resnet_widen_factor != 1.0:
+        print('model: no PyTorch rows (the PyTorch models have the 3d kernel, NCDHW and full width only)')
+        return []
+    model = torch_reference_models.build(args.model, args.model_depth, n_classes=args.n_classes,
+                                         resnet_shortcut=args.resnet_shortcut)
+    optimizer = torch.optim.SGD(model.parameters(), 0.01, momentum=0.9)
+    clips, targets = (torch.from_numpy(a) for a in random_batch(args, args.batch_size))
+
+    def train_step():
+        loss = torch.nn.functional.cross_entropy(model(clips), targets)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+
+    model.train()
+    rows = [dict(framework='torch', mode='train', graph='eager', batch=args.batch_size,
+                 seconds=best_seconds(train_step, args.repeat))]
+    model.eval()
+    inputs = clips[:args.infer_batch_size]
+    with torch.no_grad():
+        rows.append(dict(framework='torch', mode='inference', graph='eager', batch=args.infer_batch_size,
+                         seconds=best_seconds(lambda: model(inputs), args.repeat)))
+    return rows
+
+
+def untuned_rows(args):
+    """The model rows of a child process that skips utils.runtime's CPU settings."""
+    with tempfile.TemporaryDirectory() as tmp:
+        out = os.path.join(tmp, 'untuned.json')
+        command = [sys.executable, os.path.abspath(__file__), '--sections', 'model', '--untuned', '--json', out,
+                   '--quiet'] + args.model_argv
+        env = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MKL_DEBUG_CPU_TYPE')}
+        subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
+        with open(out) as f:
+            return json.load(f)['model']
+
+
+def model_section(args):
+    if args.untuned:
+        return paddle_model_rows(args, tuned=False)
+    rows = paddle_model_rows(args, tuned=True)
+    if args.device != 'gpu':
+        rows += untuned_rows(args)
+        try:
+            rows += torch_model_rows(args)
+        except ImportError:
+            print('model: torch is not installed, no PyTorch rows (pip install torch==2.13.0)')
+    for row in rows:
+        row['clips_per_s'] = row['batch'] / row['seconds']
+    reference = {row['mode']: row['seconds'] / row['batch'] for row in rows if row['framework'] == 'torch'}
+    for row in rows:
+        if row['mode'] in reference:
+            row['time_vs_torch'] = row['seconds'] / row['batch'] / reference[row['mode']]
+    return rows
+
+
+def flops_section(args):
+    import models
+    from scripts.model_table import count_macs, count_params
+    model = models.generate_model(dict(model_options(args), data_format='NCDHW'))
+    clip = (args.sample_duration, args.sample_size, args.sample_size)
+    return {'params_m': count_params(model) / 1e6, 'gmacs_per_clip': count_macs(model, clip) / 1e9,
+            'clip': list(clip)}
+
+
+def loader_section(args):
+    from scripts.bench_loader import loader_throughput, write_jpeg_dataset
+    rows = []
+    with tempfile.TemporaryDirectory() as tmp:
+        video_path, annotation_path = write_jpeg_dataset(tmp)
+        for mode in ('train', 'val'):
+            for loader in ('pil', 'fast'):
+                result = loader_throughput(video_path, annotation_path, loader, mode, args.loader_workers,
+                                           args.loader_clips, sample_size=112, sample_duration=16)
+                rows.append(dict(mode=mode, loader=loader, workers=args.loader_workers,
+                                 clips_per_s=result['clips_per_s']))
+    return rows
+
+
+def prep_section(args):
+    from scripts.bench_video_jpg import bench
+    from scripts.make_demo_dataset import make_dataset
+    from utils.video_jpg_ucf101_hmdb51 import _default_jobs
+    tmp = tempfile.mkdtemp(prefix='benchmark_prep_')
+    try:
+        with open(os.devnull, 'w') as null:
+            make_dataset(tmp, n_classes=3, n_groups=2, n_clips=2, n_frames=48, frames_jitter=0, progress=False,
+                         out=null)
+        jobs = _default_jobs()
+        result = bench(os.path.join(tmp, 'UCF-101'), 'pyav', jobs, work_dir=tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    return dict(result, jobs=jobs, videos_per_s=result['videos'] / result['seconds'],
+                frames_per_s=result['frames'] / result['seconds'])
+
+
+def environment():
+    import paddle
+    versions = {'python': platform.python_version(), 'paddle': paddle.__version__, 'numpy': np.__version__}
+    try:
+        import torch
+        versions['torch'] = torch.__version__
+    except ImportError:
+        pass
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open('/proc/cpuinfo') as f:
+            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+    except (OSError, StopIteration):
+        pass
+    return {'date': datetime.date.today().isoformat(), 'cpu': cpu, 'cores': os.cpu_count(), **versions}
+
+
+def print_report(report, args):
+    env = report['environment']
+    print(f"# {env['date']}, {env['cpu']}, {env['cores']} cores; "
+          + ', '.join(f'{k} {env[k]}' for k in ('python', 'paddle', 'numpy', 'torch') if k in env))
+    if 'model' in report:
+        print(f"\nmodel {args.model}-{args.model_depth} ({args.kernel_type}, widen {args.resnet_widen_factor}, "
+              f"{args.data_format}), clips 3x{args.sample_duration}x{args.sample_size}x{args.sample_size}, "
+              f"device {args.device}")
+        print(f"| {'framework':<15}| {'mode':<10}| {'graph':<14}| batch | s/batch | clips/s | time vs torch |")
+        print('|' + '|'.join('-' * n for n in (16, 11, 15, 7, 9, 9, 15)) + '|')
+        for r in report['model']:
+            ratio = f"{r['time_vs_torch']:.2f}x" if 'time_vs_torch' in r else ''
+            print(f"| {r['framework']:<15}| {r['mode']:<10}| {r['graph']:<14}| {r['batch']:>5} | {r['seconds']:>7.3f} "
+                  f"| {r['clips_per_s']:>7.2f} | {ratio:>13} |")
+    if 'flops' in report:
+        f = report['flops']
+        print(f"\nflops: {f['params_m']:.2f} M parameters, {f['gmacs_per_clip']:.2f} GMACs per clip "
+              f"({'x'.join(map(str, f['clip']))})")
+    if 'loader' in report:
+        print('\nloader: JPEG tree (320x240) -> normalised 3x16x112x112 batch')
+        print('| mode  | loader | workers | clips/s | vs pil |')
+        print('|-------|--------|---------|---------|--------|')
+        pil = {r['mode']: r['clips_per_s'] for r in report['loader'] if r['loader'] == 'pil'}
+        for r in report['loader']:
+            print(f"| {r['mode']:<6}| {r['loader']:<7}| {r['workers']:>7} | {r['clips_per_s']:>7.1f} "
+                  f"| {r['clips_per_s'] / pil[r['mode']]:>5.2f}x |")
+    if 'prep' in report:
+        p = report['prep']
+        print(f"\nprep (avi -> jpg, PyAV, {p['jobs']} jobs): {p['videos']} videos, {p['frames']} frames in "
+              f"{p['seconds']:.2f} s = {p['videos_per_s']:.1f} videos/s, {p['frames_per_s']:.0f} frames/s")
+
+
+def build_parser():
+    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    p.add_argument('--sections', nargs='+', default=list(SECTIONS), choices=SECTIONS, help='what to measure')
+    p.add_argument('--json', default='', help='also write the results to this JSON file')
+    g = p.add_argument_group('model section (and flops)')
+    g.add_argument('--model', default='resnet')
+    g.add_argument('--model_depth', default=18, type=int)
+    g.add_argument('--kernel_type', default='3d')
+    g.add_argument('--resnet_shortcut', default='B')
+    g.add_argument('--resnet_widen_factor', default=1.0, type=float)
+    g.add_argument('--n_classes', default=101, type=int)
+    g.add_argument('--data_format', default='NCDHW', choices=['NCDHW', 'NDHWC'])
+    g.add_argument('--sample_size', default=112, type=int)
+    g.add_argument('--sample_duration', default=16, type=int)
+    g.add_argument('--batch_size', default=2, type=int, help='clips per training step')
+    g.add_argument('--infer_batch_size', default=1, type=int, help='clips per inference call (<= --batch_size)')
+    g.add_argument('--device', default='cpu', choices=['cpu', 'gpu'])
+    g.add_argument('--amp', action='store_true', help='train with automatic mixed precision (GPU)')
+    g.add_argument('--amp_dtype', default='float16', choices=['float16', 'bfloat16'])
+    g.add_argument('--repeat', default=2, type=int, help='timed calls after the warm-up; the fastest counts')
+    g.add_argument('--torch_threads', default=0, type=int, help='PyTorch threads (0: one per core)')
+    g.add_argument('--untuned', action='store_true',
+                   help='measure Paddle without utils.runtime.configure_cpu (the child process of the model section)')
+    g = p.add_argument_group('loader section')
+    g.add_argument('--loader_workers', default=0, type=int, help='DataLoader workers (0: in the main process)')
+    g.add_argument('--loader_clips', default=48, type=int, help='clips loaded per measurement')
+    p.add_argument('--quiet', action='store_true', help='no table on stdout')
+    return p
+
+
+MODEL_FLAGS = ('--model', '--model_depth', '--kernel_type', '--resnet_shortcut', '--resnet_widen_factor',
+               '--n_classes', '--data_format', '--sample_size', '--sample_duration', '--batch_size',
+               '--infer_batch_size', '--device', '--repeat')
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    if args.infer_batch_size > args.batch_size:
+        build_parser().error('--infer_batch_size must not exceed --batch_size')
+    args.model_argv = [item for flag in MODEL_FLAGS for item in (flag, str(getattr(args, flag[2:])))]
+    report = {'environment': environment(), 'arguments': {k: v for k, v in vars(args).items() if k != 'model_argv'}}
+    for section in SECTIONS:
+        if section in args.sections:
+            start = time.perf_counter()
+            report[section] = globals()[f'{section}_section'](args)
+            if not args.quiet:
+                print(f'[{section}: {time.perf_counter() - start:.0f} s]', file=sys.stderr, flush=True)
+    if not args.quiet:
+        print_report(report, args)
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump(report, f, indent=2)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,110 @@
+"""How a model runs on the CPU: math threads, MKL's code path, and a static oneDNN graph for inference.
+
+Measured on this project's 2-core AMD EPYC CI machine with Paddle 3.3.1's CPU wheel (docs/PERFORMANCE.md):
+
+* Paddle pins its math libraries to one thread unless told otherwise; ``configure_cpu`` gives them a
+  thread per core.
+* The wheel's MKL (2019) takes a generic code path on non-Intel CPUs: sgemm 2048^3 ran at 58 GFLOP/s,
+  and at 160 GFLOP/s with ``MKL_DEBUG_CPU_TYPE=5`` (MKL reads it at its first call; Intel CPUs ignore it).
+* Dynamic-graph CPU convolutions are im2col + GEMM; oneDNN's direct convolutions run only in a static
+  graph with ``FLAGS_use_onednn``. ``compile_predict`` builds that graph with ``paddle.jit.to_static``
+  over the dygraph model's parameters. Training stays in the dynamic graph: in Paddle 3.3.1 a oneDNN
+  training graph does not write batch-norm running statistics back to the model.
+"""
+import os
+
+import paddle
+import paddle.nn as nn
+from paddle.static import InputSpec
+
+GRAPH_MODES = ('auto', 'static', 'dygraph')
+
+
+def cpu_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def configure_cpu(threads=0):
+    """Math threads (0: one per core) and MKL's fast path; call before the first computation."""
+    os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')
+    threads = int(threads) or cpu_cores()
+    paddle.base.core.set_num_threads(threads)
+    return threads
+
+
+def select_device(name, cpu_threads=0):
+    """'auto' | 'cpu' | 'gpu' -> (device, math threads or None); ValueError if a GPU is asked for but absent."""
+    has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
+    if name == 'gpu' and not has_gpu:
+        raise ValueError('--device gpu: this Paddle has no CUDA or sees no GPU; '
+                         'install paddlepaddle-gpu or use --device cpu')
+    device = 'gpu' if has_gpu and name != 'cpu' else 'cpu'
+    paddle.set_device(device)
+    return device, (configure_cpu(cpu_threads) if device == 'cpu' else None)
+
+
+def use_static_graph(graph, device, world_size=1, amp=False, data_format='NCDHW'):
+    """Resolve --eval_graph: 'auto' is the static oneDNN graph for a single CPU process on NCDHW clips,
+    dygraph elsewhere (GPU, AMP and multi-process runs keep the dynamic graph they were tested with;
+    Paddle 3.3's oneDNN kernels fail on channels-last 5-D tensors)."""
+    if graph not in GRAPH_MODES:
+        raise ValueError(f'unknown --eval_graph {graph!r}; expected one of {", ".join(GRAPH_MODES)}')
+    if graph == 'static' and data_format != 'NCDHW':
+        raise ValueError('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
+    if graph == 'auto':
+        return device == 'cpu' and world_size == 1 and not amp and data_format == 'NCDHW'
+    return graph == 'static'
+
+
+class Logits(nn.Layer):
+    """clips -> float32 logits."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, clips):
+        # Paddle 3.3 cannot hand a oneDNN kernel's output back to the dynamic graph ("dst_tensor shall be
+        # defined"); assign copies it into a plain tensor.
+        return paddle.assign(self.model(clips).astype('float32'))
+
+
+def compile_predict(model, input_shape, static):
+    """``predict(clips) -> float32 logits`` over ``model``'s parameters, in eval mode.
+
+    ``input_shape`` is one clip's shape. With ``static``: a static graph run with oneDNN kernels, for any
+    batch size (traced once); otherwise the dynamic-graph model.
+    """
+    predict = Logits(model)
+    if static:
+        clips = InputSpec([None] + [int(n) for n in input_shape], 'float32', 'clips')
+        predict = OneDNNGraph(paddle.jit.to_static(predict, input_spec=[clips], full_graph=True))
+    predict.eval()
+    return predict
+
+
+class OneDNNGraph:
+    """Runs a to_static layer with FLAGS_use_onednn on only for the call: left on, the flag makes a later
+    jit.save / paddle.inference predictor in the same process crash (Paddle 3.3.1)."""
+
+    def __init__(self, layer):
+        self.layer = layer
+
+    def eval(self):
+        self.layer.eval()
+
+    def __call__(self, clips):
+        previous = paddle.get_flags(['FLAGS_use_onednn'])['FLAGS_use_onednn']
+        paddle.set_flags({'FLAGS_use_onednn': True})
+        try:
+            return self.layer(clips)
+        finally:
+            paddle.set_flags({'FLAGS_use_onednn': previous})
+
+
+def describe(device, threads, static):
+    graph = 'static oneDNN graph' if static else 'dynamic graph'
+    return f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + f', evaluation in a {graph}'
