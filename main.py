@@ -29,7 +29,7 @@ from utils.checkpoint import (CheckpointError, checkpoint_state_dict, describe_m
                               load_checkpoint, load_weights, save_checkpoint)
 from utils.logger import ScalarWriter, TSVLogger
 from utils.optim import PyTorchSGD, build_scheduler, step_scheduler
-from utils.runtime import compile_predict, cpu_cores, describe, select_device, use_static_graph
+from utils.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph
 
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
@@ -96,7 +96,7 @@ def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log, scaler=None
     for i, (clips, targets, indices, ok) in enumerate(bar, 1):
         check_batch(loader, indices, ok)
         clips = normalize(clips)
-        with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype):
+        with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype, custom_white_list=AMP_WHITE_LIST):
             outputs = model(clips)
             loss = F.cross_entropy(outputs.astype('float32'), targets)
         loss_value = loss.item()

@@ -64,7 +64,7 @@ def paddle_model_rows(args, tuned):
     import paddle
     import paddle.nn.functional as F
     import models
-    from utils.runtime import compile_predict, select_device, use_static_graph
+    from utils.runtime import AMP_WHITE_LIST, compile_predict, select_device, use_static_graph
     if tuned:
         device, _ = select_device(args.device)
     else:
@@ -78,7 +78,7 @@ def paddle_model_rows(args, tuned):
     amp = args.amp and device == 'gpu'
 
     def train_step():
-        with paddle.amp.auto_cast(enable=amp, dtype=args.amp_dtype):
+        with paddle.amp.auto_cast(enable=amp, dtype=args.amp_dtype, custom_white_list=AMP_WHITE_LIST):
             loss = F.cross_entropy(model(clips).astype('float32'), targets)
         loss.backward()
         optimizer.step()
