@@ -36,13 +36,13 @@ GETTERS = {'train': datasets.get_training_set, 'val': datasets.get_validation_se
 def landscape(tmp_path_factory):
     """1 class, 2 training + 1 validation videos of 20 frames, 320 x 240, quality 90."""
     return write_jpeg_dataset(str(tmp_path_factory.mktemp('landscape')), n_classes=1, n_train=2,
-                              n_val=1, n_frames=20)
+                              n_val=1, n_frames=20, quality=90)
 
 
 @pytest.fixture(scope='module')
 def portrait(tmp_path_factory):
     return write_jpeg_dataset(str(tmp_path_factory.mktemp('portrait')), n_classes=1, n_train=1,
-                              n_val=1, n_frames=10, width=240, height=320)
+                              n_val=1, n_frames=10, width=240, height=320, quality=90)
 
 
 def make_opt(tree, loader='fast', **kw):
