@@ -32,14 +32,17 @@ def close_block(block, out, x, relu=True):
 
 
 class BasicBlock(nn.Layer):
-    """conv3^3(stride) - BN - ReLU - conv3^3 - BN - [SE] - (+shortcut) - ReLU."""
+    """conv3^3(stride) - BN - ReLU - conv3^3 - BN - [SE] - (+shortcut) - ReLU.
+
+    ``kernel_size`` (odd int or ``(t, h, w)``, default 3) sizes both convs, padded to keep shape."""
     expansion = 1
 
-    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False,
+                 kernel_size=3):
         super().__init__()
-        self.conv1 = make_conv(kernel_type, in_planes, planes, 3, stride, 1)
+        self.conv1 = make_conv(kernel_type, in_planes, planes, kernel_size, stride)
         self.bn1 = batch_norm(planes)
-        self.conv2 = make_conv(kernel_type, planes, planes, 3, 1, 1)
+        self.conv2 = make_conv(kernel_type, planes, planes, kernel_size, 1)
         self.bn2 = batch_norm(planes)
         self.se = SqueezeExcitation(planes) if se else None
         self.downsample = downsample
@@ -52,14 +55,17 @@ class BasicBlock(nn.Layer):
 
 
 class Bottleneck(nn.Layer):
-    """conv1^3 - BN - ReLU - conv3^3(stride) - BN - ReLU - conv1^3(x4) - BN - [SE] - (+) - ReLU."""
+    """conv1^3 - BN - ReLU - conv3^3(stride) - BN - ReLU - conv1^3(x4) - BN - [SE] - (+) - ReLU.
+
+    ``kernel_size`` (odd int or ``(t, h, w)``, default 3) sizes the middle conv."""
     expansion = 4
 
-    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False):
+    def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False,
+                 kernel_size=3):
         super().__init__()
         self.conv1 = conv1x1x1(in_planes, planes)
         self.bn1 = batch_norm(planes)
-        self.conv2 = make_conv(kernel_type, planes, planes, 3, stride, 1)
+        self.conv2 = make_conv(kernel_type, planes, planes, kernel_size, stride)
         self.bn2 = batch_norm(planes)
         self.conv3 = conv1x1x1(planes, planes * self.expansion)
         self.bn3 = batch_norm(planes * self.expansion)

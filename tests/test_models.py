@@ -9,7 +9,7 @@
   reference's published layer structure (not from our models);
 * the (2+1)D mid-channel formula, kernel-variant shapes and parameter counts, SE, shortcut A,
   init, BN settings, fixed vs adaptive pooling, generate_model errors, fine-tuning parameter
-  groups, classifier replacement and the notebook builder API;
+  groups and classifier replacement (the notebook builder API: tests/test_builder.py);
 * channels-last (``data_format='NDHWC'``): every model x kernel x SE choice the CLI offers (with
   basic and with bottleneck blocks) gives the logits, gradients and BN statistics of the
   channels-first model with the same weights.
@@ -24,9 +24,6 @@ import pytest
 import models
 from models import kernels
 from models._common import ShortcutA, building_in, current_data_format
-from models.builder import (build_three_d_resnet, build_three_d_resnet_18, build_three_d_resnet_34,
-                            build_three_d_resnet_50, build_three_d_resnet_101,
-                            build_three_d_resnet_152)
 
 NARROW = 0.0625  # widths 4, 8, 16, 32
 
@@ -252,18 +249,6 @@ def test_data_format_option_sources_and_helpers():
     assert list(models.to_data_format(x, 'NDHWC').shape) == [1, 4, 5, 6, 3]
     with pytest.raises(ValueError, match='valid data formats: NCDHW, NDHWC'):
         models.channel_axis('NCHW')
-
-
-def test_builder_channels_last():
-    kw = dict(widen_factor=NARROW, kernel_type='(2+1)d', se=True, shortcut='A')
-    paddle.seed(0)
-    first = build_three_d_resnet_18((4, 16, 16, 2), 3, **kw)
-    last = build_three_d_resnet_18((4, 16, 16, 2), 3, data_format='NDHWC', **kw)
-    last.set_state_dict(first.state_dict())
-    first.eval()
-    last.eval()
-    x = paddle.randn([2, 2, 4, 16, 16])
-    assert_same_values(first(x), last(x.transpose([0, 2, 3, 4, 1])))
 
 
 def test_eval_mode_and_other_clip_sizes():
@@ -807,42 +792,9 @@ def test_replace_classifier():
     assert list(dn(paddle.randn([1, 3, 16, 32, 32])).shape) == [1, 2]
 
 
-# --------------------------------------------------------------------------------------------
-# notebook builder API
-
-def test_builder_api():
-    net = build_three_d_resnet((4, 16, 16, 1), 6, (1, 1, 1, 1), use_bottleneck=True,
-                               kernel_type='split-fast', se=True, shortcut='A',
-                               widen_factor=NARROW)
-    assert net.input_shape == (4, 16, 16, 1)
-    assert list(net(paddle.randn([2, 1, 4, 16, 16])).shape) == [2, 6]
-    prob = build_three_d_resnet_18((None, 16, 16, 3), 4, widen_factor=NARROW,
-                                   output_activation='softmax')
-    p = prob(paddle.randn([2, 3, 4, 16, 16])).numpy()
-    np.testing.assert_allclose(p.sum(1), 1, rtol=1e-5)
-    with pytest.raises(ValueError, match='frames, height, width, channels'):
-        build_three_d_resnet((16, 16, 3), 4, (1, 1, 1, 1))
-    with pytest.raises(ValueError, match='repetitions'):
-        build_three_d_resnet((4, 16, 16, 3), 4, (1, 1, 1))
-
-
-@pytest.mark.parametrize('fn,depth', [(build_three_d_resnet_18, 18), (build_three_d_resnet_34, 34),
-                                      (build_three_d_resnet_50, 50),
-                                      (build_three_d_resnet_101, 101),
-                                      (build_three_d_resnet_152, 152)])
-def test_named_builders_match_generate_model(fn, depth):
-    with paddle.LazyGuard():
-        a = fn((16, 112, 112, 3), 400, kernel_type='(2+1)d', se=True)
-    b = lazy_model(model='resnet', model_depth=depth, kernel_type='(2+1)d', se=True)
-    assert [(k, tuple(v.shape)) for k, v in a.state_dict().items()] == \
-           [(k, tuple(v.shape)) for k, v in b.state_dict().items()]
-
-
 def test_stem_kernel_type_option():
     from models import resnet
     with paddle.LazyGuard():
         net = resnet.generate_model(18, kernel_type='fast', stem_kernel_type='3d')
-        seed_like = build_three_d_resnet_18((16, 112, 112, 3), 400, kernel_type='fast')
     assert isinstance(net.conv1, nn.Conv3D) and tuple(net.conv1.weight.shape) == (64, 3, 7, 7, 7)
     assert hasattr(net.layer1[0].conv1, 'conv_h')
-    assert hasattr(seed_like.conv1, 'conv_h')          # default: the stem is factorised too
