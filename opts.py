@@ -132,9 +132,11 @@ def build_parser(description=None):
                    help='graph for validation and test.py; auto: a static graph with oneDNN kernels on a '
                         'single CPU process (several times faster there), the dynamic graph on GPUs, with '
                         '--amp and under paddle.distributed')
-    g.add_argument('--loader', default='fast', choices=['fast', 'pil'],
-                   help='fast: JPEGs decoded at reduced size, cropped and resized in one step, kept uint8 '
-                        'and normalised per batch; pil: the reference per-frame PIL/float pipeline')
+    g.add_argument('--loader', default='fast', choices=['fast', 'pil', 'fast_draft'],
+                   help="fast: each JPEG cropped and resized in one step, kept uint8 and normalised per batch "
+                        "(the reference's pixels); pil: the reference's per-frame PIL/float pipeline; "
+                        'fast_draft: fast plus JPEG decoding at reduced size (faster, other pixels, '
+                        'measured to cost accuracy: docs/PARITY.md)')
     g.add_argument('--manual_seed', default=1, type=int, help='seed of Python, NumPy and Paddle')
     g.add_argument('--vdl', dest='vdl', action='store_true', default=True,
                    help='write VisualDL scalars on rank 0 (the default)')

@@ -15,9 +15,11 @@ scripts can apply the test-time transform to decoded frames with ``transform_cli
 ``opt.loader`` chooses how clips are made:
 
 * 'fast' (default): ``FastClipLoader`` (fast_clips.py) crops and resizes each JPEG frame in one
-  step, decoding at reduced size where that loses nothing, and returns uint8 clips; the
-  consumer normalises the batches with ``input_normalizer(opt)``. Same random crops and flips
-  as 'pil' for the same seed; pixels equal up to interpolation rounding.
+  step and returns uint8 clips; the consumer normalises the batches with
+  ``input_normalizer(opt)``. Same random crops and flips as 'pil' for the same seed and the same
+  pixels (training crops exactly; resize-then-crop boxes within one level of rounding).
+* 'fast_draft': 'fast' that also decodes JPEGs at 1/2..1/8 size where the output keeps its
+  resolution; faster, but its pixels differ and scripts/parity.py measured an accuracy cost.
 * 'pil': the reference's way, frame by frame through PIL, ``ToTensor`` and ``Normalize``;
   float32 clips, already normalised (``input_normalizer`` leaves them as they are).
 

@@ -5,9 +5,11 @@ Per clip, the spatial transform draws its parameters once (``randomize_parameter
 PIL path, so one seed gives the same crops and flips in both) and describes its crops, resizes
 and flip as a ``ClipGeometry`` in source-frame coordinates. Then, per distinct frame index:
 
-1. ``Image.draft`` makes libjpeg decode at 1/2, 1/4 or 1/8 size (DCT-domain downscaling): the
-   smallest size at which the source region still has at least the output's pixels, so nothing
-   is upscaled that the full-size frame had (a small crop is decoded at full size);
+1. with ``draft=True`` only (``--loader fast_draft``), ``Image.draft`` makes libjpeg decode at 1/2,
+   1/4 or 1/8 size (DCT-domain downscaling): the smallest size at which the source region still
+   has at least the output's pixels. Faster, but the pixels then differ from the reference
+   pipeline's (mean |diff| 1.2..1.8 / 255 per clip, up to 17) and scripts/parity.py measured that
+   this costs accuracy (docs/PARITY.md), so the default decodes at full size;
 2. one crop + ``resize(size, BILINEAR, box=...)`` turns the decoded frame into the output; the
    crop keeps the resize from reading pixels the PIL path had cut off, so without downscaling the
    pixels equal the PIL path's;
@@ -59,10 +61,11 @@ def _outward(box, width, height):
             min(width, math.ceil(x1)), min(height, math.ceil(y1)))
 
 
-def _resample(img, geometry):
-    """``img`` (opened, not yet decoded) cut and resized to ``geometry``, not yet mirrored."""
+def _resample(img, geometry, draft):
+    """``img`` (opened, not yet decoded) cut and resized to ``geometry``, not yet mirrored;
+    decoded at reduced size where ``draft`` allows it."""
     width, height = img.size
-    scale = draft_scale(geometry)
+    scale = draft_scale(geometry) if draft else 1
     if scale > 1:
         drafted = img.draft('RGB', (width // scale, height // scale))
         # The scale the decoder will really use (None: not a JPEG, decoded at full size).
@@ -80,8 +83,9 @@ class _ClipFrameReader(object):
     """``reader(path)`` -> H x W x 3 uint8 pixels of one frame of a clip, transformed with the
     clip's parameters (drawn before the first call)."""
 
-    def __init__(self, spatial_transform):
+    def __init__(self, spatial_transform, draft):
         self.spatial_transform = spatial_transform
+        self.draft = draft
         # By frame size: the PIL path computes each frame's crop from that frame's own size.
         self._geometries = {}
 
@@ -96,7 +100,7 @@ class _ClipFrameReader(object):
                 geometry = self.geometry(img.size)
                 if not geometry.inside(*img.size):
                     return np.asarray(self.spatial_transform(img.convert('RGB')))
-                pixels = np.asarray(_resample(img, geometry))
+                pixels = np.asarray(_resample(img, geometry, self.draft))
         return pixels[:, ::-1] if geometry.flip else pixels
 
 
@@ -104,19 +108,22 @@ class FastClipLoader(object):
     """``loader(video_dir, frame_indices, spatial_transform)`` -> uint8 clip C x T x H x W.
 
     ``spatial_transform`` must describe its geometry (``describes_geometry``); like
-    ``transform_clip``, the loader calls its ``randomize_parameters()`` once per clip. A missing
+    ``transform_clip``, the loader calls its ``randomize_parameters()`` once per clip. ``draft``:
+    decode JPEGs at reduced size where the output keeps its resolution (faster, not the
+    reference's pixels; see the module docstring). A missing
     frame raises FileNotFoundError naming the file, frame number and folder; an undecodable one
     OSError naming the file.
     """
 
-    def __init__(self, template=IMAGE_TEMPLATE):
+    def __init__(self, template=IMAGE_TEMPLATE, draft=False):
         self.template = template
+        self.draft = draft
 
     def __call__(self, video_dir, frame_indices, spatial_transform):
         if not frame_indices:
             raise ValueError('cannot load an empty clip of video folder {}'.format(video_dir))
         spatial_transform.randomize_parameters()
-        reader = _ClipFrameReader(spatial_transform)
+        reader = _ClipFrameReader(spatial_transform, self.draft)
         clip = None
         first_slot = {}
         for t, index in enumerate(frame_indices):

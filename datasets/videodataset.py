@@ -12,9 +12,10 @@ Sampling follows the reference's OLD (CVPR2018) ``make_dataset``:
 * ``mode='test'``: non-overlapping windows from frame 1 (``sliding_windows``); the target is the
   video's index into ``dataset.video_ids``.
 
-Clips come from one of two loaders (``clip_loader``): 'pil' (the reference's way; float32 clips,
-normalised by the spatial transform's ``ToTensor`` + ``Normalize``) or 'fast' (``FastClipLoader``;
-uint8 clips that the consumer normalises with ``input_normalizer``). The fast loader needs a
+Clips come from one of three loaders (``clip_loader``): 'pil' (the reference's way; float32 clips,
+normalised by the spatial transform's ``ToTensor`` + ``Normalize``), 'fast' (``FastClipLoader``;
+the same pixels as uint8 clips that the consumer normalises with ``input_normalizer``) or
+'fast_draft' (the fast loader decoding JPEGs at reduced size: faster, other pixels). The fast loader needs a
 spatial transform that describes its geometry and the default frame loader; otherwise the
 dataset uses the PIL loader (``dataset.clip_loader`` says which one is used).
 
@@ -39,7 +40,7 @@ from .temporal_transforms import sliding_windows, validation_windows
 
 __all__ = ['SUBSET_NAMES', 'CLIP_LOADERS', 'load_annotation', 'get_class_names', 'VideoDataset']
 
-CLIP_LOADERS = ('fast', 'pil')
+CLIP_LOADERS = ('fast', 'pil', 'fast_draft')
 
 # Short names used by the options -> JSON subset names.
 SUBSET_NAMES = {
@@ -133,7 +134,7 @@ class VideoDataset(paddle.io.Dataset):
     Attributes: ``class_names``, ``samples`` (dicts with 'video', 'video_id', 'video_index',
     'label', 'segment', 'n_frames', 'frame_indices'), ``video_ids``, ``video_labels`` (-1 when
     unknown), ``video_paths``, ``n_clips_per_video``, ``missing_videos`` (folders skipped with
-    ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` ('fast' or 'pil': the loader in
+    ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` ('fast', 'fast_draft' or 'pil': the loader in
     use), ``clip_dtype``.
     """
 
@@ -169,11 +170,11 @@ class VideoDataset(paddle.io.Dataset):
         self.spatial_transform = spatial_transform
         self.temporal_transform = temporal_transform
         self.loader = video_loader if video_loader is not None else VideoLoader()
-        fast = (clip_loader == 'fast' and video_loader is None
+        fast = (clip_loader != 'pil' and video_loader is None
                 and describes_geometry(spatial_transform))
-        self.clip_loader = 'fast' if fast else 'pil'
+        self.clip_loader = clip_loader if fast else 'pil'
         self.clip_dtype = np.uint8 if fast else np.float32
-        self.fast_loader = FastClipLoader()
+        self.fast_loader = FastClipLoader(draft=clip_loader == 'fast_draft')
 
         if not os.path.isdir(self.root_path):
             raise FileNotFoundError('video root folder not found: {} (check --root_path and --video_path; '
@@ -317,7 +318,7 @@ class VideoDataset(paddle.io.Dataset):
         frame_indices = list(sample['frame_indices'])
         if self.temporal_transform is not None:
             frame_indices = self.temporal_transform(frame_indices)
-        if self.clip_loader == 'fast':
+        if self.clip_loader != 'pil':
             return self.fast_loader(sample['video'], frame_indices, self.spatial_transform)
         frames = self.loader(sample['video'], frame_indices)
         if not frames:

@@ -3,7 +3,10 @@
 Everything here reproduces the PyTorch reference (kenshohara/3D-ResNets-PyTorch) numerically:
 
 * ``batch_norm``: PyTorch ``BatchNorm3d`` defaults (momentum 0.1, eps 1e-5). Paddle's momentum is
-  the fraction of the running statistic that is *kept*, so PyTorch 0.1 == Paddle 0.9.
+  the fraction of the running statistic that is *kept*, so PyTorch 0.1 == Paddle 0.9. Paddle
+  updates the running variance with the biased batch variance, PyTorch with the unbiased one
+  (x n/(n-1), n = values per channel); :class:`BatchNorm3D` applies PyTorch's rule, which matters
+  where n is small (late stages of small clips: 8 clips x 1 x 2 x 2 -> 3 % larger).
 * ``init_reference_weights``: every ``Conv3D`` weight ~ Kaiming-normal with ``mode='fan_out'``
   (std = sqrt(2 / (C_out * kT * kH * kW)), torch ignores ``groups`` in fan_out), conv biases 0,
   every BatchNorm weight 1 / bias 0.  Paddle 2.6 has no ``mode`` argument, so fan_out is
@@ -23,8 +26,10 @@ import contextlib
 import contextvars
 import math
 
+import numpy as np
 import paddle
 import paddle.nn as nn
+import paddle.nn.functional as F
 
 BN_MOMENTUM = 0.9   # == PyTorch momentum 0.1
 BN_EPSILON = 1e-5
@@ -84,8 +89,33 @@ def triple(v):
     return (int(v),) * 3
 
 
+class BatchNorm3D(nn.BatchNorm3D):
+    """``paddle.nn.BatchNorm3D`` whose running variance follows PyTorch: in training, updated with
+    the unbiased batch variance.
+
+    Paddle's kernel stores ``new = m * old + (1 - m) * biased``; PyTorch's rule is that plus
+    ``(1 - m) * biased / (n - 1)`` = ``(new - m * old) / (n - 1)``, added here after the kernel
+    (per-channel vector operations, no extra pass over the activations). Same parameters and
+    state_dict keys as the Paddle layer; it also skips Paddle's per-call "When training, we now
+    always track global mean and variance" warning."""
+
+    def forward(self, x):
+        if not self.training or self._use_global_stats:
+            return super().forward(x)
+        # The kernel updates the variance buffer it is given in place and keeps it for the backward
+        # pass, so it gets a copy, and the layer's own buffer receives the corrected value.
+        variance = self._variance.detach().clone()
+        out = F.batch_norm(x, self._mean, variance, weight=self.weight, bias=self.bias, training=True,
+                           momentum=self._momentum, epsilon=self._epsilon, data_format=self._data_format)
+        n = int(np.prod(x.shape)) // self._num_features
+        with paddle.no_grad():
+            correction = (variance - self._momentum * self._variance) / (n - 1) if n > 1 else 0.0
+            paddle.assign(variance + correction, output=self._variance)
+        return out
+
+
 def batch_norm(num_features):
-    return formatted_layer(nn.BatchNorm3D, num_features, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
+    return formatted_layer(BatchNorm3D, num_features, momentum=BN_MOMENTUM, epsilon=BN_EPSILON)
 
 
 def conv3d(in_planes, out_planes, kernel_size, stride=1, padding=0, groups=1, bias=False):

@@ -1,4 +1,4 @@
-"""Benchmark the clip loaders (datasets' ``--loader pil`` and ``--loader fast``) on the same frames:
+"""Benchmark the clip loaders (datasets' ``--loader pil``, ``fast`` and ``fast_draft``) on the same frames:
 clips/s from the JPEG tree to batched, normalised float32 paddle tensors on the CPU.
 
     python scripts/bench_loader.py                        # on a generated set (temporary)
@@ -8,7 +8,7 @@ clips/s from the JPEG tree to batched, normalised float32 paddle tensors on the 
 Each run goes through ``paddle.io.DataLoader`` with ``--workers`` worker processes (0: in the main
 process) and then ``datasets.input_normalizer``, as training does; training clips use the
 training transform (multi-scale corner crop + flip), validation clips Scale + CenterCrop. The
-clock starts when the first batch has arrived, so worker start-up is not counted. The two loaders
+clock starts when the first batch has arrived, so worker start-up is not counted. The loaders
 run one after the other for each setting; with ``--repeat`` the fastest run of each counts.
 
 Without ``--video_path`` a small UCF-101-shaped set of 320 x 240 JPEG frames (textured, panning)
@@ -36,7 +36,7 @@ import datasets  # noqa: E402
 from datasets.safe_clips import clip_shape  # noqa: E402
 
 MODES = ('train', 'val')
-LOADERS = ('pil', 'fast')
+LOADERS = ('pil', 'fast', 'fast_draft')
 # PIL's own default; the frames utils/video_jpg_ucf101_hmdb51.py writes (FFmpeg's mjpeg at 200 kb/s)
 # are smaller still, which makes decoding cheaper.
 DEFAULT_QUALITY = 75
@@ -160,21 +160,21 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
 
 
 def _table(results):
-    """Rows 'mode workers pil fast fast/pil' from the results of both loaders."""
+    """Rows 'mode workers' + clips/s of each loader and its ratio to pil."""
     by_key = {(r['mode'], r['workers'], r['loader']): r for r in results}
-    lines = ['%-6s %7s %12s %12s %9s %15s' % ('mode', 'workers', 'pil clips/s', 'fast clips/s',
-                                               'fast/pil', 'fast per worker')]
+    others = [name for name in LOADERS if name != 'pil']
+    header = ['mode', 'workers', 'pil clips/s'] + ['%s clips/s' % n for n in others] + ['%s/pil' % n for n in others]
+    lines = [' '.join('%16s' % h for h in header)]
     for mode, workers in sorted({(r['mode'], r['workers']) for r in results}):
-        pil, fast = by_key[mode, workers, 'pil'], by_key[mode, workers, 'fast']
-        lines.append('%-6s %7d %12.1f %12.1f %8.2fx %15.1f' % (
-            mode, workers, pil['clips_per_s'], fast['clips_per_s'],
-            fast['clips_per_s'] / pil['clips_per_s'], fast['clips_per_s_per_worker']))
+        rates = [by_key[mode, workers, name]['clips_per_s'] for name in LOADERS]
+        cells = [mode, str(workers)] + ['%.1f' % r for r in rates] + ['%.2fx' % (r / rates[0]) for r in rates[1:]]
+        lines.append(' '.join('%16s' % c for c in cells))
     return '\n'.join(lines)
 
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        description="Clip loader throughput, 'pil' vs 'fast', from JPEG frames to normalised "
+        description="Clip loader throughput, 'pil' vs 'fast' vs 'fast_draft', from JPEG frames to normalised "
                     'float32 batches (DataLoader + datasets.input_normalizer).',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--video_path', default=None,

@@ -9,7 +9,7 @@ Sections (--sections, default all):
           warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
           a static oneDNN graph), Paddle untuned (a child process without those settings, CPU only), and
           PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
-  loader  JPEG tree -> normalised batch, clips/s, the reference's per-frame PIL pipeline vs --loader fast
+  loader  JPEG tree -> normalised batch, clips/s, the reference's per-frame PIL pipeline vs --loader fast / fast_draft
           (scripts/bench_loader.py)
   prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
@@ -176,7 +176,7 @@ def loader_section(args):
     with tempfile.TemporaryDirectory() as tmp:
         video_path, annotation_path = write_jpeg_dataset(tmp)
         for mode in ('train', 'val'):
-            for loader in ('pil', 'fast'):
+            for loader in ('pil', 'fast', 'fast_draft'):
                 result = loader_throughput(video_path, annotation_path, loader, mode, args.loader_workers,
                                            args.loader_clips, sample_size=112, sample_duration=16)
                 rows.append(dict(mode=mode, loader=loader, workers=args.loader_workers,

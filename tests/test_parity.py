@@ -1,0 +1,277 @@
+"""Isolated parity checks against the reference's training (PyTorch side:
+tests/torch_reference_training.py and tests/torch_reference_models.py), one per place where a
+systematic difference could make our training learn differently (docs/PARITY.md):
+
+* the tensor a training clip becomes (same frames, same temporal/scale/position draws);
+* initialisation statistics (Kaiming-normal fan_out convs, BN 1/0, nn.Linear's uniform);
+* a few SGD steps from identical weights on identical batches: loss, weights, BN running stats;
+* temporal sampling (training crop, test windows) and the loss reduction;
+* validation during training leaves the training itself unchanged;
+* scripts/parity.py end to end on a tiny dataset.
+"""
+import json
+import os
+import random
+import subprocess
+import sys
+from argparse import Namespace
+
+import numpy as np
+import paddle
+import paddle.nn.functional as F
+import pytest
+
+import datasets
+import models
+from datasets.temporal_transforms import LoopPadding, TemporalRandomCrop, sliding_windows
+from scripts.bench_loader import write_jpeg_dataset
+from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
+from utils.convert_torch_checkpoint import convert_state_dict
+from utils.optim import PyTorchSGD
+
+if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
+    import torch
+else:
+    torch = pytest.importorskip('torch')
+import torch.nn.functional as TF  # noqa: E402
+
+from tests import torch_reference_models as trm  # noqa: E402
+from tests import torch_reference_training as ref  # noqa: E402
+
+KINETICS = dict(value_scale=1, mean_dataset='kinetics', std_norm=True)
+
+
+@pytest.fixture(scope='module')
+def frames(tmp_path_factory):
+    """2 classes x 3 training videos of 12 textured 80 x 60 JPEG frames."""
+    return write_jpeg_dataset(str(tmp_path_factory.mktemp('frames')), n_classes=2, n_train=3, n_val=1,
+                              n_frames=12, width=80, height=60, quality=90)
+
+
+def our_training_set(tree, loader, sample_size=32, sample_duration=8):
+    video_path, annotation_path = tree
+    opt = Namespace(video_path=video_path, annotation_path=annotation_path, loader=loader,
+                    sample_size=sample_size, sample_duration=sample_duration, no_hflip=True,
+                    norm_value=255.0, mean=ref.KINETICS_MEAN, std=ref.KINETICS_STD)
+    return datasets.get_training_set(opt), opt
+
+
+def reference_training_set(tree, sample_size=32, sample_duration=8):
+    video_path, annotation_path = tree
+    videos = ref.read_videos(video_path, annotation_path, 'training')
+    transform = ref.Compose([ref.MultiScaleCornerCrop(sample_size, ref.multiscale_scales()),
+                             ref.normalizer(Namespace(**KINETICS))])
+    return ref.TrainingClips(videos, sample_duration, transform)
+
+
+@pytest.mark.parametrize('loader', ['fast', 'pil'])
+def test_training_clip_equals_reference_pipeline(frames, loader):
+    """Where both pipelines cut the same box, the same values. The boxes differ by one pixel in two
+    cases, both CVPR2018 (ours) vs 2020 reference: the scales (ours multiply by 0.84089641525,
+    so the smallest is 0.49999999999 and int(60 x it) = 29, not 30) and the centre box of an odd side
+    (ours [c - side // 2, c + side // 2), one pixel narrower)."""
+    ours, opt = our_training_set(frames, loader)
+    theirs = reference_training_set(frames)
+    by_id = {video_id: i for i, (video_id, *_) in enumerate(theirs.videos)}
+    normalize = datasets.input_normalizer(opt)
+    same_box = other_box = 0
+    for seed in range(40):
+        index = seed % len(ours)
+        random.seed(seed)
+        clip, label = ours[index]
+        random.seed(seed)  # the same calls in the same order: temporal start, scale, position
+        their_clip, their_label = theirs[by_id[ours.samples[index]['video_id']]]
+        assert label == their_label
+        clip = normalize(paddle.to_tensor(clip[None])).numpy()[0]
+        box = ours.spatial_transform.transforms[0].crop_box(80, 60)
+        their_box = theirs.spatial_transform.transforms[0].crop_box(80, 60)
+        if box != their_box:
+            assert max(abs(a - b) for a, b in zip(box, their_box)) == 1, (box, their_box)
+            other_box += 1
+            continue
+        np.testing.assert_allclose(clip, their_clip.numpy(), rtol=0, atol=2e-6)
+        same_box += 1
+    assert same_box >= 20 and other_box >= 1
+
+
+def test_fast_draft_differs_from_reference_pixels(frames):
+    draft, opt = our_training_set(frames, 'fast_draft', sample_size=16)
+    exact, _ = our_training_set(frames, 'fast', sample_size=16)
+    diffs = []
+    for seed in range(10):
+        random.seed(seed)
+        a, _ = draft[seed % len(draft)]
+        random.seed(seed)
+        b, _ = exact[seed % len(exact)]
+        diffs.append(np.abs(a.astype(np.float32) - b).mean())
+    assert max(diffs) > 0  # a 16-pixel output from 60-row frames is decoded at reduced size
+
+
+def test_initialisation_statistics_match_reference():
+    with paddle.utils.unique_name.guard():
+        ours = models.generate_model(dict(model='resnet', model_depth=10, n_classes=6, resnet_widen_factor=0.5))
+    theirs = ref.reference_init_(trm.build('resnet', 10, n_classes=6, resnet_widen_factor=0.5))
+    their_params = dict(theirs.named_parameters())
+    checked = 0
+    for name, p in ours.named_parameters():
+        if name.endswith(('._mean', '._variance')):
+            continue  # running statistics: Paddle keeps them as parameters, torch as buffers
+        w = p.numpy()
+        t = their_params[name].detach().numpy()
+        if name.endswith('fc.weight'):
+            bound = 1 / np.sqrt(w.shape[0])  # [in, out] here, [out, in] in torch
+            assert np.abs(w).max() <= bound and np.abs(t).max() <= bound
+            assert abs(w.std() - bound / np.sqrt(3)) < 0.15 * bound
+        elif name.endswith('fc.bias'):
+            assert np.abs(w).max() <= 1 / np.sqrt(ours.fc.weight.shape[0])
+        elif w.ndim == 5:
+            expected = np.sqrt(2.0 / (w.shape[0] * np.prod(w.shape[2:])))  # kaiming fan_out, relu
+            # the sample std of n normal draws is within a few sqrt(1 / 2n) of the truth
+            tolerance = 5 * expected / np.sqrt(2 * w.size)
+            assert abs(w.std() - expected) < tolerance, name
+            assert abs(t.std() - expected) < tolerance, name
+            assert abs(w.mean()) < 5 * expected / np.sqrt(w.size), name
+        else:  # BN
+            value = 1.0 if name.endswith('weight') else 0.0
+            assert np.all(w == value) and np.all(t == value), name
+        checked += 1
+    assert checked == len(their_params)
+
+
+def paired_models(shortcut='B'):
+    torch.manual_seed(0)
+    theirs = trm.build('resnet', 10, n_classes=6, resnet_shortcut=shortcut, resnet_widen_factor=0.25)
+    with paddle.utils.unique_name.guard():
+        ours = models.generate_model(dict(model='resnet', model_depth=10, n_classes=6, resnet_shortcut=shortcut,
+                                          resnet_widen_factor=0.25))
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    ours.set_state_dict({k: paddle.to_tensor(v) for k, v in convert_state_dict(state, ours).items()})
+    return ours, theirs
+
+
+@pytest.mark.parametrize('shortcut,dampening', [('B', 0.0), ('A', 0.9)])
+def test_sgd_steps_match_reference(shortcut, dampening):
+    """Loss, every weight and the BN running statistics after several steps on varying batches
+    (the last one of 2 clips, as an epoch's remainder): the BN running variance must be updated with
+    the unbiased batch variance, as PyTorch does."""
+    ours, theirs = paired_models(shortcut)
+    ours.train()
+    theirs.train()
+    before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
+    lr, momentum, wd = 0.05, 0.9, 1e-3
+    opt_ours = PyTorchSGD(ours.parameters(), lr, momentum, dampening, wd, False)
+    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=lr, momentum=momentum, dampening=dampening,
+                                 weight_decay=wd)
+    rng = np.random.RandomState(0)
+    for batch in (4, 4, 2):
+        x = rng.randn(batch, 3, 8, 48, 48).astype('float32')  # the recipe's clips: >= 8 values per BN channel
+        y = rng.randint(0, 6, batch)
+        loss_theirs = TF.cross_entropy(theirs(torch.from_numpy(x)), torch.from_numpy(y))
+        opt_theirs.zero_grad()
+        loss_theirs.backward()
+        opt_theirs.step()
+        loss_ours = F.cross_entropy(ours(paddle.to_tensor(x)), paddle.to_tensor(y))
+        loss_ours.backward()
+        opt_ours.step()
+        opt_ours.clear_grad()
+        assert abs(loss_ours.item() - loss_theirs.item()) < 1e-4 * max(1.0, abs(loss_theirs.item()))
+    expected = convert_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()}, ours)
+    for name, value in ours.state_dict().items():
+        # float32 rounding grows over the steps (measured: < 1 % of each tensor's change); a missing
+        # weight decay, dampening or variance correction changes the update by far more
+        update, reference_update = value.numpy() - before[name], expected[name] - before[name]
+        error = np.linalg.norm(update - reference_update) / np.linalg.norm(reference_update)
+        assert error < 0.02, (name, error)
+
+
+def test_batch_norm_running_variance_is_unbiased():
+    layer = models._common.batch_norm(2)
+    layer.train()
+    x = np.random.RandomState(1).randn(3, 2, 1, 2, 2).astype('float32')  # n = 12 values per channel
+    layer(paddle.to_tensor(x))
+    unbiased = x.transpose(1, 0, 2, 3, 4).reshape(2, -1).var(axis=1, ddof=1)
+    np.testing.assert_allclose(layer._variance.numpy(), 0.9 * 1 + 0.1 * unbiased, rtol=1e-5)
+    np.testing.assert_allclose(layer._mean.numpy(), 0.1 * x.mean(axis=(0, 2, 3, 4)), rtol=1e-5, atol=1e-7)
+
+
+@pytest.mark.parametrize('n_frames', [3, 8, 9, 10, 23, 40])
+def test_temporal_random_crop_matches_reference(n_frames):
+    indices = list(range(1, n_frames + 1))
+    for seed in range(30):
+        random.seed(seed)
+        ours = TemporalRandomCrop(8)(indices)
+        random.seed(seed)
+        assert ours == ref.temporal_random_crop(indices, 8)
+
+
+@pytest.mark.parametrize('n_frames', range(1, 30))
+def test_test_windows_match_reference_sliding_window(n_frames):
+    """Non-overlapping test windows. CVPR2018 (ours) starts a window at every frame but the last,
+    the 2020 reference at every frame: where the last frame starts a window (n = 1 mod 8), the 2020
+    reference adds a one-frame clip (padded to 8 copies) that ours does not."""
+    indices = list(range(1, n_frames + 1))
+    ours = [LoopPadding(8)(w) for w in sliding_windows(indices, 8)]
+    theirs = ref.sliding_window(indices, 8, 8)
+    if n_frames % 8 == 1 and n_frames > 1:
+        assert theirs[:-1] == ours and theirs[-1] == [n_frames] * 8
+    else:
+        assert ours == theirs
+
+
+def test_loss_is_the_batch_mean_cross_entropy():
+    rng = np.random.RandomState(2)
+    logits, targets = rng.randn(5, 6).astype('float32'), rng.randint(0, 6, 5)
+    ours = F.cross_entropy(paddle.to_tensor(logits), paddle.to_tensor(targets)).item()
+    theirs = torch.nn.CrossEntropyLoss()(torch.from_numpy(logits), torch.from_numpy(targets)).item()
+    assert abs(ours - theirs) < 1e-6
+
+
+def run(script, *args):
+    return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)], capture_output=True,
+                          text=True, cwd=REPO, timeout=300)
+
+
+def test_validation_does_not_change_training(tmp_path):
+    root = tmp_path / 'data'
+    make_frame_dataset(root)
+    states = {}
+    for name, extra in (('with_val', []), ('no_val', ['--no_val'])):
+        result = tmp_path / name
+        proc = run('main.py', *tiny_run_args(root, result, '--n_epochs', '2', *extra))
+        assert proc.returncode == 0, proc.stderr[-2000:]
+        states[name] = paddle.load(str(result / 'last.pdparams'))['state_dict']
+    assert set(states['with_val']) == set(states['no_val'])
+    for key, value in states['with_val'].items():
+        np.testing.assert_array_equal(value.numpy(), states['no_val'][key].numpy(), err_msg=key)
+
+
+def test_parity_script_end_to_end(tmp_path):
+    """Both sides train a tiny recipe over two seeds; the summary holds every run's numbers."""
+    root = tmp_path / 'data'
+    make_frame_dataset(root, n_train=4, n_val=1, n_frames=10)  # 12 clips: whole batches of 4
+    with open(root / 'ucf101_01.json') as f:
+        n_classes = len(json.load(f)['labels'])
+    work = tmp_path / 'runs'
+    proc = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2',
+               '--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16', '--sample_duration', '4',
+               '--batch_size', '4', '--milestones', '1', '--n_epochs', '2', '--n_threads', '0')
+    assert proc.returncode in (0, 1), proc.stderr[-3000:]
+    assert 'paddle - torch: late loss' in proc.stdout
+    with open(work / 'default' / 'summary.json') as f:
+        summary = json.load(f)
+    for side in ('torch', 'paddle'):
+        for seed in ('1', '2'):
+            loss, top1 = summary['results'][side][seed]
+            assert 0 < loss < 5 and 0 <= top1 <= 1
+    assert (work / 'torch' / 'seed1' / 'train.log').is_file()
+    assert (work / 'default' / 'seed2' / 'train' / 'last.pdparams').is_file()
+    # a second call reuses the finished runs
+    finished = sorted(work.glob('*/seed*/seconds.txt'))
+    assert len(finished) == 4
+    stamps = [p.stat().st_mtime_ns for p in finished]
+    again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2',
+                '--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16',
+                '--sample_duration', '4', '--batch_size', '4', '--milestones', '1', '--n_epochs', '2',
+                '--n_threads', '0')
+    assert again.returncode == proc.returncode and again.stdout == proc.stdout
+    assert [p.stat().st_mtime_ns for p in finished] == stamps
