@@ -1,4 +1,4 @@
-"""Command-line options of main.py and test.py.
+"""Command-line options of main.py and test.py (and the options scripts/predict.py passes on).
 
 Names and defaults follow the CVPR2018 reference (kenshohara/3D-ResNets-PyTorch, branch CVPR2018), the
 protocol behind its 42.4% UCF101 number; useful options of the newer reference and our own are added
@@ -7,10 +7,12 @@ in the same snake_case style. `parse_opts()` also resolves `--root_path` and der
 """
 import argparse
 import os
+import sys
 
 import datasets
+import models
 from datasets.mean import get_mean, get_mean_std, get_std
-from models import KERNEL_TYPES, MODEL_NAMES
+
 PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
 
 
@@ -33,11 +35,9 @@ def build_parser(description=None):
                    help='skip (and count) annotated videos whose frame folder is missing instead of stopping')
 
     g = p.add_argument_group('model')
-    g.add_argument('--model', default='resnet', type=str, choices=MODEL_NAMES,
+    g.add_argument('--model', default='resnet', type=str, choices=models.MODEL_NAMES,
                    help='model family, or a ResNet variant name (= resnet with --kernel_type/--se)')
-    g.add_argument('--model_depth', default=18, type=int,
-                   help='resnet 10|18|34|50|101|152|200, preresnet 18..200, wideresnet 50, '
-                        'resnext 50|101|152, densenet 121|169|201|264, resnet2p1d 10..200')
+    g.add_argument('--model_depth', default=18, type=int, help=models.depth_help())
     g.add_argument('--n_classes', default=400, type=int,
                    help='classes of the task (old reference: of the pretrained model when '
                         '--n_finetune_classes is given)')
@@ -53,7 +53,7 @@ def build_parser(description=None):
     g.add_argument('--data_format', default='NCDHW', choices=['NCDHW', 'NDHWC'],
                    help='tensor layout of the model; NDHWC (channels-last) is for GPUs with --amp; '
                         'checkpoints load into either')
-    g.add_argument('--kernel_type', default='3d', type=str, choices=KERNEL_TYPES,
+    g.add_argument('--kernel_type', default='3d', type=str, choices=models.KERNEL_TYPES,
                    help='replacement of each kxkxk convolution in the ResNet family (see README)')
     g.add_argument('--se', action='store_true', help='squeeze-and-excitation on every residual branch')
 
@@ -176,9 +176,7 @@ def resolve_opts(opt):
         opt.device = 'cpu'
     if opt.nesterov:
         opt.dampening = 0.0
-    opt.scales = [opt.initial_scale]
-    for _ in range(1, opt.n_scales):
-        opt.scales.append(opt.scales[-1] * opt.scale_step)
+    opt.scales = datasets.default_scales(opt.initial_scale, opt.n_scales, opt.scale_step)
     opt.arch = f'{opt.model}-{opt.model_depth}'
     if opt.value_scale:
         mean, std = get_mean_std(opt.value_scale, opt.mean_dataset)
@@ -199,3 +197,12 @@ def parse_opts(argv=None, description=None):
         return resolve_opts(parser.parse_args(argv))
     except ValueError as e:
         parser.error(str(e))
+
+
+def explicit_options(argv=None):
+    """Names (dests) of the options actually given in argv (default: sys.argv[1:]), abbreviations and
+    '--x=v' included: the flags that win over what a checkpoint records."""
+    parser = build_parser()
+    for action in parser._actions:
+        action.default = argparse.SUPPRESS
+    return set(vars(parser.parse_args(sys.argv[1:] if argv is None else argv)))

@@ -12,16 +12,20 @@ reference's CVPR2018 defaults:
 'val', 'test') give the transforms the getters use; the spatial ones work on PIL images, so
 scripts can apply the test-time transform to decoded frames with ``transform_clip``.
 
-``opt.loader`` chooses how clips are made:
+Every dataset yields uint8 clips ``C x T x H x W`` from the one clip loader (loader.py); the consumer
+normalises whole batches with ``input_normalizer(opt)`` (normalization.py), the one place the
+numbers of ``--norm_value``/``--mean_dataset``/``--std_norm`` are applied. ``opt.loader`` is the
+loader's setting:
 
-* 'fast' (default): ``FastClipLoader`` (fast_clips.py) crops and resizes each JPEG frame in one
-  step and returns uint8 clips; the consumer normalises the batches with
-  ``input_normalizer(opt)``. Same random crops and flips as 'pil' for the same seed and the same
-  pixels (training crops exactly; resize-then-crop boxes within one level of rounding).
+* 'fast' (default): each JPEG frame cropped and resized in one step (fast_clips.py). Same random
+  crops and flips as 'pil' for the same seed and the same pixels (training crops exactly;
+  resize-then-crop boxes within one level of rounding).
 * 'fast_draft': 'fast' that also decodes JPEGs at 1/2..1/8 size where the output keeps its
   resolution; faster, but its pixels differ and scripts/parity.py measured an accuracy cost.
-* 'pil': the reference's way, frame by frame through PIL, ``ToTensor`` and ``Normalize``;
-  float32 clips, already normalised (``input_normalizer`` leaves them as they are).
+* 'pil': the reference's way, frame by frame through PIL (for the benchmark and the equivalence tests).
+
+Importing this package does not import Paddle (utils/ scripts use loader.py and annotation.py);
+``VideoDataset``, ``input_normalizer`` and ``normalization_values`` load it when first used.
 
 ``opt.train_crop``: 'corner' (default, MultiScaleCornerCrop over 5 positions), 'center'
 (MultiScaleCornerCrop at the centre only; the OLD meaning), 'random' (the NEW layout's
@@ -29,30 +33,38 @@ RandomResizedCrop with ``train_crop_min_scale`` / ``train_crop_min_ratio``), and
 'multiscale_random' (the OLD layout's ``random``: MultiScaleRandomCrop).
 """
 
-from .fast_clips import FastClipLoader
-from .loader import VideoLoader, count_frames, frame_path, pil_loader, read_n_frames_file
+from .annotation import SUBSET_NAMES, get_class_names, load_annotation, subset_name
+from .loader import CLIP_LOADERS, ClipLoader, VideoLoader, count_frames, frame_path, pil_loader, read_n_frames_file
 from .mean import get_mean, get_mean_std, get_std
-from .normalization import DATA_FORMATS, input_normalizer, normalization_values
 from .spatial_transforms import (CenterCrop, ClipGeometry, CornerCrop, MultiScaleCornerCrop,
                                  MultiScaleRandomCrop, Normalize, RandomHorizontalFlip,
                                  RandomResizedCrop, Scale, ToTensor, transform_clip)
 from . import spatial_transforms, temporal_transforms
 from .temporal_transforms import (LoopPadding, TemporalCenterCrop, TemporalRandomCrop,
                                   TemporalSubsampling, sliding_windows, validation_windows)
-from .videodataset import CLIP_LOADERS, SUBSET_NAMES, VideoDataset, get_class_names, load_annotation
 
 __all__ = [
     'get_training_set', 'get_validation_set', 'get_test_set', 'build_spatial_transform',
     'build_temporal_transform', 'default_scales', 'load_annotation', 'get_class_names',
-    'VideoDataset', 'VideoLoader', 'FastClipLoader', 'ClipGeometry', 'get_mean', 'get_std',
+    'VideoDataset', 'VideoLoader', 'ClipLoader', 'ClipGeometry', 'get_mean', 'get_std',
     'get_mean_std', 'transform_clip', 'input_normalizer', 'normalization_values',
     'spatial_transforms', 'temporal_transforms', 'TRAIN_CROPS', 'DATASETS', 'CLIP_LOADERS',
-    'DATA_FORMATS',
+    'DATA_FORMATS', 'SUBSET_NAMES', 'subset_name',
 ]
+
+_NEEDS_PADDLE = {'VideoDataset': 'videodataset', 'input_normalizer': 'normalization',
+                 'normalization_values': 'normalization', 'DATA_FORMATS': 'normalization'}
+
+
+def __getattr__(name):  # the Paddle-dependent names, imported on first use
+    if name in _NEEDS_PADDLE:
+        import importlib
+        return getattr(importlib.import_module('.' + _NEEDS_PADDLE[name], __name__), name)
+    raise AttributeError('module {!r} has no attribute {!r}'.format(__name__, name))
+
 
 DATASETS = ('ucf101', 'hmdb51', 'kinetics', 'activitynet')
 TRAIN_CROPS = ('corner', 'center', 'random', 'multiscale_random')
-TEST_SUBSETS = {'val': 'validation', 'test': 'testing', 'train': 'training'}
 
 
 def default_scales(initial_scale=1.0, n_scales=5, scale_step=0.84089641525):
@@ -65,6 +77,7 @@ def default_scales(initial_scale=1.0, n_scales=5, scale_step=0.84089641525):
 
 
 def _norm(opt):
+    from .normalization import normalization_values
     norm_value, mean, std = normalization_values(opt)
     return [ToTensor(norm_value), Normalize(mean, std)]
 
@@ -77,8 +90,9 @@ def _check_mode(mode):
 def build_spatial_transform(opt, mode, to_tensor=True):
     """Spatial transform (``spatial_transforms.Compose``) for 'train', 'val' or 'test'.
 
-    ``to_tensor=False`` leaves out the final ``ToTensor`` + ``Normalize``: the transform then maps
-    PIL images to PIL images and describes its geometry (what the fast loader needs)."""
+    ``to_tensor=False`` (what the datasets use) leaves out the final ``ToTensor`` + ``Normalize``: the
+    transform then maps PIL images to PIL images and describes its geometry; with them it is the
+    reference's float pipeline (``transform_clip``)."""
     _check_mode(mode)
     size = int(opt.sample_size)
     if mode == 'train':
@@ -134,6 +148,7 @@ def build_temporal_transform(opt, mode):
 
 
 def _dataset(opt, subset, mode):
+    from .videodataset import VideoDataset
     dataset = getattr(opt, 'dataset', 'ucf101')
     if dataset not in DATASETS:
         raise ValueError('unknown dataset {!r}; expected one of {}'.format(dataset, DATASETS))
@@ -142,7 +157,7 @@ def _dataset(opt, subset, mode):
         raise ValueError('unknown loader {!r}; expected one of {}'.format(loader, CLIP_LOADERS))
     return VideoDataset(
         opt.video_path, opt.annotation_path, subset, mode=mode, dataset=dataset,
-        spatial_transform=build_spatial_transform(opt, mode, to_tensor=loader == 'pil'),
+        spatial_transform=build_spatial_transform(opt, mode, to_tensor=False),
         clip_loader=loader,
         temporal_transform=build_temporal_transform(opt, mode),
         sample_duration=opt.sample_duration,
@@ -162,7 +177,7 @@ def get_validation_set(opt):
 
 def get_test_set(opt):
     test_subset = getattr(opt, 'test_subset', 'val') or 'val'
-    subset = TEST_SUBSETS.get(test_subset, test_subset)
+    subset = subset_name(test_subset)
     if subset not in SUBSET_NAMES:
         raise ValueError("unknown test_subset {!r}; expected 'val', 'test' or 'train'".format(
             test_subset))

@@ -1,4 +1,5 @@
-"""The fast clip loader: JPEG frames -> uint8 clip C x T x H x W, without intermediate images.
+"""The 'fast' and 'fast_draft' settings of the clip loader (loader.py): one JPEG -> the transformed
+uint8 pixels, without intermediate images.
 
 Per clip, the spatial transform draws its parameters once (``randomize_parameters()`` and, for
 ``RandomResizedCrop``, its box at the first frame: the same random calls in the same order as the
@@ -18,12 +19,10 @@ and flip as a ``ClipGeometry`` in source-frame coordinates. Then, per distinct f
 
 The clip stays uint8; ``input_normalizer`` (normalization.py) normalises whole batches.
 
-Where the fast path does not apply:
+Where the one-step path does not apply:
 
-* a spatial transform without geometry (``describes_geometry`` is False: None, or one that ends
-  with ``ToTensor`` / ``Normalize``) or a custom ``video_loader``: ``VideoDataset`` then uses the
-  PIL path for the whole dataset (float32 clips, already normalised; ``input_normalizer`` passes
-  them through);
+* a spatial transform without geometry (``describes_geometry`` is False) or a custom
+  ``video_loader``: the loader takes the per-frame PIL path for the whole clip (uint8 all the same);
 * a crop that reaches beyond its frame (PIL pads it with black; e.g. the test-time
   ``Scale(size / scale_in_test)`` with ``scale_in_test`` > 1): that clip's frames are decoded at
   full size and transformed with PIL, still into a uint8 clip.
@@ -34,10 +33,9 @@ import math
 import numpy as np
 from PIL import Image
 
-from .loader import IMAGE_TEMPLATE, frame_errors, read_frame
 from .spatial_transforms import BILINEAR, ClipGeometry
 
-__all__ = ['FastClipLoader', 'draft_scale']
+__all__ = ['ClipFrameReader', 'draft_scale']
 
 # The reductions libjpeg's scaled IDCT offers through PIL's draft(), largest first.
 _JPEG_SCALES = (8, 4, 2)
@@ -79,7 +77,7 @@ def _resample(img, geometry, draft):
     return img.crop(domain).resize(geometry.size, BILINEAR, box=box)
 
 
-class _ClipFrameReader(object):
+class ClipFrameReader(object):
     """``reader(path)`` -> H x W x 3 uint8 pixels of one frame of a clip, transformed with the
     clip's parameters (drawn before the first call)."""
 
@@ -95,45 +93,10 @@ class _ClipFrameReader(object):
         return self._geometries[size]
 
     def __call__(self, path):
-        with frame_errors(path):
-            with open(path, 'rb') as f, Image.open(f) as img:
-                geometry = self.geometry(img.size)
-                if not geometry.inside(*img.size):
-                    return np.asarray(self.spatial_transform(img.convert('RGB')))
-                pixels = np.asarray(_resample(img, geometry, self.draft))
+        """The frame's pixels; file errors are the caller's to name (loader.frame_errors)."""
+        with open(path, 'rb') as f, Image.open(f) as img:
+            geometry = self.geometry(img.size)
+            if not geometry.inside(*img.size):
+                return np.asarray(self.spatial_transform(img.convert('RGB')))
+            pixels = np.asarray(_resample(img, geometry, self.draft))
         return pixels[:, ::-1] if geometry.flip else pixels
-
-
-class FastClipLoader(object):
-    """``loader(video_dir, frame_indices, spatial_transform)`` -> uint8 clip C x T x H x W.
-
-    ``spatial_transform`` must describe its geometry (``describes_geometry``); like
-    ``transform_clip``, the loader calls its ``randomize_parameters()`` once per clip. ``draft``:
-    decode JPEGs at reduced size where the output keeps its resolution (faster, not the
-    reference's pixels; see the module docstring). A missing
-    frame raises FileNotFoundError naming the file, frame number and folder; an undecodable one
-    OSError naming the file.
-    """
-
-    def __init__(self, template=IMAGE_TEMPLATE, draft=False):
-        self.template = template
-        self.draft = draft
-
-    def __call__(self, video_dir, frame_indices, spatial_transform):
-        if not frame_indices:
-            raise ValueError('cannot load an empty clip of video folder {}'.format(video_dir))
-        spatial_transform.randomize_parameters()
-        reader = _ClipFrameReader(spatial_transform, self.draft)
-        clip = None
-        first_slot = {}
-        for t, index in enumerate(frame_indices):
-            if index in first_slot:
-                clip[:, t] = clip[:, first_slot[index]]
-                continue
-            pixels = read_frame(reader, video_dir, index, self.template)
-            if clip is None:
-                clip = np.empty((pixels.shape[2], len(frame_indices)) + pixels.shape[:2],
-                                np.uint8)
-            clip[:, t] = pixels.transpose(2, 0, 1)
-            first_slot[index] = t
-        return clip

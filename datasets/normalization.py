@@ -1,20 +1,20 @@
 """Input normalisation, x -> (x / norm_value - mean) / std per channel.
 
-``normalization_values(opt)`` is the one source of the numbers: the PIL loader applies them per
-frame (``ToTensor`` + ``Normalize`` at the end of the spatial transform), the fast loader leaves
-its clips uint8 and the consumer applies them per batch with ``input_normalizer(opt)``.
+``normalization_values(opt)`` is the one source of the numbers and ``input_normalizer(opt)`` the one
+place the data path applies them: the clip loader leaves every clip uint8 and the consumer
+(training, validation, test.py, scripts/predict.py) normalises whole batches. The reference's
+per-frame ``ToTensor`` + ``Normalize`` (spatial_transforms.py) compute the same float32 numbers.
 """
 
 import numpy as np
 import paddle
 
+from models import DATA_FORMATS, check_data_format, to_data_format
 from .mean import get_mean
 
 __all__ = ['DATA_FORMATS', 'normalization_values', 'input_normalizer']
 
-DATA_FORMATS = ('NCDHW', 'NDHWC')
-_CHANNELS_LAST = [0, 2, 3, 4, 1]  # N x C x T x H x W -> N x T x H x W x C
-_CHANNELS_FIRST = [0, 4, 1, 2, 3]  # and back
+_CHANNELS_FIRST = [0, 4, 1, 2, 3]  # a channels-last array viewed as N x C x T x H x W
 
 
 def normalization_values(opt):
@@ -68,26 +68,21 @@ def _normalize_on_device(batch, norm_value, mean, std):
 
 def input_normalizer(opt, data_format=None):
     """``normalize(batch)`` for a batch of clips N x C x T x H x W (a paddle Tensor) from the
-    DataLoader: uint8 batches (the fast loader) become float32 (x / norm_value - mean) / std
+    DataLoader: uint8 batches (every dataset's) become float32 (x / norm_value - mean) / std
     on the batch's device (on the CPU with exactly the float32 operations of ``ToTensor`` +
-    ``Normalize``); float batches (the PIL loader) are already normalised and keep their values.
+    ``Normalize``); a float batch is taken as already normalised and keeps its values.
 
     ``data_format`` (default ``opt.data_format``, else 'NCDHW'): 'NDHWC' returns the batch
     channels-last, N x T x H x W x C, for both kinds of input.
     """
     norm_value, mean, std = normalization_values(opt)
-    data_format = data_format or getattr(opt, 'data_format', None) or 'NCDHW'
-    if data_format not in DATA_FORMATS:
-        raise ValueError('unknown data_format {!r}; expected one of {}'.format(
-            data_format, DATA_FORMATS))
-    channels_last = data_format == 'NDHWC'
+    data_format = check_data_format(data_format or getattr(opt, 'data_format', None) or 'NCDHW')
 
     def normalize(batch):
-        if batch.dtype != paddle.uint8:
-            return batch.transpose(_CHANNELS_LAST) if channels_last else batch
+        if batch.dtype != paddle.uint8:  # already normalised
+            return to_data_format(batch, data_format)
         if batch.place.is_cpu_place():
-            return _normalize_on_host(batch, norm_value, mean, std, channels_last)
-        batch = _normalize_on_device(batch, norm_value, mean, std)
-        return batch.transpose(_CHANNELS_LAST) if channels_last else batch
+            return _normalize_on_host(batch, norm_value, mean, std, data_format == 'NDHWC')
+        return to_data_format(_normalize_on_device(batch, norm_value, mean, std), data_format)
 
     return normalize

@@ -12,12 +12,10 @@ Sampling follows the reference's OLD (CVPR2018) ``make_dataset``:
 * ``mode='test'``: non-overlapping windows from frame 1 (``sliding_windows``); the target is the
   video's index into ``dataset.video_ids``.
 
-Clips come from one of three loaders (``clip_loader``): 'pil' (the reference's way; float32 clips,
-normalised by the spatial transform's ``ToTensor`` + ``Normalize``), 'fast' (``FastClipLoader``;
-the same pixels as uint8 clips that the consumer normalises with ``input_normalizer``) or
-'fast_draft' (the fast loader decoding JPEGs at reduced size: faster, other pixels). The fast loader needs a
-spatial transform that describes its geometry and the default frame loader; otherwise the
-dataset uses the PIL loader (``dataset.clip_loader`` says which one is used).
+Clips come from the one clip loader (``loader.ClipLoader``) as uint8 ``C x T x H x W``, whatever its
+setting (``clip_loader``): 'fast', 'fast_draft' or 'pil' (the reference's per-frame pipeline); the
+consumer normalises batches with ``input_normalizer``. The spatial transform maps PIL images to PIL
+images (``build_spatial_transform(..., to_tensor=False)``).
 
 Errors are loud: a video folder that does not exist or holds no frames is reported at
 construction (``allow_missing=True`` skips such videos and lists them in
@@ -26,76 +24,18 @@ missing frame at load time raises ``FileNotFoundError`` naming the file. Nothing
 another sample.
 """
 
-import json
 import math
 import os
 
 import numpy as np
 import paddle
 
-from .fast_clips import FastClipLoader
-from .loader import VideoLoader, count_frames, frame_path, read_n_frames_file
-from .spatial_transforms import describes_geometry, transform_clip
+from engine.errors import BadInput, MissingInput
+from .annotation import SUBSET_NAMES, get_class_names, load_annotation
+from .loader import CLIP_LOADERS, ClipLoader, count_frames, frame_path, read_n_frames_file
 from .temporal_transforms import sliding_windows, validation_windows
 
-__all__ = ['SUBSET_NAMES', 'CLIP_LOADERS', 'load_annotation', 'get_class_names', 'VideoDataset']
-
-CLIP_LOADERS = ('fast', 'pil', 'fast_draft')
-
-# Short names used by the options -> JSON subset names.
-SUBSET_NAMES = {
-    'train': 'training', 'training': 'training',
-    'val': 'validation', 'validation': 'validation',
-    'test': 'testing', 'testing': 'testing',
-}
-
-
-def load_annotation(path):
-    """Read an ActivityNet-style annotation JSON; one-line errors naming the file."""
-    path = os.fspath(path)
-    if not os.path.isfile(path):
-        raise FileNotFoundError('annotation file not found: {} (check --root_path and --annotation_path; '
-                                'utils/ucf101_json.py or hmdb51_json.py writes it)'.format(path))
-    try:
-        with open(path, 'r', encoding='utf-8') as f:
-            data = json.load(f)
-    except json.JSONDecodeError as e:
-        raise ValueError('annotation file {} is not valid JSON: {}'.format(path, e)) from None
-    except UnicodeDecodeError as e:
-        raise ValueError('annotation file {} is not UTF-8 text: {}'.format(path, e)) from None
-    if not isinstance(data, dict):
-        raise ValueError('annotation file {}: expected a JSON object with "labels" and '
-                         '"database", got {}'.format(path, type(data).__name__))
-    missing = [k for k in ('database',) if k not in data]
-    if 'labels' not in data and 'taxonomy' not in data:
-        missing.insert(0, 'labels')
-    if missing:
-        raise ValueError('annotation file {} lacks the key(s) {} (expected {{"labels": [...], '
-                         '"database": {{...}}}})'.format(path, ', '.join(repr(k) for k in missing)))
-    if not isinstance(data['database'], dict):
-        raise ValueError('annotation file {}: "database" must be an object mapping video ids '
-                         'to entries'.format(path))
-    if 'labels' in data and not isinstance(data['labels'], list):
-        raise ValueError('annotation file {}: "labels" must be a list of class names'.format(path))
-    return data
-
-
-def get_class_names(data, annotation_path='<annotation>'):
-    """Class names in class-index order: the JSON ``labels`` list (ActivityNet files without
-    ``labels``: the leaf nodes of ``taxonomy``, as the reference)."""
-    if 'labels' in data:
-        names = [str(x) for x in data['labels']]
-    else:
-        taxonomy = data['taxonomy']
-        parents = {node['parentId'] for node in taxonomy}
-        names = [node['nodeName'] for node in taxonomy if node['nodeId'] not in parents]
-    seen = set()
-    dups = sorted({n for n in names if n in seen or seen.add(n)})
-    if dups:
-        raise ValueError('annotation file {}: duplicate class names in "labels": {}'.format(
-            annotation_path, dups[:5]))
-    return names
-
+__all__ = ['VideoDataset']
 
 def _frame_range(video_dir, annotations):
     """(first frame number, number of frames): the ``n_frames`` file, else the JSON segment
@@ -107,7 +47,7 @@ def _frame_range(video_dir, annotations):
     if segment is not None and len(segment) == 2:
         begin, end = int(segment[0]), int(segment[1])
         return begin, end - begin, 'JSON segment {}'.format(list(segment))
-    n = count_frames(video_dir)
+    n = count_frames(video_dir) or 0
     return 1, n, ('no image_*.jpg files' if n == 0 else 'counted image_*.jpg files')
 
 
@@ -119,23 +59,33 @@ def _video_fps(video_dir, value):
         with open(path) as f:
             return float(f.read().strip())
     except FileNotFoundError:
-        raise FileNotFoundError('ActivityNet video {} needs a frame rate: no "fps" in its JSON '
+        raise MissingInput('ActivityNet video {} needs a frame rate: no "fps" in its JSON '
                                 'entry and no file {}'.format(video_dir, path)) from None
+
+
+def _check_arguments(mode, target_type, clip_loader, subset):
+    if mode not in ('train', 'val', 'test'):
+        raise ValueError("mode must be 'train', 'val' or 'test', got {!r}".format(mode))
+    if target_type not in (None, 'label', 'video_index'):
+        raise ValueError("target_type must be 'label' or 'video_index', got {!r}".format(target_type))
+    if clip_loader not in CLIP_LOADERS:
+        raise ValueError('clip_loader must be one of {}, got {!r}'.format(CLIP_LOADERS, clip_loader))
+    if subset not in SUBSET_NAMES:
+        raise ValueError('unknown subset {!r}; expected one of {}'.format(subset, sorted(SUBSET_NAMES)))
 
 
 class VideoDataset(paddle.io.Dataset):
     """Clips of JPEG-frame videos; ``__getitem__`` returns ``(clip, target)``.
 
-    ``clip``: numpy array C x T x H x W of ``clip_dtype``: uint8 from the fast loader, float32
-    (normalised) from the PIL one. ``target``: ``np.int64`` class index
+    ``clip``: uint8 numpy array C x T x H x W (normalised per batch by ``input_normalizer``). ``target``: ``np.int64`` class index
     (``target_type='label'``, default for train/val) or the video's index into ``video_ids``
     (``'video_index'``, default for test).
 
     Attributes: ``class_names``, ``samples`` (dicts with 'video', 'video_id', 'video_index',
     'label', 'segment', 'n_frames', 'frame_indices'), ``video_ids``, ``video_labels`` (-1 when
     unknown), ``video_paths``, ``n_clips_per_video``, ``missing_videos`` (folders skipped with
-    ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` ('fast', 'fast_draft' or 'pil': the loader in
-    use), ``clip_dtype``.
+    ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` (the loader's setting: 'fast',
+    'fast_draft' or 'pil'), ``clip_dtype`` (uint8).
     """
 
     def __init__(self, root_path, annotation_path, subset, mode='train', dataset='ucf101',
@@ -143,25 +93,13 @@ class VideoDataset(paddle.io.Dataset):
                  n_val_samples=3, sample_t_stride=1, inference_stride=None,
                  allow_missing=False, target_type=None, video_loader=None, clip_loader='pil'):
         super().__init__()
-        if mode not in ('train', 'val', 'test'):
-            raise ValueError("mode must be 'train', 'val' or 'test', got {!r}".format(mode))
-        if target_type is None:
-            target_type = 'video_index' if mode == 'test' else 'label'
-        if target_type not in ('label', 'video_index'):
-            raise ValueError("target_type must be 'label' or 'video_index', got {!r}".format(
-                target_type))
-        if clip_loader not in CLIP_LOADERS:
-            raise ValueError('clip_loader must be one of {}, got {!r}'.format(CLIP_LOADERS,
-                                                                               clip_loader))
-        if subset not in SUBSET_NAMES:
-            raise ValueError('unknown subset {!r}; expected one of {}'.format(
-                subset, sorted(SUBSET_NAMES)))
+        _check_arguments(mode, target_type, clip_loader, subset)
         self.root_path = os.fspath(root_path)
         self.annotation_path = os.fspath(annotation_path)
         self.subset = SUBSET_NAMES[subset]
         self.mode = mode
         self.dataset = dataset
-        self.target_type = target_type
+        self.target_type = target_type or ('video_index' if mode == 'test' else 'label')
         self.sample_duration = int(sample_duration)
         self.n_val_samples = int(n_val_samples)
         self.sample_t_stride = int(sample_t_stride or 1)
@@ -169,42 +107,33 @@ class VideoDataset(paddle.io.Dataset):
         self.allow_missing = allow_missing
         self.spatial_transform = spatial_transform
         self.temporal_transform = temporal_transform
-        self.loader = video_loader if video_loader is not None else VideoLoader()
-        fast = (clip_loader != 'pil' and video_loader is None
-                and describes_geometry(spatial_transform))
-        self.clip_loader = clip_loader if fast else 'pil'
-        self.clip_dtype = np.uint8 if fast else np.float32
-        self.fast_loader = FastClipLoader(draft=clip_loader == 'fast_draft')
-
+        self.loader = ClipLoader(clip_loader, video_loader=video_loader)
+        self.clip_loader = clip_loader
+        self.clip_dtype = np.uint8
         if not os.path.isdir(self.root_path):
-            raise FileNotFoundError('video root folder not found: {} (check --root_path and --video_path; '
-                                    'utils/video_jpg_ucf101_hmdb51.py writes it)'.format(self.root_path))
+            raise MissingInput('video root folder not found: {} (check --root_path and --video_path; '
+                               'utils/video_jpg_ucf101_hmdb51.py writes it)'.format(self.root_path))
+        self._read_annotation()
 
+    def _read_annotation(self):
         data = load_annotation(self.annotation_path)
         self.class_names = get_class_names(data, self.annotation_path)
         self.class_to_idx = {name: i for i, name in enumerate(self.class_names)}
-
-        self.samples = []
-        self.video_ids = []
-        self.video_labels = []
-        self.video_paths = []
-        self.n_clips_per_video = []
-        self.missing_videos = []
+        self.samples, self.video_ids, self.video_labels, self.video_paths = [], [], [], []
+        self.n_clips_per_video, self.missing_videos = [], []
         n_in_subset = 0
         for key, value in data['database'].items():
             if not isinstance(value, dict) or 'subset' not in value:
-                raise ValueError('annotation file {}: database entry {!r} has no "subset"'.format(
+                raise BadInput('annotation file {}: database entry {!r} has no "subset"'.format(
                     self.annotation_path, key))
-            if value['subset'] != self.subset:
-                continue
-            n_in_subset += 1
-            self._add_video(key, value)
-
+            if value['subset'] == self.subset:
+                n_in_subset += 1
+                self._add_video(key, value)
         if n_in_subset == 0:
-            raise ValueError('annotation file {} has no videos of subset {!r}'.format(
+            raise BadInput('annotation file {} has no videos of subset {!r}'.format(
                 self.annotation_path, self.subset))
         if not self.video_ids:
-            raise FileNotFoundError(
+            raise MissingInput(
                 'none of the {} {!r} videos of {} was found under {} (e.g. {})'.format(
                     n_in_subset, self.subset, self.annotation_path, self.root_path,
                     self.missing_videos[0] if self.missing_videos else '?'))
@@ -214,13 +143,13 @@ class VideoDataset(paddle.io.Dataset):
         name = annotations.get('label') if isinstance(annotations, dict) else None
         if name is None:
             if self.target_type == 'label':
-                raise ValueError('annotation file {}: video {!r} of subset {!r} has no label, '
-                                 'but the {} set needs class targets'.format(
-                                     self.annotation_path, key, self.subset, self.mode))
+                raise BadInput('annotation file {}: video {!r} of subset {!r} has no label, '
+                               'but the {} set needs class targets'.format(
+                                   self.annotation_path, key, self.subset, self.mode))
             return -1, None
         if name not in self.class_to_idx:
-            raise ValueError('annotation file {}: video {!r} has label {!r}, which is not in its '
-                             '"labels" list'.format(self.annotation_path, key, name))
+            raise BadInput('annotation file {}: video {!r} has label {!r}, which is not in its '
+                           '"labels" list'.format(self.annotation_path, key, name))
         return self.class_to_idx[name], name
 
     def _video_dir(self, key, label_name, value):
@@ -240,71 +169,75 @@ class VideoDataset(paddle.io.Dataset):
         if self.allow_missing:
             self.missing_videos.append(video_dir)
             return
-        raise FileNotFoundError(message + ' (pass allow_missing=True / --allow_missing to skip '
-                                          'such videos)')
+        raise MissingInput(message + ' (pass allow_missing=True / --allow_missing to skip '
+                                     'such videos)')
+
+    def _segment_ranges(self, key, value, annotations, video_dir):
+        """Trimmed ActivityNet: (label, first frame, frame count) per annotated segment (the
+        reference's make_dataset); None (and the video skipped or reported) when none has frames."""
+        fps = _video_fps(video_dir, value)
+        ranges = []
+        for ann in annotations:
+            lab, _ = self._label_index(key, ann)
+            begin = max(1, int(math.ceil(ann['segment'][0] * fps)))
+            end = int(math.ceil(ann['segment'][1] * fps))
+            if end > begin:
+                ranges.append((lab, begin, end - begin))
+        if not ranges:
+            return self._skip_or_raise(video_dir, 'video {} has no segment with frames '
+                                       '(video {!r})'.format(video_dir, key))
+        return ranges
+
+    def _frames_range(self, key, label, annotations, video_dir):
+        """[(label, first frame, frame count)] of the video's frames; None (and the video skipped or
+        reported) when it has none or its first or last frame is missing."""
+        begin, n, source = _frame_range(video_dir, annotations)
+        if n <= 0:
+            return self._skip_or_raise(video_dir, 'video folder {} has no frames ({}; video '
+                                       '{!r})'.format(video_dir, source, key))
+        # Cheap consistency check (two stats per video): the first and the last frame of the
+        # range exist, so a truncated extraction fails here and not hours into training.
+        for i in (begin, begin + n - 1):
+            path = frame_path(video_dir, i)
+            if not os.path.isfile(path):
+                return self._skip_or_raise(video_dir, 'video folder {} lacks frame {} ({} '
+                                           'frames expected from {}; video {!r})'.format(
+                                               video_dir, path, n, source, key))
+        return [(label, begin, n)]
+
+    def _windows(self, frames):
+        if self.mode == 'train':
+            return [frames]
+        if self.mode == 'val':
+            return validation_windows(frames, self.sample_duration, self.n_val_samples, self.sample_t_stride)
+        return sliding_windows(frames, self.sample_duration, self.inference_stride, self.sample_t_stride)
 
     def _add_video(self, key, value):
         annotations = value.get('annotations', {})
-        if isinstance(annotations, list):  # ActivityNet: list of labelled segments in seconds
-            first = annotations[0] if annotations else {}
-            label, label_name = self._label_index(key, first)
-        else:
-            label, label_name = self._label_index(key, annotations)
+        segments = isinstance(annotations, list)  # ActivityNet: list of labelled segments in seconds
+        label, label_name = self._label_index(key, (annotations[0] if annotations else {}) if segments
+                                              else annotations)
         video_dir = self._video_dir(key, label_name, value)
         if not os.path.isdir(video_dir):
             return self._skip_or_raise(video_dir, 'video folder not found: {} (video {!r}, subset '
                                        '{!r} of {})'.format(video_dir, key, self.subset,
                                                             self.annotation_path))
-
-        if isinstance(annotations, list) and annotations and self.mode != 'test':
-            # trimmed ActivityNet: one entry per annotated segment (the reference's make_dataset)
-            fps = _video_fps(video_dir, value)
-            ranges = []
-            for ann in annotations:
-                lab, _ = self._label_index(key, ann)
-                begin = max(1, int(math.ceil(ann['segment'][0] * fps)))
-                end = int(math.ceil(ann['segment'][1] * fps))
-                if end > begin:
-                    ranges.append((lab, begin, end - begin))
-            if not ranges:
-                return self._skip_or_raise(video_dir, 'video {} has no segment with frames '
-                                           '(video {!r})'.format(video_dir, key))
+        if segments and annotations and self.mode != 'test':
+            ranges = self._segment_ranges(key, value, annotations, video_dir)
         else:
-            begin, n, source = _frame_range(video_dir, annotations)
-            if n <= 0:
-                return self._skip_or_raise(video_dir, 'video folder {} has no frames ({}; video '
-                                           '{!r})'.format(video_dir, source, key))
-            # Cheap consistency check (two stats per video): the first and the last frame of the
-            # range exist, so a truncated extraction fails here and not hours into training.
-            for i in (begin, begin + n - 1):
-                path = frame_path(video_dir, i)
-                if not os.path.isfile(path):
-                    return self._skip_or_raise(video_dir, 'video folder {} lacks frame {} ({} '
-                                               'frames expected from {}; video {!r})'.format(
-                                                   video_dir, path, n, source, key))
-            ranges = [(label, begin, n)]
-
+            ranges = self._frames_range(key, label, annotations, video_dir)
+        if ranges is None:
+            return
         video_index = len(self.video_ids)
         self.video_ids.append(key)
         self.video_labels.append(label)
         self.video_paths.append(video_dir)
         n_clips = 0
         for lab, begin, n in ranges:
-            frames = list(range(begin, begin + n))
             base = {'video': video_dir, 'video_id': key, 'video_index': video_index,
                     'label': lab, 'segment': [begin, begin + n], 'n_frames': n}
-            if self.mode == 'train':
-                windows = [frames]
-            elif self.mode == 'val':
-                windows = validation_windows(frames, self.sample_duration, self.n_val_samples,
-                                             self.sample_t_stride)
-            else:
-                windows = sliding_windows(frames, self.sample_duration, self.inference_stride,
-                                          self.sample_t_stride)
-            for w in windows:
-                sample = dict(base)
-                sample['frame_indices'] = w
-                self.samples.append(sample)
+            windows = self._windows(list(range(begin, begin + n)))
+            self.samples.extend(dict(base, frame_indices=w) for w in windows)
             n_clips += len(windows)
         self.n_clips_per_video.append(n_clips)
 
@@ -313,18 +246,12 @@ class VideoDataset(paddle.io.Dataset):
         return len(self.samples)
 
     def load_clip(self, index):
-        """The transformed clip (C x T x H x W of ``clip_dtype``) of sample ``index``."""
+        """The transformed uint8 clip (C x T x H x W) of sample ``index``."""
         sample = self.samples[index]
         frame_indices = list(sample['frame_indices'])
         if self.temporal_transform is not None:
             frame_indices = self.temporal_transform(frame_indices)
-        if self.clip_loader != 'pil':
-            return self.fast_loader(sample['video'], frame_indices, self.spatial_transform)
-        frames = self.loader(sample['video'], frame_indices)
-        if not frames:
-            raise FileNotFoundError('empty clip for video folder {} (frame indices {})'.format(
-                sample['video'], sample['frame_indices'][:5]))
-        return transform_clip(self.spatial_transform, frames)
+        return self.loader(sample['video'], frame_indices, self.spatial_transform)
 
     def get_target(self, index):
         sample = self.samples[index]

@@ -1,19 +1,21 @@
 """3D CNN models for video classification (PaddlePaddle port of kenshohara/3D-ResNets-PyTorch).
 
-Public API (see docs/DESIGN.md and docs/MODELS.md):
+Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 
 * ``generate_model(opt)`` -- build a model from an options object / dict.
-* ``MODEL_OPTION_NAMES``, ``MODEL_NAMES``, ``KERNEL_TYPES``, ``DEPTHS``.
-* ``DATA_FORMATS``, ``channel_axis``, ``to_data_format`` -- the ``data_format`` option
-  (``'NCDHW'`` default, ``'NDHWC'`` channels-last) and the input layout it implies.
+* the registry (:mod:`models.registry`) and the tables derived from it: ``MODEL_NAMES``,
+  ``FAMILIES``, ``DEPTHS``, ``SUPPORTED_KERNELS``, ``SUPPORTS_SE``, ``MODEL_ALIASES``, ``KERNEL_TYPES``.
+* ``MODEL_OPTION_NAMES`` / ``MODEL_DEFAULTS``: the options that define a model (recorded in checkpoints).
+* ``DATA_FORMATS``, ``channel_axis``, ``to_data_format`` -- the ``data_format`` option.
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
-import importlib
-
+from . import registry
 from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,
                       to_data_format, torch_linear)
 from .kernels import KERNEL_TYPES, check_kernel_type
+# Importing a family module registers it; this order is --model's.
+from . import resnet, preresnet, wideresnet, resnext, densenet, resnet2p1d  # noqa: E402,F401
 
 MODEL_OPTION_NAMES = ['model', 'model_depth', 'n_classes', 'resnet_shortcut', 'conv1_t_size',
                       'conv1_t_stride', 'no_max_pool', 'resnet_widen_factor', 'wide_resnet_k',
@@ -26,96 +28,64 @@ MODEL_DEFAULTS = {
     'n_input_channels': 3,
 }
 
-# reference families
-FAMILIES = ['resnet', 'preresnet', 'wideresnet', 'resnext', 'densenet', 'resnet2p1d']
-
-# --model aliases for the ResNet kernel / SE variants: name -> (family, kernel_type, se)
-MODEL_ALIASES = {
-    'resnet-2plus1d': ('resnet', '(2+1)d', False),
-    'resnet-p3d': ('resnet', 'p3d-b', False),
-    'resnet-fast': ('resnet', 'fast', False),
-    'resnet-splitfast': ('resnet', 'split-fast', False),
-    'se-resnet': ('resnet', '3d', True),
-}
-
+# Tables derived from the registry (for the CLI, the docs and the tests).
+FAMILIES = list(registry.FAMILIES)
+MODEL_ALIASES = dict(registry.ALIASES)  # name -> (family, kernel_type, se)
 MODEL_NAMES = FAMILIES + list(MODEL_ALIASES)
+DEPTHS = {name: list(f.depths) for name, f in registry.FAMILIES.items()}
+SUPPORTED_KERNELS = {name: list(f.kernel_types) for name, f in registry.FAMILIES.items()}
+SUPPORTS_SE = {name: f.se for name, f in registry.FAMILIES.items()}
 
-DEPTHS = {
-    'resnet': [10, 18, 34, 50, 101, 152, 200],
-    'preresnet': [18, 34, 50, 101, 152, 200],
-    'wideresnet': [50],
-    'resnext': [50, 101, 152],
-    'densenet': [121, 169, 201, 264],
-    'resnet2p1d': [10, 18, 34, 50, 101, 152, 200],
-}
 
-# kernel types / SE each family accepts.  resnet2p1d *is* R(2+1)D (reference keys); it accepts
-# the default '3d' and '(2+1)d' as synonyms for "the family's own convolutions".
-SUPPORTED_KERNELS = {
-    'resnet': list(KERNEL_TYPES),
-    'preresnet': list(KERNEL_TYPES),
-    'wideresnet': list(KERNEL_TYPES),
-    'resnext': ['3d'],
-    'densenet': ['3d'],
-    'resnet2p1d': ['3d', '(2+1)d'],
-}
-SUPPORTS_SE = {'resnet': True, 'preresnet': True, 'wideresnet': True, 'resnext': True,
-               'densenet': False, 'resnet2p1d': True}
-
-_MODULES = {'resnet': 'resnet', 'preresnet': 'preresnet', 'wideresnet': 'wideresnet',
-            'resnext': 'resnext', 'densenet': 'densenet', 'resnet2p1d': 'resnet2p1d'}
+def depth_help():
+    """'resnet 10|18|..., preresnet 18|...': the --model_depth help, from the registry."""
+    return ', '.join('{} {}'.format(name, '|'.join(map(str, f.depths))) for name, f in registry.FAMILIES.items())
 
 
 def _get(opt, name, default):
-    if isinstance(opt, dict):
-        value = opt.get(name, None)
-    else:
-        value = getattr(opt, name, None)
+    value = opt.get(name) if isinstance(opt, dict) else getattr(opt, name, None)
     return default if value is None else value
 
 
 def resolve_model_name(model_name):
     """``model_name`` -> ``(family, forced_kernel_type or None, forced_se)``."""
-    name = str(model_name).lower()
-    if name in MODEL_ALIASES:
-        fam, kern, se = MODEL_ALIASES[name]
-        return fam, kern, se
-    if name in FAMILIES:
-        return name, None, False
-    raise ValueError('unknown model {!r}; valid models: {}'.format(model_name,
-                                                                   ', '.join(MODEL_NAMES)))
+    family = registry.family(model_name).name
+    alias = registry.ALIASES.get(str(model_name).lower())
+    return (family, alias[1], alias[2]) if alias else (family, None, False)
 
 
-def resolve_model_options(opt):
-    """Validate the model options and return a dict with the family, the final values and the
-    ``data_format``."""
-    o = {name: _get(opt, name, MODEL_DEFAULTS[name]) for name in MODEL_OPTION_NAMES}
-    family, forced_kernel, forced_se = resolve_model_name(o['model'])
-    depth = int(o['model_depth'])
-    if depth not in DEPTHS[family]:
-        raise ValueError('unknown model_depth {} for model {!r}; valid depths: {}'.format(
-            depth, o['model'], DEPTHS[family]))
+def _kernel_type(o, family, forced_kernel):
     kernel = check_kernel_type(o['kernel_type'])
     if forced_kernel is not None and forced_kernel != '3d':
         if kernel not in ('3d', forced_kernel):
             raise ValueError('model {!r} implies kernel_type {!r}, got kernel_type {!r}'.format(
                 o['model'], forced_kernel, kernel))
         kernel = forced_kernel
-    if kernel not in SUPPORTED_KERNELS[family]:
+    if kernel not in family.kernel_types:
         raise ValueError('kernel_type {!r} is not supported by model {!r}; valid kernel types '
-                         'for it: {}'.format(kernel, o['model'], SUPPORTED_KERNELS[family]))
+                         'for it: {}'.format(kernel, o['model'], list(family.kernel_types)))
+    return kernel
+
+
+def resolve_model_options(opt):
+    """Validate the model options and return a dict with the family, the final values and the
+    ``data_format``."""
+    o = {name: _get(opt, name, MODEL_DEFAULTS[name]) for name in MODEL_OPTION_NAMES}
+    family_name, forced_kernel, forced_se = resolve_model_name(o['model'])
+    family = registry.FAMILIES[family_name]
+    depth = family.check_depth(o['model_depth'], o['model'])
+    kernel = _kernel_type(o, family, forced_kernel)
     se = bool(o['se']) or forced_se
-    if se and not SUPPORTS_SE[family]:
+    if se and not family.se:
         raise ValueError('squeeze-excitation (se) is not supported by model {!r}; models with '
-                         'se: {}'.format(o['model'], [f for f in FAMILIES if SUPPORTS_SE[f]]))
+                         'se: {}'.format(o['model'], [f for f, fam in registry.FAMILIES.items() if fam.se]))
     shortcut = str(o['resnet_shortcut']).upper()
     if shortcut not in ('A', 'B'):
-        raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(
-            o['resnet_shortcut']))
+        raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(o['resnet_shortcut']))
     # the layout of the tensors, not of the weights: not among the MODEL_OPTION_NAMES recorded in
     # checkpoints, so a checkpoint loads into a model of either format
     data_format = check_data_format(_get(opt, 'data_format', DEFAULT_DATA_FORMAT))
-    o.update(family=family, model_depth=depth, kernel_type=kernel, se=se,
+    o.update(family=family_name, model_depth=depth, kernel_type=kernel, se=se,
              resnet_shortcut=shortcut, data_format=data_format)
     return o
 
@@ -134,14 +104,12 @@ def generate_model(opt):
     scales preresnet / wideresnet / resnext / densenet (1.0, the default, is the reference).
     """
     o = resolve_model_options(opt)
-    module = importlib.import_module('.' + _MODULES[o['family']], __name__)
-    return module.build(o)
+    return registry.FAMILIES[o['family']].build(o)
 
 
 def get_classifier_name(model_name):
-    """'classifier' for densenet, 'fc' for every other model."""
-    family, _, _ = resolve_model_name(model_name)
-    return 'classifier' if family == 'densenet' else 'fc'
+    """The attribute name of the model's final Linear ('fc'; 'classifier' for densenet)."""
+    return registry.family(model_name).classifier
 
 
 def replace_classifier(model, model_name, n_classes):
@@ -165,8 +133,9 @@ def get_fine_tuning_parameters(model, ft_begin_index=0, ft_begin_module=''):
 
     * default (``ft_begin_index=0`` and ``ft_begin_module=''``): ``model.parameters()``, all trained.
     * OLD ``ft_begin_index=k`` (k >= 1, CVPR2018 code): two parameter groups.  Parameters whose
-      names contain ``layer{k}`` ... ``layer4`` or ``fc`` (densenet: ``denseblock{k..4}``,
-      ``transition{k..4}``, ``norm5``, ``classifier``) -- a plain substring test, as in the
+      names contain one of ``model.fine_tuning_names(k)`` (``layer{k}`` ... ``layer4``, ``fc``;
+      densenet: ``denseblock{k..4}``, ``transition{k..4}``, ``norm5``, ``classifier``) -- a plain
+      substring test, as in the
       reference -- train at the base learning rate; **all other parameters are frozen by a
       ``'learning_rate': 0.0`` group** (Paddle's group ``learning_rate`` is a multiplier of the
       base lr, so they never move, but their BatchNorm running statistics still update in train
@@ -200,14 +169,7 @@ def get_fine_tuning_parameters(model, ft_begin_index=0, ft_begin_module=''):
         return model.parameters()
     if not 1 <= ft_begin_index <= 5:
         raise ValueError('ft_begin_index must be in 0..5, got {}'.format(ft_begin_index))
-    is_densenet = any('denseblock' in k for k, _ in named)
-    ft_names = []
-    for i in range(ft_begin_index, 5):
-        if is_densenet:
-            ft_names += ['denseblock{}'.format(i), 'transition{}'.format(i)]
-        else:
-            ft_names.append('layer{}'.format(i))
-    ft_names += ['norm5', 'classifier'] if is_densenet else ['fc']
+    ft_names = model.fine_tuning_names(ft_begin_index)
     train, frozen = [], []
     for k, v in named:
         (train if any(n in k for n in ft_names) else frozen).append(v)
@@ -227,6 +189,6 @@ def __getattr__(name):  # lazy re-export of the notebook builder API
 
 
 __all__ = ['MODEL_OPTION_NAMES', 'MODEL_DEFAULTS', 'MODEL_NAMES', 'MODEL_ALIASES', 'FAMILIES',
-           'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'DATA_FORMATS',
-           'DEFAULT_DATA_FORMAT', 'generate_model', 'resolve_model_options', 'get_classifier_name',
+           'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'DATA_FORMATS', 'registry',
+           'DEFAULT_DATA_FORMAT', 'generate_model', 'resolve_model_options', 'get_classifier_name', 'depth_help',
            'replace_classifier', 'get_fine_tuning_parameters', 'channel_axis', 'to_data_format']

@@ -46,7 +46,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from .kernels import KERNEL_TYPES
+from .registry import KERNELS
 from .resnet import BasicBlock, Bottleneck, ResNet, get_inplanes
 
 __all__ = ['build_three_d_resnet', 'build_three_d_resnet_18', 'build_three_d_resnet_34',
@@ -54,10 +54,9 @@ __all__ = ['build_three_d_resnet', 'build_three_d_resnet_18', 'build_three_d_res
            'build_three_d_resnet_102', 'build_three_d_resnet_152', 'KERNEL_NAMES', 'ACTIVATIONS',
            'REGULARIZERS']
 
-# the seed's spellings, in the order of models.kernels.KERNEL_TYPES (matched case-insensitively)
-KERNEL_NAMES = ('3D', '(2+1)D', 'P3D-B', 'FAST', 'split-FAST')
-_KERNEL_TYPE = {name.lower(): kernel_type for name, kernel_type in zip(KERNEL_NAMES, KERNEL_TYPES)}
-assert sorted(_KERNEL_TYPE) == sorted(_KERNEL_TYPE.values()) == sorted(KERNEL_TYPES)
+# the seed's spellings of the registered kernel variants (matched case-insensitively)
+KERNEL_NAMES = tuple(k.seed_name for k in KERNELS.values())
+_KERNEL_TYPE = {k.seed_name.lower(): k.name for k in KERNELS.values()}
 
 # Keras activation names (the same definitions as keras.activations; applied on the class axis)
 ACTIVATIONS = {

@@ -23,8 +23,8 @@ import paddle.nn.functional as F
 
 from ._common import (batch_norm, building_in, channel_axis, check_data_format, conv3d,
                       current_data_format, formatted_layer, init_reference_weights, torch_linear)
+from .registry import FAMILIES, register_family
 
-DEPTHS = [121, 169, 201, 264]
 BLOCK_CONFIGS = {121: (6, 12, 24, 16), 169: (6, 12, 32, 32), 201: (6, 12, 48, 32),
                  264: (6, 12, 64, 48)}
 
@@ -101,17 +101,26 @@ class DenseNet(nn.Layer):
         out = F.adaptive_avg_pool3d(out, (1, 1, 1), data_format=self.data_format)
         return self.classifier(paddle.flatten(out, 1))  # 1 x 1 x 1 map: N x C in either format
 
+    @staticmethod
+    def fine_tuning_names(begin_index):
+        """What the reference's ``--ft_begin_index k`` trains: dense blocks and transitions k..4, norm5, the classifier."""
+        names = []
+        for i in range(begin_index, 5):
+            names += ['denseblock{}'.format(i), 'transition{}'.format(i)]
+        return names + ['norm5', 'classifier']
+
+
+DEPTHS = list(BLOCK_CONFIGS)
+
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
-    model_depth = int(model_depth)
-    if model_depth not in BLOCK_CONFIGS:
-        raise ValueError('unknown model_depth {} for densenet; valid depths: {}'.format(
-            model_depth, DEPTHS))
+    model_depth = FAMILIES['densenet'].check_depth(model_depth)
     return DenseNet(growth_rate=max(1, int(32 * widen_factor)),
                     num_init_features=max(1, int(64 * widen_factor)),
                     block_config=BLOCK_CONFIGS[model_depth], **kwargs)
 
 
+@register_family('densenet', DEPTHS, kernel_types=['3d'], se=False, classifier='classifier')
 def build(o):
     return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']),
                           n_classes=int(o['n_classes']),

@@ -34,16 +34,12 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ._common import batch_norm, conv3d, current_data_format, triple
-
-KERNEL_TYPES = ['3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast']
+from .registry import KERNELS, kernel, register_kernel
 
 
 def check_kernel_type(kernel_type):
-    k = str(kernel_type).lower()
-    if k not in KERNEL_TYPES:
-        raise ValueError('unknown kernel_type {!r}; valid kernel types: {}'.format(
-            kernel_type, ', '.join(KERNEL_TYPES)))
-    return k
+    """The canonical (lower-case) spelling of a registered kernel type; ValueError naming the valid ones."""
+    return kernel(kernel_type).name
 
 
 def mid_channels_2plus1d(in_planes, out_planes, kernel_size=3):
@@ -58,6 +54,14 @@ def conv_geometry(kernel_size, stride, padding):
     return (t, kh, kw), triple(stride), triple(padding if padding is not None else (t // 2, kh // 2, kw // 2))
 
 
+@register_kernel('3d', seed_name='3D')
+def plain_conv3d(in_planes, out_planes, kernel_size=3, stride=1, padding=None, groups=1):
+    """The reference convolution itself (its keys are the reference's)."""
+    k, stride, padding = conv_geometry(kernel_size, stride, padding)
+    return conv3d(in_planes, out_planes, k, stride, padding, groups=groups)
+
+
+@register_kernel('(2+1)d', seed_name='(2+1)D')
 class Conv2Plus1D(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
@@ -71,6 +75,7 @@ class Conv2Plus1D(nn.Layer):
         return self.conv_t(F.relu(self.bn_s(self.conv_s(x))))
 
 
+@register_kernel('p3d-b', seed_name='P3D-B')
 class P3DB(nn.Layer):
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
@@ -82,37 +87,43 @@ class P3DB(nn.Layer):
         return self.conv_s(x) + self.conv_t(x)
 
 
-class FAST(nn.Layer):
+class _SpatialThenTemporal(nn.Layer):
+    """The set-up FAST and split-FAST share: ``conv_s`` (1 x d x d, spatial stride) - ``bn_s`` -
+    ReLU, then ``conv_h`` (horizontal t x 1 x d, temporal stride); ``_make_vertical`` adds the rest."""
+
     def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
         super().__init__()
         (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
         self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
         self.bn_s = batch_norm(out_planes)
         self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))
-        self.bn_h = batch_norm(out_planes)
-        self.conv_v = conv3d(out_planes, out_planes, (t, kh, 1), 1, (pt, ph, 0))
+        self._make_vertical(out_planes, (t, kh, 1), st, (pt, ph, 0))
+
+    def spatial(self, x):
+        return F.relu(self.bn_s(self.conv_s(x)))
+
+
+@register_kernel('fast', seed_name='FAST')
+class FAST(_SpatialThenTemporal):
+    def _make_vertical(self, planes, kernel_size, temporal_stride, padding):
+        self.bn_h = batch_norm(planes)
+        self.conv_v = conv3d(planes, planes, kernel_size, 1, padding)  # conv_h already strided in time
 
     def forward(self, x):
-        x = F.relu(self.bn_s(self.conv_s(x)))
-        x = F.relu(self.bn_h(self.conv_h(x)))
-        return self.conv_v(x)
+        return self.conv_v(F.relu(self.bn_h(self.conv_h(self.spatial(x)))))
 
 
-class SplitFAST(nn.Layer):
-    def __init__(self, in_planes, out_planes, kernel_size=3, stride=1, padding=None):
-        super().__init__()
-        (t, kh, kw), (st, sh, sw), (pt, ph, pw) = conv_geometry(kernel_size, stride, padding)
-        self.conv_s = conv3d(in_planes, out_planes, (1, kh, kw), (1, sh, sw), (0, ph, pw))
-        self.bn_s = batch_norm(out_planes)
-        self.conv_h = conv3d(out_planes, out_planes, (t, 1, kw), (st, 1, 1), (pt, 0, pw))
-        self.conv_v = conv3d(out_planes, out_planes, (t, kh, 1), (st, 1, 1), (pt, ph, 0))
+@register_kernel('split-fast', seed_name='split-FAST')
+class SplitFAST(_SpatialThenTemporal):
+    def _make_vertical(self, planes, kernel_size, temporal_stride, padding):
+        self.conv_v = conv3d(planes, planes, kernel_size, (temporal_stride, 1, 1), padding)
 
     def forward(self, x):
-        s = F.relu(self.bn_s(self.conv_s(x)))
+        s = self.spatial(x)
         return self.conv_h(s) + self.conv_v(s)
 
 
-_VARIANTS = {'(2+1)d': Conv2Plus1D, 'p3d-b': P3DB, 'fast': FAST, 'split-fast': SplitFAST}
+KERNEL_TYPES = list(KERNELS)  # every registered variant; '3d' first
 
 
 def make_conv(kernel_type, in_planes, out_planes, kernel_size=3, stride=1, padding=None,
@@ -120,16 +131,13 @@ def make_conv(kernel_type, in_planes, out_planes, kernel_size=3, stride=1, paddi
     """A layer replacing ``Conv3D(in, out, kernel_size, stride, padding, bias=False)``.
 
     ``groups`` is only supported by the plain ``'3d'`` kernel."""
-    kernel_type = check_kernel_type(kernel_type)
-    k = triple(kernel_size)
-    if padding is None:
-        padding = tuple(x // 2 for x in k)
-    if kernel_type == '3d':
-        return conv3d(in_planes, out_planes, k, stride, padding, groups=groups)
-    if groups != 1:
+    variant = kernel(kernel_type)
+    if groups == 1:
+        return variant.build(in_planes, out_planes, kernel_size, stride, padding)
+    if variant.name != '3d':
         raise ValueError('kernel_type {!r} does not support grouped convolutions; '
-                         'use kernel_type \'3d\''.format(kernel_type))
-    return _VARIANTS[kernel_type](in_planes, out_planes, k, stride, padding)
+                         'use kernel_type \'3d\''.format(variant.name))
+    return variant.build(in_planes, out_planes, kernel_size, stride, padding, groups=groups)
 
 
 class SqueezeExcitation(nn.Layer):

@@ -15,9 +15,8 @@ import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1
 from .kernels import SqueezeExcitation, make_conv
+from .registry import register_family
 from .resnet import close_block, make_resnet, trunk_options
-
-DEPTHS = [18, 34, 50, 101, 152, 200]
 
 
 class PreActivationBasicBlock(nn.Layer):
@@ -62,9 +61,10 @@ class PreActivationBottleneck(nn.Layer):
 
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
-    return make_resnet('preresnet', DEPTHS, PreActivationBasicBlock, PreActivationBottleneck, model_depth,
+    return make_resnet('preresnet', PreActivationBasicBlock, PreActivationBottleneck, model_depth,
                        widen_factor, **kwargs)
 
 
+@register_family('preresnet', [18, 34, 50, 101, 152, 200])
 def build(o):
     return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

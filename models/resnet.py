@@ -15,8 +15,12 @@ import paddle.nn.functional as F
 from ._common import (ShortcutA, batch_norm, building_in, check_data_format, conv1x1x1,
                       formatted_layer, init_reference_weights, torch_linear)
 from .kernels import SqueezeExcitation, check_kernel_type, make_conv
+from .registry import FAMILIES, register_alias, register_family
 
-DEPTHS = [10, 18, 34, 50, 101, 152, 200]
+# blocks per stage of each depth (the reference's table)
+LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3],
+          101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 24, 36, 3]}
+DEPTHS = list(LAYERS)
 
 
 def get_inplanes():
@@ -55,19 +59,21 @@ class BasicBlock(nn.Layer):
 
 
 class Bottleneck(nn.Layer):
-    """conv1^3 - BN - ReLU - conv3^3(stride) - BN - ReLU - conv1^3(x4) - BN - [SE] - (+) - ReLU.
+    """conv1^3 - BN - ReLU - conv3^3(stride) - BN - ReLU - conv1^3(x expansion) - BN - [SE] - (+) - ReLU.
 
-    ``kernel_size`` (odd int or ``(t, h, w)``, default 3) sizes the middle conv."""
+    ``kernel_size`` (odd int or ``(t, h, w)``, default 3) sizes the middle conv; ``mid_planes``
+    (default ``planes``) and ``groups`` its width and grouping (ResNeXt)."""
     expansion = 4
 
     def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type='3d', se=False,
-                 kernel_size=3):
+                 kernel_size=3, mid_planes=None, groups=1):
         super().__init__()
-        self.conv1 = conv1x1x1(in_planes, planes)
-        self.bn1 = batch_norm(planes)
-        self.conv2 = make_conv(kernel_type, planes, planes, kernel_size, stride)
-        self.bn2 = batch_norm(planes)
-        self.conv3 = conv1x1x1(planes, planes * self.expansion)
+        mid_planes = planes if mid_planes is None else mid_planes
+        self.conv1 = conv1x1x1(in_planes, mid_planes)
+        self.bn1 = batch_norm(mid_planes)
+        self.conv2 = make_conv(kernel_type, mid_planes, mid_planes, kernel_size, stride, groups=groups)
+        self.bn2 = batch_norm(mid_planes)
+        self.conv3 = conv1x1x1(mid_planes, planes * self.expansion)
         self.bn3 = batch_norm(planes * self.expansion)
         self.se = SqueezeExcitation(planes * self.expansion) if se else None
         self.downsample = downsample
@@ -183,17 +189,15 @@ class ResNet(nn.Layer):
         x = paddle.flatten(x, 1)  # the pooled map is 1 x 1 x 1: N x C in either data format
         return self.fc(x)
 
+    @staticmethod
+    def fine_tuning_names(begin_index):
+        """What the reference's ``--ft_begin_index k`` trains: ``layer{k}`` .. ``layer4`` and ``fc``."""
+        return ['layer{}'.format(i) for i in range(begin_index, 5)] + ['fc']
 
-LAYERS = {10: [1, 1, 1, 1], 18: [2, 2, 2, 2], 34: [3, 4, 6, 3], 50: [3, 4, 6, 3],
-          101: [3, 4, 23, 3], 152: [3, 8, 36, 3], 200: [3, 24, 36, 3]}
 
-
-def make_resnet(family, depths, basic_block, bottleneck, model_depth, widen_factor=1.0, trunk=ResNet,
-                **kwargs):
-    """A ResNet-shaped ``trunk`` of the given depth: basic blocks below 50 layers, bottlenecks from 50."""
-    model_depth = int(model_depth)
-    if model_depth not in depths:
-        raise ValueError('unknown model_depth {} for {}; valid depths: {}'.format(model_depth, family, depths))
+def make_resnet(family, basic_block, bottleneck, model_depth, widen_factor=1.0, trunk=ResNet, **kwargs):
+    """A ResNet-shaped ``trunk`` of one of ``family``'s depths: basic blocks below 50 layers, bottlenecks from 50."""
+    model_depth = FAMILIES[family].check_depth(model_depth)
     block = basic_block if model_depth < 50 else bottleneck
     planes = [int(p * widen_factor) for p in get_inplanes()]
     return trunk(block, LAYERS[model_depth], planes, **kwargs)
@@ -201,7 +205,7 @@ def make_resnet(family, depths, basic_block, bottleneck, model_depth, widen_fact
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
     """``resnet-{depth}``; ``kwargs`` go to :class:`ResNet` (n_classes, shortcut_type, ...)."""
-    return make_resnet('resnet', DEPTHS, BasicBlock, Bottleneck, model_depth, widen_factor, **kwargs)
+    return make_resnet('resnet', BasicBlock, Bottleneck, model_depth, widen_factor, **kwargs)
 
 
 def trunk_options(o):
@@ -212,6 +216,15 @@ def trunk_options(o):
                 kernel_type=o['kernel_type'], se=bool(o['se']), data_format=o['data_format'])
 
 
+@register_family('resnet', DEPTHS)
 def build(o):
     """Build from resolved model options (see ``models.resolve_model_options``)."""
     return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))
+
+
+# --model names for the ResNet with one kernel variant or squeeze-and-excitation
+register_alias('resnet-2plus1d', 'resnet', '(2+1)d')
+register_alias('resnet-p3d', 'resnet', 'p3d-b')
+register_alias('resnet-fast', 'resnet', 'fast')
+register_alias('resnet-splitfast', 'resnet', 'split-fast')
+register_alias('se-resnet', 'resnet', se=True)

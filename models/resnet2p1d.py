@@ -16,15 +16,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from ._common import batch_norm, conv1x1x1, conv3d
-from .kernels import SqueezeExcitation
-from .resnet import ResNet, close_block, make_resnet, trunk_options
-
-DEPTHS = [10, 18, 34, 50, 101, 152, 200]
-
-
-def mid_planes_2p1d(in_planes, out_planes):
-    """The reference's ``(in * out * 3*3*3) // (in * 3*3 + 3 * out)``."""
-    return (in_planes * out_planes * 27) // (in_planes * 9 + 3 * out_planes)
+from .kernels import SqueezeExcitation, mid_channels_2plus1d
+from .registry import register_family
+from .resnet import DEPTHS, ResNet, close_block, make_resnet, trunk_options
 
 
 def conv1x3x3(in_planes, mid_planes, stride=1):
@@ -40,12 +34,12 @@ class BasicBlock(nn.Layer):
 
     def __init__(self, in_planes, planes, stride=1, downsample=None, kernel_type=None, se=False):
         super().__init__()  # kernel_type: these blocks are (2+1)D by construction
-        mid1 = max(1, mid_planes_2p1d(in_planes, planes))
+        mid1 = max(1, mid_channels_2plus1d(in_planes, planes))
         self.conv1_s = conv1x3x3(in_planes, mid1, stride)
         self.bn1_s = batch_norm(mid1)
         self.conv1_t = conv3x1x1(mid1, planes, stride)
         self.bn1_t = batch_norm(planes)
-        mid2 = max(1, mid_planes_2p1d(planes, planes))
+        mid2 = max(1, mid_channels_2plus1d(planes, planes))
         self.conv2_s = conv1x3x3(planes, mid2)
         self.bn2_s = batch_norm(mid2)
         self.conv2_t = conv3x1x1(mid2, planes)
@@ -69,7 +63,7 @@ class Bottleneck(nn.Layer):
         super().__init__()  # kernel_type: these blocks are (2+1)D by construction
         self.conv1 = conv1x1x1(in_planes, planes)
         self.bn1 = batch_norm(planes)
-        mid = max(1, mid_planes_2p1d(planes, planes))
+        mid = max(1, mid_channels_2plus1d(planes, planes))
         self.conv2_s = conv1x3x3(planes, mid, stride)
         self.bn2_s = batch_norm(mid)
         self.conv2_t = conv3x1x1(mid, planes, stride)
@@ -93,7 +87,7 @@ class ResNet2p1D(ResNet):
 
     def _make_stem(self, n_input_channels, conv1_t_size, conv1_t_stride, kernel_type):
         t = int(conv1_t_size)
-        mid = max(1, (3 * self.in_planes * t * 7 * 7) // (3 * 7 * 7 + t * self.in_planes))
+        mid = max(1, mid_channels_2plus1d(3, self.in_planes, (t, 7, 7)))  # 3 even for other inputs, as the reference
         self.conv1_s = conv3d(n_input_channels, mid, (1, 7, 7), (1, 2, 2), (0, 3, 3))
         self.bn1_s = batch_norm(mid)
         self.conv1_t = conv3d(mid, self.in_planes, (t, 1, 1), (conv1_t_stride, 1, 1), (t // 2, 0, 0))
@@ -105,9 +99,11 @@ class ResNet2p1D(ResNet):
 
 
 def generate_model(model_depth, widen_factor=1.0, **kwargs):
-    return make_resnet('resnet2p1d', DEPTHS, BasicBlock, Bottleneck, model_depth, widen_factor,
+    return make_resnet('resnet2p1d', BasicBlock, Bottleneck, model_depth, widen_factor,
                        trunk=ResNet2p1D, **kwargs)
 
 
+# resnet2p1d *is* R(2+1)D (reference keys): '3d' and '(2+1)d' both mean "the family's own convolutions"
+@register_family('resnet2p1d', DEPTHS, kernel_types=['3d', '(2+1)d'])
 def build(o):
     return generate_model(o['model_depth'], widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

@@ -7,9 +7,8 @@ bottleneck with expansion 2 (conv1 1^3 in->planes, conv2 3^3 planes->planes (str
 conv3 1^3 planes->2 planes), so the fc input is ``512 k 2`` (2048 for k=2).  k=2, 400 classes:
 158.2 M parameters.
 """
-from .resnet import Bottleneck, ResNet, trunk_options
-
-DEPTHS = [50]
+from .registry import FAMILIES, register_family
+from .resnet import LAYERS, Bottleneck, ResNet, trunk_options
 
 
 class WideBottleneck(Bottleneck):
@@ -17,15 +16,14 @@ class WideBottleneck(Bottleneck):
 
 
 def generate_model(model_depth=50, k=2, widen_factor=1.0, **kwargs):
-    if int(model_depth) not in DEPTHS:
-        raise ValueError('unknown model_depth {} for wideresnet; valid depths: {}'.format(
-            model_depth, DEPTHS))
+    model_depth = FAMILIES['wideresnet'].check_depth(model_depth)
     k = int(k)
     planes = [int(p * k * widen_factor) for p in (64, 128, 256, 512)]
-    return ResNet(WideBottleneck, [3, 4, 6, 3], planes, stem_planes=int(64 * widen_factor),
+    return ResNet(WideBottleneck, LAYERS[model_depth], planes, stem_planes=int(64 * widen_factor),
                   **kwargs)
 
 
+@register_family('wideresnet', [50])
 def build(o):
     return generate_model(o['model_depth'], k=int(o['wide_resnet_k']),
                           widen_factor=float(o['resnet_widen_factor']), **trunk_options(o))

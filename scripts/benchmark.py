@@ -64,7 +64,7 @@ def paddle_model_rows(args, tuned):
     import paddle
     import paddle.nn.functional as F
     import models
-    from utils.runtime import AMP_WHITE_LIST, compile_predict, select_device, use_static_graph
+    from engine.runtime import AMP_WHITE_LIST, compile_predict, select_device, use_static_graph
     if tuned:
         device, _ = select_device(args.device)
     else:
@@ -131,7 +131,7 @@ def torch_model_rows(args):
 
 
 def untuned_rows(args):
-    """The model rows of a child process that skips utils.runtime's CPU settings."""
+    """The model rows of a child process that skips engine.runtime's CPU settings."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'untuned.json')
         command = [sys.executable, os.path.abspath(__file__), '--sections', 'model', '--untuned', '--json', out,
@@ -273,7 +273,7 @@ def build_parser():
     g.add_argument('--repeat', default=2, type=int, help='timed calls after the warm-up; the fastest counts')
     g.add_argument('--torch_threads', default=0, type=int, help='PyTorch threads (0: one per core)')
     g.add_argument('--untuned', action='store_true',
-                   help='measure Paddle without utils.runtime.configure_cpu (the child process of the model section)')
+                   help='measure Paddle without engine.runtime.configure_cpu (the child process of the model section)')
     g = p.add_argument_group('loader section')
     g.add_argument('--loader_workers', default=0, type=int, help='DataLoader workers (0: in the main process)')
     g.add_argument('--loader_clips', default=48, type=int, help='clips loaded per measurement')

@@ -20,15 +20,15 @@ import time
 
 import numpy as np
 
-SCRIPTS = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.dirname(SCRIPTS)
-for path in (ROOT, SCRIPTS):
-    if path not in sys.path:
-        sys.path.insert(0, path)
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+if ROOT not in sys.path:
+    sys.path.insert(0, ROOT)
 
-import predict  # noqa: E402  (scripts/predict.py)
-from predict import PredictError  # noqa: E402
-from utils.runtime import select_device  # noqa: E402
+from engine.checkpoint import DATA_OPTION_NAMES, option_record  # noqa: E402
+from engine.errors import UserError  # noqa: E402
+from engine.runtime import select_device  # noqa: E402
+from opts import explicit_options, parse_opts  # noqa: E402
+from scripts import predict  # noqa: E402
 
 
 def build_parser():
@@ -57,21 +57,20 @@ def export(model, opt, output, name='model'):
         static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
         paddle.jit.save(static, os.path.join(output, name))
     except Exception as e:  # dy2static reports many internal exception types
-        raise PredictError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: '
+        raise UserError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: '
                            f'{str(e).strip().splitlines()[0] if str(e).strip() else ""})') from None
     return predict.find_inference_files(output)
 
 
 def model_info(opt, checkpoint, files, path):
+    """model_info.json: the model, its classes and the input options predict.py applies (as a checkpoint's data_opts)."""
     import models
     import paddle
     return {'arch': opt.arch, 'checkpoint': os.path.abspath(path), 'epoch': checkpoint.get('epoch'),
-            'model_opts': {n: getattr(opt, n) for n in models.MODEL_OPTION_NAMES},
+            'model_opts': option_record(opt, models.MODEL_OPTION_NAMES),
             'n_classes': opt.n_classes, 'class_names': checkpoint.get('class_names'),
             'input_name': 'x', 'input_shape': [None, 3, opt.sample_duration, opt.sample_size, opt.sample_size],
-            'output': 'logits', 'sample_size': opt.sample_size, 'sample_duration': opt.sample_duration,
-            'sample_t_stride': getattr(opt, 'sample_t_stride', 1), 'norm_value': opt.norm_value,
-            'mean': list(opt.mean), 'std': list(opt.std), 'model_file': os.path.basename(files[0]),
+            'output': 'logits', **option_record(opt, DATA_OPTION_NAMES), 'model_file': os.path.basename(files[0]),
             'params_file': os.path.basename(files[1]), 'paddle_version': paddle.__version__}
 
 
@@ -84,17 +83,16 @@ def verify(model, opt, directory, tolerance=1e-4, seed=0):
     got = predict.InferenceModel(directory)(clips)
     diff = float(np.abs(expected - got).max())
     if not np.isfinite(diff) or diff > tolerance:
-        raise PredictError(f'{directory}: paddle.inference output differs from the dynamic model by {diff:.3g} '
+        raise UserError(f'{directory}: paddle.inference output differs from the dynamic model by {diff:.3g} '
                            f'(> {tolerance:g})')
     return diff
 
 
 def run(argv):
     args, rest = build_parser().parse_known_args(argv)
-    from opts import parse_opts
     opt = parse_opts(rest, description='options passed on by export_model.py')
     select_device('cpu')  # export and check on the CPU; the static program runs on any device
-    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, predict.explicit_options(rest))
+    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, explicit_options(rest))
     start = time.time()
     files = export(model, opt, args.output, args.name)
     info = model_info(opt, checkpoint, files, args.checkpoint)
@@ -113,7 +111,7 @@ def run(argv):
 def main(argv=None):
     try:
         return run(sys.argv[1:] if argv is None else list(argv))
-    except PredictError as e:
+    except UserError as e:
         raise SystemExit(f'error: {e}') from None
 
 

@@ -17,7 +17,6 @@ training. Frames are not JPEG-compressed here, so scores differ slightly from te
 """
 import argparse
 import glob
-import importlib.util
 import json
 import os
 import sys
@@ -29,26 +28,13 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from datasets.safe_clips import clip_shape  # noqa: E402
-from utils.eval_accuracy import VideoScoreAccumulator, results_json, topk_indices  # noqa: E402
-from utils.runtime import compile_predict, cpu_cores, use_static_graph  # noqa: E402
+from engine.errors import UserError  # noqa: E402
+from engine.runtime import compile_predict, cpu_cores, select_device, use_static_graph  # noqa: E402
+from engine.video_accuracy import VideoScoreAccumulator, results_json, topk_indices  # noqa: E402
+from opts import explicit_options, parse_opts  # noqa: E402
 
 JPG_HEIGHT = 240
 MODEL_INFO = 'model_info.json'
-
-
-class PredictError(Exception):
-    """Bad input; printed as one 'error: ...' line, exit status 1."""
-
-
-def load_test_module():
-    """test.py as a module (loaded by path: the name `test` is also a standard-library package)."""
-    name = '_test_py'
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(ROOT, 'test.py'))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -66,14 +52,14 @@ def iter_frames(path, target_height=JPG_HEIGHT):
     from PIL import Image
     resample = getattr(Image, 'Resampling', Image).BICUBIC  # ffmpeg's scale filter default is bicubic
     if not os.path.isfile(path):
-        raise PredictError(f'{path}: video file not found')
+        raise UserError(f'{path}: video file not found')
     try:
         container = av.open(path)
     except (av.error.FFmpegError, OSError, ValueError, UnicodeDecodeError) as e:
-        raise PredictError(f'{path}: cannot read video ({e})') from None
+        raise UserError(f'{path}: cannot read video ({e})') from None
     with container:
         if not container.streams.video:
-            raise PredictError(f'{path}: has no video stream')
+            raise UserError(f'{path}: has no video stream')
         stream = container.streams.video[0]
         n = 0
         try:
@@ -85,9 +71,9 @@ def iter_frames(path, target_height=JPG_HEIGHT):
                 n += 1
                 yield img
         except (av.error.FFmpegError, OSError, ValueError) as e:
-            raise PredictError(f'{path}: cannot decode frame {n + 1} ({e})') from None
+            raise UserError(f'{path}: cannot decode frame {n + 1} ({e})') from None
         if n == 0:
-            raise PredictError(f'{path}: no frame could be decoded')
+            raise UserError(f'{path}: no frame could be decoded')
 
 
 def iter_windows(frames, span, stride):
@@ -111,14 +97,16 @@ def iter_windows(frames, span, stride):
 
 
 def iter_clips(frames, opt):
-    """Preprocessed clips (float32 C x T x H x W) as test.py builds them from JPEG frames."""
+    """uint8 clips (C x T x H x W) cut and transformed as test.py's dataset does it from JPEG frames:
+    the clip loader's per-frame path, with the decoded frames as its source."""
     import datasets
-    spatial = datasets.build_spatial_transform(opt, 'test')
+    spatial = datasets.build_spatial_transform(opt, 'test', to_tensor=False)
     temporal = datasets.build_temporal_transform(opt, 'test')
     span = int(opt.sample_duration) * int(getattr(opt, 'sample_t_stride', 1) or 1)
     stride = int(getattr(opt, 'inference_stride', 0) or span)
     for indices, buffer in iter_windows(frames, span, stride):
-        yield datasets.transform_clip(spatial, [buffer[i] for i in temporal(indices)])
+        loader = datasets.ClipLoader('pil', video_loader=lambda _, numbers: [buffer[i] for i in numbers])
+        yield loader(None, temporal(indices), spatial)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -128,13 +116,13 @@ def iter_clips(frames, opt):
 def find_inference_files(directory):
     """(model_file, params_file) of a paddle.jit.save export: Paddle 3 `.json`, Paddle 2 `.pdmodel`."""
     if not os.path.isdir(directory):
-        raise PredictError(f'{directory}: exported model folder not found (write it with scripts/export_model.py)')
+        raise UserError(f'{directory}: exported model folder not found (write it with scripts/export_model.py)')
     for params in sorted(glob.glob(os.path.join(directory, '*.pdiparams'))):
         prefix = params[:-len('.pdiparams')]
         for ext in ('.json', '.pdmodel'):
             if os.path.isfile(prefix + ext):
                 return prefix + ext, params
-    raise PredictError(f'{directory}: no <name>.json/.pdmodel + <name>.pdiparams pair '
+    raise UserError(f'{directory}: no <name>.json/.pdmodel + <name>.pdiparams pair '
                        '(write it with scripts/export_model.py)')
 
 
@@ -154,7 +142,7 @@ class InferenceModel:
         try:
             self.predictor = inference.create_predictor(config)
         except Exception as e:  # paddle raises several internal types for a corrupt program/params
-            raise PredictError(f'{directory}: cannot load the exported model ({type(e).__name__}: '
+            raise UserError(f'{directory}: cannot load the exported model ({type(e).__name__}: '
                                f'{str(e).strip().splitlines()[-1] if str(e).strip() else e})') from None
         self.files = (model_file, params_file)
 
@@ -167,14 +155,14 @@ class InferenceModel:
             self.predictor.run()
         except Exception as e:  # e.g. clips of another size than the exported input
             message = str(e).strip().splitlines()
-            raise PredictError(f'{self.files[0]}: cannot run on clips of shape {list(clips.shape)} '
+            raise UserError(f'{self.files[0]}: cannot run on clips of shape {list(clips.shape)} '
                                f'({type(e).__name__}: {message[0] if message else ""}); the export fixes '
                                '--sample_size and --sample_duration') from None
         return self.predictor.get_output_handle(self.predictor.get_output_names()[0]).copy_to_cpu()
 
 
 class DynamicModel:
-    """A model from a checkpoint, run as utils.runtime.compile_predict builds it; `__call__(clips) -> logits`."""
+    """A model from a checkpoint, run as engine.runtime.compile_predict builds it; `__call__(clips) -> logits`."""
 
     def __init__(self, model, input_shape=None, static=False):
         self.predict = compile_predict(model, input_shape, static)
@@ -188,19 +176,13 @@ class DynamicModel:
             return self.predict(to_data_format(clips, self.data_format)).numpy()
 
 
-def explicit_options(argv):
-    return load_test_module().explicit_options(argv)
-
-
 def model_from_checkpoint(path, opt, explicit):
-    """(eval-mode model, checkpoint dict) with the checkpoint's model options; see test.py."""
-    test = load_test_module()
-    from utils.checkpoint import CheckpointError, load_checkpoint
-    try:
-        checkpoint = load_checkpoint(path)
-        model, _ = test.build_model(opt, checkpoint, path, explicit)
-    except (CheckpointError, test.EvaluationError) as e:
-        raise PredictError(str(e)) from None
+    """(eval-mode model, checkpoint dict) with the checkpoint's model and input options where no flag
+    was given (as test.py)."""
+    from engine.checkpoint import load_checkpoint
+    from engine.evaluation import build_model
+    checkpoint = load_checkpoint(path)
+    model, _ = build_model(opt, checkpoint, path, explicit)
     return model, checkpoint
 
 
@@ -210,7 +192,7 @@ def annotation_class_names(path):
         data = datasets.load_annotation(path)
         return list(datasets.get_class_names(data, path))
     except (OSError, ValueError) as e:
-        raise PredictError(f'{path}: cannot read class names ({e})') from None
+        raise UserError(f'{path}: cannot read class names ({e})') from None
 
 
 def read_model_info(directory):
@@ -228,26 +210,31 @@ def read_model_info(directory):
 def predict_video(path, predictor, opt, n_classes, batch_size=8):
     """(video scores C, number of clips, number of frames): softmax (or raw, --no_softmax_in_test)
     of each clip's logits averaged over the clips."""
+    import paddle
+    import datasets
+    normalize = datasets.input_normalizer(opt, data_format='NCDHW')  # the predictors take N x C x T x H x W
     acc = VideoScoreAccumulator(1, n_classes, use_softmax=not getattr(opt, 'no_softmax_in_test', False))
-    batch, n_clips = [], 0
-    frame_counter = {'n': 0}
+    n_frames = n_clips = 0
 
     def counted(frames):
-        for frame in frames:
-            frame_counter['n'] += 1
+        nonlocal n_frames
+        for n_frames, frame in enumerate(frames, 1):
             yield frame
 
+    def add(batch):
+        clips = normalize(paddle.to_tensor(np.stack(batch))).numpy()
+        acc.add(predictor(clips), np.zeros(len(batch), np.int64))
+        return len(batch)
+
+    batch = []
     for clip in iter_clips(counted(iter_frames(path)), opt):
         batch.append(clip)
         if len(batch) == batch_size:
-            acc.add(predictor(np.stack(batch)), np.zeros(len(batch), np.int64))
-            n_clips += len(batch)
-            batch = []
+            n_clips, batch = n_clips + add(batch), []
     if batch:
-        acc.add(predictor(np.stack(batch)), np.zeros(len(batch), np.int64))
-        n_clips += len(batch)
+        n_clips += add(batch)
     scores, _ = acc.video_scores()
-    return scores[0], n_clips, frame_counter['n']
+    return scores[0], n_clips, n_frames
 
 
 def build_parser():
@@ -264,52 +251,47 @@ def build_parser():
     return p
 
 
-def run(argv):
-    args, rest = build_parser().parse_known_args(argv)
-    from opts import parse_opts
-    opt = parse_opts(rest, description='options passed on by predict.py')
-    explicit = explicit_options(rest)
-    test = load_test_module()
-    try:
-        device, _ = test.select_device(opt)
-    except test.EvaluationError as e:
-        raise PredictError(str(e)) from None
-
-    class_names = None
+def load_predictor(args, opt, explicit, device):
+    """(predictor, class names or None, class count or None, source path) of --inference_model or
+    --checkpoint; the input options the model was trained with replace the flags not given."""
+    from engine.checkpoint import apply_data_options
     if args.inference_model:
         info = read_model_info(args.inference_model)
-        # preprocessing the exported model was trained (and exported) with, unless given again
-        for name in ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std'):
-            if name in info and name not in explicit and not (name in ('mean', 'std') and explicit & {
-                    'norm_value', 'value_scale', 'mean_dataset', 'no_mean_norm', 'std_norm'}):
-                setattr(opt, name, info[name])
-        predictor = InferenceModel(args.inference_model, device)
+        apply_data_options(opt, {'data_opts': info}, explicit)  # model_info.json records them as a checkpoint does
         class_names = info.get('class_names')
         n_classes = info.get('n_classes') or (len(class_names) if class_names else None)
-        source = args.inference_model
-    else:
-        model, checkpoint = model_from_checkpoint(args.checkpoint, opt, explicit)
-        predictor = DynamicModel(model, clip_shape(opt), use_static_graph(opt.eval_graph, device))
-        class_names = checkpoint.get('class_names')
-        n_classes = opt.n_classes
-        source = args.checkpoint
-    if 'annotation_path' in explicit:
-        class_names = annotation_class_names(opt.annotation_path)
-    if not class_names:
-        raise PredictError(f'{source} stores no class names: pass --annotation_path with the training annotation')
-    if n_classes is None:
-        n_classes = len(class_names)
-    if len(class_names) != n_classes:
-        raise PredictError(f'the model has {n_classes} classes but {len(class_names)} class names were given')
+        return InferenceModel(args.inference_model, device), class_names, n_classes, args.inference_model
+    model, checkpoint = model_from_checkpoint(args.checkpoint, opt, explicit)
+    predictor = DynamicModel(model, clip_shape(opt), use_static_graph(opt.eval_graph, device))
+    return predictor, checkpoint.get('class_names'), opt.n_classes, args.checkpoint
 
-    scores, n_clips, n_frames = predict_video(args.video, predictor, opt, n_classes, max(1, args.clips_per_batch))
-    top = topk_indices(scores, args.top_k)
+
+def print_top(video, scores, top, class_names, opt, n_clips, n_frames):
     kind = 'mean raw score' if opt.no_softmax_in_test else 'mean softmax'
-    print(f'{args.video}: {n_frames} frames, {n_clips} clips of {opt.sample_duration} frames; top-{len(top)} '
+    print(f'{video}: {n_frames} frames, {n_clips} clips of {opt.sample_duration} frames; top-{len(top)} '
           f'({kind} over clips):')
     width = max(len(class_names[c]) for c in top)
     for rank, c in enumerate(top, 1):
         print(f'{rank:3d}. {class_names[c]:<{width}}  {scores[c]:.4f}')
+
+
+def run(argv):
+    args, rest = build_parser().parse_known_args(argv)
+    opt = parse_opts(rest, description='options passed on by predict.py')
+    explicit = explicit_options(rest)
+    device, _ = select_device(opt.device, opt.cpu_threads)
+    predictor, class_names, n_classes, source = load_predictor(args, opt, explicit, device)
+    if 'annotation_path' in explicit:
+        class_names = annotation_class_names(opt.annotation_path)
+    if not class_names:
+        raise UserError(f'{source} stores no class names: pass --annotation_path with the training annotation')
+    n_classes = n_classes or len(class_names)
+    if len(class_names) != n_classes:
+        raise UserError(f'the model has {n_classes} classes but {len(class_names)} class names were given')
+
+    scores, n_clips, n_frames = predict_video(args.video, predictor, opt, n_classes, max(1, args.clips_per_batch))
+    top = topk_indices(scores, args.top_k)
+    print_top(args.video, scores, top, class_names, opt, n_clips, n_frames)
     if args.output_json:
         video_id = os.path.splitext(os.path.basename(args.video))[0]
         with open(args.output_json, 'w') as f:
@@ -321,7 +303,7 @@ def main(argv=None):
     """Returns [(label, score)] best first; bad input exits with one 'error: ...' line."""
     try:
         return run(sys.argv[1:] if argv is None else list(argv))[0]
-    except PredictError as e:
+    except UserError as e:
         raise SystemExit(f'error: {e}') from None
 
 

@@ -36,7 +36,7 @@ import paddle  # noqa: E402
 import models  # noqa: E402
 import torch_reference_models as R  # noqa: E402
 from utils import convert_torch_checkpoint as C  # noqa: E402
-from utils.checkpoint import checkpoint_state_dict, load_checkpoint, load_weights  # noqa: E402
+from engine.checkpoint import checkpoint_state_dict, load_checkpoint, load_weights  # noqa: E402
 
 SCRIPT = os.path.join(ROOT, 'utils', 'convert_torch_checkpoint.py')
 MAX_REL_ERR = 1e-4
@@ -244,7 +244,7 @@ def test_every_published_file_maps_with_its_flags():
               if getattr(args, k) is not None}
         src = meta_shapes(args.model, args.model_depth, n_classes=args.n_classes,
                           densenet_old_names=name.startswith('densenet'), **kw)
-        opts = {k: getattr(args, k) for k in C.MODEL_FLAGS if getattr(args, k) is not None}
+        opts = {k: getattr(args, k) for k in models.MODEL_OPTION_NAMES if getattr(args, k) is not None}
         plan = C.plan_conversion(src, *lazy_target(**opts), source=name)
         assert len(plan) == len([k for k in src if not k.endswith('num_batches_tracked')]), name
 
@@ -302,8 +302,7 @@ def test_verify_flag_loads_into_a_real_model(resnet10, tmp_path):
 def test_output_loads_with_main_and_test_pretrain_path(resnet10, tmp_path):
     """The fine-tuning recipe of docs/PRETRAINED.md: main.py keeps every weight but the classifier;
     test.py --pretrain_path evaluates the converted model as it is."""
-    import importlib.util
-    import main
+    from engine import evaluation, training
     from opts import parse_opts
     _, d = resnet10
     dst = tmp_path / 'r10.pdparams'
@@ -313,19 +312,17 @@ def test_output_loads_with_main_and_test_pretrain_path(resnet10, tmp_path):
                       '--learning_rate', '0.001', '--weight_decay', '1e-5', '--mean_dataset', 'activitynet',
                       '--norm_value', '1'])
     assert np.allclose(opt.mean, [114.7748, 107.7354, 99.4750]) and opt.std == [1.0, 1.0, 1.0]
-    model = main.build_model(opt)
-    main.load_pretrained(model, opt)
+    checkpoint = training.pretrained_checkpoint(opt)
+    model = training.build_model(opt)
+    training.load_pretrained(model, opt, checkpoint)
     loaded = model.state_dict()
     assert tuple(loaded['fc.weight'].shape) == (512, 101)
     for k, v in state['state_dict'].items():
         if not k.startswith('fc.'):
             np.testing.assert_array_equal(loaded[k].numpy(), v, err_msg=k)
 
-    spec = importlib.util.spec_from_file_location('test_script_under_test', os.path.join(ROOT, 'test.py'))
-    test_script = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(test_script)
     opt = parse_opts(['--pretrain_path', str(dst)])          # model flags come from the checkpoint
-    model, taken = test_script.build_model(opt, load_checkpoint(str(dst)), str(dst), set())
+    model, taken = evaluation.build_model(opt, load_checkpoint(str(dst)), str(dst), set())
     assert opt.model_depth == 10 and opt.resnet_shortcut == 'A' and opt.n_classes == 400
     np.testing.assert_array_equal(model.state_dict()['fc.weight'].numpy(), state['state_dict']['fc.weight'])
 

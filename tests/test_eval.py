@@ -11,17 +11,15 @@ import paddle
 import pytest
 from PIL import Image
 
-from tests.tiny_data import load_by_path, make_frame_dataset, tiny_run_args
-from utils import eval_accuracy as ev
+from engine import video_accuracy as ev
+from engine.evaluation import main as run_test_py  # test.py's command
+from tests.tiny_data import make_frame_dataset, tiny_run_args
+from utils import eval_hmdb51, eval_kinetics, eval_ucf101
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_FRAMES = 10  # 4-frame windows at frames 1, 5, 9: the last one (9, 10) is loop-padded
 
 
-test_py = load_by_path('_test_py', 'test.py')  # 'test' is also a standard-library package
-eval_ucf101 = load_by_path('_eval_ucf101', 'utils/eval_ucf101.py')
-eval_kinetics = load_by_path('_eval_kinetics', 'utils/eval_kinetics.py')
-eval_hmdb51 = load_by_path('_eval_hmdb51', 'utils/eval_hmdb51.py')
 
 
 # ----------------------------------------------------------------------------------------------
@@ -193,7 +191,7 @@ def printed(out, name):
 
 def test_test_py_video_accuracy_reproduced_from_val_json(tiny, tmp_path, capsys):
     result = tmp_path / 'results_val'  # does not exist yet: test.py creates it
-    metrics = test_py.main(eval_args(tiny, result))
+    metrics = run_test_py(eval_args(tiny, result))
     out = capsys.readouterr().out
     top1, top5 = printed(out, 'video top-1 accuracy'), printed(out, 'video top-5 accuracy')
     assert top1 == pytest.approx(metrics['video_top1'], abs=1e-6)
@@ -227,8 +225,8 @@ def test_data_options_come_from_the_checkpoint(tiny, tmp_path):
     paddle.save(checkpoint, str(path))
     data_flags = ['--sample_size', '32', '--sample_duration', '4']
     base = [a for a in eval_args(tiny, tmp_path / 'r1', checkpoint=path) if a not in data_flags]
-    from_checkpoint = test_py.main(base)
-    explicit = test_py.main(eval_args(tiny, tmp_path / 'r2', checkpoint=path))
+    from_checkpoint = run_test_py(base)
+    explicit = run_test_py(eval_args(tiny, tmp_path / 'r2', checkpoint=path))
     assert from_checkpoint['sample_size'] == 32 and from_checkpoint['sample_duration'] == 4
     assert from_checkpoint['n_clips'] == explicit['n_clips'] == 6 * 3
     assert from_checkpoint['video_top1'] == explicit['video_top1']
@@ -236,7 +234,7 @@ def test_data_options_come_from_the_checkpoint(tiny, tmp_path):
     r2 = json.load(open(tmp_path / 'r2' / 'val.json'))['results']
     assert r1 == r2
     # a flag still wins over the checkpoint: 8-frame windows at frames 1 and 9
-    longer = test_py.main(base[:-2] + ['--sample_duration', '8'] + base[-2:])
+    longer = run_test_py(base[:-2] + ['--sample_duration', '8'] + base[-2:])
     assert longer['sample_duration'] == 8 and longer['n_clips'] == 6 * 2
 
 
@@ -263,7 +261,7 @@ def direct_video_scores(tiny, use_softmax=True):
 @pytest.mark.parametrize('no_softmax', [False, True])
 def test_val_json_scores_are_clip_averages(tiny, tmp_path, no_softmax):
     extra = ['--no_softmax_in_test'] if no_softmax else []
-    test_py.main(eval_args(tiny, tmp_path, *extra))
+    run_test_py(eval_args(tiny, tmp_path, *extra))
     expected, class_names = direct_video_scores(tiny, use_softmax=not no_softmax)
     results = json.load(open(tmp_path / 'val.json'))['results']
     for video_id, entries in results.items():
@@ -275,9 +273,9 @@ def test_val_json_scores_are_clip_averages(tiny, tmp_path, no_softmax):
 
 def test_pretrain_path_evaluates_the_same_weights(tiny, tmp_path):
     args = eval_args(tiny, tmp_path / 'a')
-    a = test_py.main(args)
+    a = run_test_py(args)
     args_b = [x if x != '--resume_path' else '--pretrain_path' for x in eval_args(tiny, tmp_path / 'b')]
-    b = test_py.main(args_b)  # the classifier is kept (reference issue #52)
+    b = run_test_py(args_b)  # the classifier is kept (reference issue #52)
     assert json.load(open(tmp_path / 'a' / 'val.json')) == json.load(open(tmp_path / 'b' / 'val.json'))
     assert a['video_top1'] == b['video_top1']
 
@@ -304,11 +302,11 @@ def test_bare_and_converted_state_dicts(tiny, tmp_path):
     paddle.save(state_dict, str(bare))
     model_flags = ['--model', 'resnet', '--model_depth', '10', '--resnet_widen_factor', '0.125']
     # a bare state_dict carries no options: the flags describe the model (class count read from fc)
-    m1 = test_py.main(eval_args(tiny, tmp_path / 'bare', *model_flags, checkpoint=bare))
+    m1 = run_test_py(eval_args(tiny, tmp_path / 'bare', *model_flags, checkpoint=bare))
     converted = tmp_path / 'converted.pdparams'
     paddle.save({'arch': 'resnet-10', 'state_dict': state_dict}, str(converted))
-    m2 = test_py.main(eval_args(tiny, tmp_path / 'conv', '--resnet_widen_factor', '0.125', checkpoint=converted))
-    m0 = test_py.main(eval_args(tiny, tmp_path / 'full'))
+    m2 = run_test_py(eval_args(tiny, tmp_path / 'conv', '--resnet_widen_factor', '0.125', checkpoint=converted))
+    m0 = run_test_py(eval_args(tiny, tmp_path / 'full'))
     assert m0['video_top1'] == m1['video_top1'] == m2['video_top1']
     assert json.load(open(tmp_path / 'bare' / 'val.json')) == json.load(open(tmp_path / 'full' / 'val.json'))
 
@@ -319,7 +317,7 @@ def test_bare_and_converted_state_dicts(tiny, tmp_path):
 
 def expect_error(args, *fragments):
     with pytest.raises(SystemExit) as info:
-        test_py.main(args)
+        run_test_py(args)
     message = str(info.value.code)
     assert message.startswith('error: ') and '\n' not in message, message
     for fragment in fragments:
@@ -373,7 +371,7 @@ def test_missing_video_folder(tiny, broken_root, tmp_path, capsys):
     expect_error(args, 'v_GreenThings_g02_c01', '--allow_missing')
     assert not (tmp_path / 'r' / 'val.json').exists()
 
-    metrics = test_py.main(args + ['--allow_missing'])
+    metrics = run_test_py(args + ['--allow_missing'])
     out = capsys.readouterr().out
     assert metrics['n_missing'] == 1 and metrics['missing_videos'] == ['v_GreenThings_g02_c01']
     assert '1 of 6 videos have no prediction and count as wrong' in out

@@ -55,13 +55,13 @@ def make_opt(tree, loader='fast', **kw):
 
 
 def normalised(clip, opt):
-    """A fast (uint8) clip as the float32 clip the model gets."""
+    """A (uint8) clip as the float32 clip the model gets."""
     batch = paddle.to_tensor(clip[None])
     return datasets.input_normalizer(opt)(batch).numpy()[0]
 
 
 def both_clips(tree, mode, index, seed, loader='fast', **kw):
-    """(``loader``'s clip normalised, pil clip, the ``loader`` dataset), both drawn with ``seed``."""
+    """(``loader``'s clip, pil clip, the ``loader`` dataset), both drawn with ``seed`` and normalised."""
     fast_set = GETTERS[mode](make_opt(tree, loader, **kw))
     pil_set = GETTERS[mode](make_opt(tree, 'pil', **kw))
     random.seed(seed)
@@ -70,8 +70,8 @@ def both_clips(tree, mode, index, seed, loader='fast', **kw):
     random.seed(seed)
     pil, _ = pil_set[index]
     assert random.getstate() == fast_state  # the same random calls, so the same crop and flip
-    assert fast.dtype == np.uint8 and pil.dtype == np.float32
-    return normalised(fast, make_opt(tree, **kw)), pil, fast_set
+    assert fast.dtype == pil.dtype == np.uint8  # one output type; the batch is normalised later
+    return normalised(fast, make_opt(tree, **kw)), normalised(pil, make_opt(tree, **kw)), fast_set
 
 
 def last_geometry(dataset, width=320, height=240):
@@ -250,7 +250,7 @@ def test_undecodable_frame_names_the_file(landscape, damage):
 
 
 def test_safe_clips_zeros_have_the_dataset_dtype(landscape):
-    for loader, dtype in (('fast', np.uint8), ('fast_draft', np.uint8), ('pil', np.float32)):
+    for loader, dtype in (('fast', np.uint8), ('fast_draft', np.uint8), ('pil', np.uint8)):
         opt = make_opt(landscape, loader)
         ds = datasets.get_validation_set(opt)
         ds.samples[1] = dict(ds.samples[1], frame_indices=[999])  # no such frame
@@ -261,20 +261,32 @@ def test_safe_clips_zeros_have_the_dataset_dtype(landscape):
         assert 'image_00999.jpg' in safe.load_error(1)
 
 
-def test_transforms_without_geometry_use_the_pil_loader(landscape):
+class Grey(object):
+    """A PIL transform without geometry: the loader takes the per-frame path for it."""
+
+    def randomize_parameters(self):
+        pass
+
+    def __call__(self, img):
+        return img.convert('L').convert('RGB').resize((112, 112))
+
+
+def test_transforms_without_geometry_use_the_per_frame_path(landscape):
     video_path, annotation_path = landscape
     opt = make_opt(landscape)
-    with_tensor = datasets.build_spatial_transform(opt, 'val')  # ends with ToTensor + Normalize
-    ds = datasets.VideoDataset(video_path, annotation_path, 'validation', mode='val',
-                               spatial_transform=with_tensor,
-                               temporal_transform=datasets.build_temporal_transform(opt, 'val'),
-                               sample_duration=8, clip_loader='fast')
-    assert ds.clip_loader == 'pil' and ds.clip_dtype == np.float32
+    temporal = datasets.build_temporal_transform(opt, 'val')
+    ds = datasets.VideoDataset(video_path, annotation_path, 'validation', mode='val', spatial_transform=Grey(),
+                               temporal_transform=temporal, sample_duration=8, clip_loader='fast')
+    assert not ds.loader.uses_geometry(ds.spatial_transform)
     clip, _ = ds[0]
-    assert clip.dtype == np.float32
-    # input_normalizer passes it through: the same values as a pil-loader dataset's
-    np.testing.assert_array_equal(datasets.input_normalizer(opt)(paddle.to_tensor(clip[None]))
-                                  .numpy()[0], clip)
+    assert clip.dtype == np.uint8 and clip.shape == (3, 8, 112, 112)
+    assert (clip[0] == clip[1]).all() and (clip[1] == clip[2]).all()
+    # a transform ending with ToTensor + Normalize gives floats: the loader names the fix
+    with_tensor = datasets.build_spatial_transform(opt, 'val')
+    ds = datasets.VideoDataset(video_path, annotation_path, 'validation', mode='val', spatial_transform=with_tensor,
+                               temporal_transform=temporal, sample_duration=8, clip_loader='fast')
+    with pytest.raises(TypeError, match='to_tensor=False'):
+        ds[0]
     with pytest.raises(ValueError, match='loader'):
         datasets.get_validation_set(make_opt(landscape, loader='turbo'))
 

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 
 from tests.tiny_data import make_frame_dataset, tiny_run_args
-from utils.checkpoint import load_checkpoint
+from engine.checkpoint import load_checkpoint
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
@@ -120,7 +120,7 @@ def test_bad_inputs_give_one_clear_error(data_root, tmp_path):
 
     proc = run_main(*tiny_run_args(data_root, tmp_path / 'd', '--resume_path', str(good / 'last.pdparams')),
                     '--model_depth', '18')
-    assert proc.returncode != 0 and '--model_depth: checkpoint 10, flags 18' in proc.stderr
+    assert proc.returncode != 0 and '--model_depth 18 (checkpoint: 10)' in proc.stderr
 
     proc = run_main(*tiny_run_args(data_root, tmp_path / 'e', '--learning_rate', '1e30', '--n_epochs', '3'))
     assert proc.returncode != 0 and 'loss became nan' in proc.stderr.lower()

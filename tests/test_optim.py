@@ -4,7 +4,7 @@ import paddle
 import pytest
 
 from opts import parse_opts
-from utils.optim import PyTorchSGD, build_scheduler, step_scheduler
+from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 
 
 def torch_sgd_reference(w0, grads_fn, steps, lr, momentum, dampening, weight_decay, nesterov):

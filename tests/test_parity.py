@@ -27,7 +27,7 @@ from datasets.temporal_transforms import LoopPadding, TemporalRandomCrop, slidin
 from scripts.bench_loader import write_jpeg_dataset
 from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
 from utils.convert_torch_checkpoint import convert_state_dict
-from utils.optim import PyTorchSGD
+from engine.optim import PyTorchSGD
 
 if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
     import torch

@@ -8,17 +8,15 @@ import numpy as np
 import paddle
 import pytest
 
-from tests.tiny_data import load_by_path, tiny_run_args
+from engine.evaluation import main as run_test_py  # test.py's command
+from scripts import export_model, predict
+from tests.tiny_data import tiny_run_args
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSES = ['RedThings', 'GreenThings', 'BlueThings']
 SIZE_ARGS = ['--sample_size', '32', '--sample_duration', '4']
 
 
-sys.path.insert(0, os.path.join(REPO, 'scripts'))
-predict = load_by_path('predict', 'scripts/predict.py')
-export_model = load_by_path('export_model', 'scripts/export_model.py')
-test_py = load_by_path('_test_py', 'test.py')
 
 
 def write_video(path, n_frames, width=80, height=60, codec='mpeg4'):
@@ -93,7 +91,7 @@ def test_predict_equals_test_py_on_the_same_frames(tiny, tmp_path):
         'subset': 'validation', 'annotations': {'label': 'RedThings'}}}}
     with open(tmp_path / 'ann.json', 'w') as f:
         json.dump(annotation, f)
-    test_py.main(['--root_path', str(tmp_path), '--video_path', 'jpg', '--annotation_path', 'ann.json',
+    run_test_py(['--root_path', str(tmp_path), '--video_path', 'jpg', '--annotation_path', 'ann.json',
                   '--result_path', 'res', '--dataset', 'ucf101', '--resume_path', tiny['ckpt'], *SIZE_ARGS,
                   '--n_threads', '0', '--no_tqdm', '--device', 'cpu'])
     entries = json.load(open(tmp_path / 'res' / 'val.json'))['results']['v_Test_g01_c01']

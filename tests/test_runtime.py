@@ -1,4 +1,4 @@
-"""utils/runtime.py: CPU settings and the static oneDNN prediction graph (correctness only, no timing)."""
+"""engine/runtime.py: CPU settings and the static oneDNN prediction graph (correctness only, no timing)."""
 import subprocess
 import sys
 
@@ -7,7 +7,7 @@ import paddle
 import pytest
 
 import models
-from utils import runtime
+from engine import runtime
 
 ROOT = __file__.rsplit('/tests/', 1)[0]
 

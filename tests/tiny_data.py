@@ -1,12 +1,9 @@
-"""A tiny JPEG-frame dataset in the reference's layout, for end-to-end tests of main.py and test.py,
-and a loader for the repository's scripts.
+"""A tiny JPEG-frame dataset in the reference's layout, for end-to-end tests of main.py and test.py.
 
 Each class has its own colour, so a narrow network learns it in a few epochs on the CPU.
 """
-import importlib.util
 import json
 import os
-import sys
 
 import numpy as np
 from PIL import Image
@@ -48,13 +45,3 @@ def tiny_run_args(root, result_path, *extra):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def load_by_path(name, relative):
-    """Import a repository script as module ``name`` (test.py cannot be imported as 'test': the stdlib has it)."""
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, os.path.join(REPO, relative))
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]

@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from utils.messages import preview  # noqa: E402
+from engine.errors import UserError, preview  # noqa: E402
 
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'
@@ -86,7 +86,7 @@ for _depth, _sets in [(18, 'K'), (34, 'K'), (50, 'K KM')]:
             _new_note(_s))
 
 
-class ConversionError(Exception):
+class ConversionError(UserError):
     """The input cannot be converted; the message says why and what to do."""
 
 
@@ -314,64 +314,45 @@ def convert_state_dict(state_dict, model_or_target, source='checkpoint'):
 
 
 # ----------------------------------------------------------------------------------------- options
-MODEL_FLAGS = ['model', 'model_depth', 'n_classes', 'resnet_shortcut', 'conv1_t_size', 'conv1_t_stride',
-               'no_max_pool', 'resnet_widen_factor', 'wide_resnet_k', 'resnext_cardinality', 'kernel_type', 'se',
-               'n_input_channels']
-
-
-def parse_arch(arch):
-    """'resnet-18' -> ('resnet', 18); None if it does not look like one."""
-    m = re.match(r'^([A-Za-z0-9_+]+)-(\d+)$', arch or '')
-    return (m.group(1), int(m.group(2))) if m else None
-
-
 def resolve_flags(args, ckpt, src=''):
-    """Fill the flags left out from the checkpoint; error when a given flag contradicts it.
+    """Fill the model flags left out (None) from the checkpoint; error when a given flag contradicts its arch.
 
+    The arch names the model and depth (engine.checkpoint.resolve_model_options, as for main.py and
+    test.py); the class count and the shortcut type are inferred from the weights where no flag gives
+    them (a given one that disagrees is reported by the conversion plan, with the flag to change).
     Returns (model options dict, list of notes printed for the user)."""
-    notes = []
-    flags = {k: getattr(args, k, None) for k in MODEL_FLAGS}
-    parsed = parse_arch(ckpt.get('arch'))
-    if ckpt.get('arch') and parsed is None:
-        notes.append(f"checkpoint arch {ckpt['arch']!r} is not of the form model-depth; using the flags")
-    if parsed:
-        model, depth = parsed
-        wrong = []
-        if flags['model'] is not None and flags['model'] != model:
-            wrong.append(f'--model {flags["model"]}')
-        if flags['model_depth'] is not None and flags['model_depth'] != depth:
-            wrong.append(f'--model_depth {flags["model_depth"]}')
-        if wrong:
-            raise ConversionError(f"{src}: the checkpoint's arch is {ckpt['arch']!r} but the flags say "
-                                  f"{' '.join(wrong)}; drop them (the arch is read from the checkpoint) or fix them")
-        for name, value in (('model', model), ('model_depth', depth)):
-            if flags[name] is None:
-                flags[name] = value
-                notes.append(f'--{name} {value} (from the checkpoint arch {ckpt["arch"]!r})')
-    if flags['model'] is None or flags['model_depth'] is None:
-        raise ConversionError(f'{src}: the checkpoint names no arch (a bare state_dict?); pass --model and --model_depth')
-    sd = ckpt['state_dict']
-    if flags['n_classes'] is None:
-        for k in ('fc.weight', 'classifier.weight'):
-            if k in sd and np.ndim(sd[k]) == 2:
-                flags['n_classes'] = int(sd[k].shape[0])
-                notes.append(f'--n_classes {flags["n_classes"]} (from {k})')
-                break
-        else:
-            raise ConversionError(f'{src}: no fc.weight/classifier.weight to read the class count from; pass --n_classes')
-    if flags['resnet_shortcut'] is None:
-        if flags['model'] == 'densenet':
-            flags['resnet_shortcut'] = 'B'
-        else:
-            flags['resnet_shortcut'] = 'B' if any('downsample' in k for k in sd) else 'A'
-            notes.append(f'--resnet_shortcut {flags["resnet_shortcut"]} (the checkpoint '
-                         f'{"has" if flags["resnet_shortcut"] == "B" else "has no"} downsample weights)')
+    from engine.checkpoint import classifier_classes, parse_arch, resolve_model_options
     import models
-    opts = {}
-    for name in models.MODEL_OPTION_NAMES:
-        value = flags.get(name)
-        opts[name] = models.MODEL_DEFAULTS[name] if value is None else value
-    return opts, notes
+    flags = {k: getattr(args, k, None) for k in models.MODEL_OPTION_NAMES}
+    given = {k for k, v in flags.items() if v is not None}
+    arch, notes = ckpt.get('arch'), []
+    recorded = dict(zip(('model', 'model_depth'), parse_arch(arch) or ()))
+    if arch and not recorded:
+        notes.append(f"checkpoint arch {arch!r} is not of the form model-depth; using the flags")
+    options, conflicts, _ = resolve_model_options(recorded, flags, given)
+    if conflicts:
+        raise ConversionError(f"{src}: the checkpoint's arch is {arch!r} but the flags say {'; '.join(conflicts)}; "
+                              'drop them (the arch is read from the checkpoint) or fix them')
+    notes += [f'--{name} {recorded[name]} (from the checkpoint arch {arch!r})' for name in recorded if name not in given]
+    if options['model'] is None or options['model_depth'] is None:
+        raise ConversionError(f'{src}: the checkpoint names no arch (a bare state_dict?); pass --model and --model_depth')
+    try:
+        classifier = models.get_classifier_name(options['model'])
+    except ValueError as e:
+        raise ConversionError(f'cannot build the model from the flags: {e}') from None
+    sd = ckpt['state_dict']
+    if options['n_classes'] is None:
+        options['n_classes'] = classifier_classes(sd, options['model'], weight_axis=0)
+        if options['n_classes'] is None:
+            raise ConversionError(f'{src}: no fc.weight/classifier.weight to read the class count from; pass --n_classes')
+        notes.append(f'--n_classes {options["n_classes"]} (from {classifier}.weight)')
+    if options['resnet_shortcut'] is None:
+        has_downsample = any('downsample' in k for k in sd)
+        options['resnet_shortcut'] = 'B' if has_downsample or options['model'] == 'densenet' else 'A'
+        if options['model'] != 'densenet':
+            notes.append(f'--resnet_shortcut {options["resnet_shortcut"]} (the checkpoint '
+                         f'{"has" if has_downsample else "has no"} downsample weights)')
+    return {k: models.MODEL_DEFAULTS[k] if v is None else v for k, v in options.items()}, notes
 
 
 def build_model(opts, lazy=False):
@@ -412,12 +393,12 @@ def convert_file(src, dst, args, log=print):
     if known:
         log(f'  published file; its flags: {known[0]}')
     # The target names and shapes come from the model the flags build (under LazyGuard: no memory, no init).
-    # plan_conversion checks exactly what utils.checkpoint.load_weights checks when main.py loads the file.
+    # plan_conversion checks exactly what engine.checkpoint.load_weights checks when main.py loads the file.
     state_dict = convert_state_dict(ckpt['state_dict'], model_target(build_model(opts, lazy=True)), source=src)
     if getattr(args, 'verify', False):
-        from utils.checkpoint import load_weights
+        from engine.checkpoint import load_weights
         load_weights(build_model(opts), state_dict, source=src)
-    from utils.checkpoint import save_checkpoint
+    from engine.checkpoint import save_checkpoint
     record = model_opts_record(opts)
     arch = f'{record["model"]}-{record["model_depth"]}'
     state = {'epoch': 0, 'arch': arch, 'model_opts': record, 'state_dict': state_dict,
@@ -490,14 +471,9 @@ def main(argv=None):
         build_parser().error('SRC and DST are required')
     try:
         convert_file(args.src, args.dst, args)
-    except ConversionError as e:
+    except UserError as e:
         print(f'error: {e}', file=sys.stderr)
         return 1
-    except Exception as e:  # CheckpointError from utils.checkpoint and friends
-        if type(e).__name__ == 'CheckpointError':
-            print(f'error: {e}', file=sys.stderr)
-            return 1
-        raise
     return 0
 
 

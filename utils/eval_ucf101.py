@@ -10,15 +10,9 @@ import os
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from utils.eval_accuracy import dataset_script  # noqa: E402
 
-from utils import eval_accuracy  # noqa: E402
-
-CLI = dict(prog='eval_ucf101.py', description='UCF-101 video accuracy')
-
-
-def evaluate_file(ground_truth_path, result_path, **options):
-    return eval_accuracy.evaluate_file(ground_truth_path, result_path, **options, **CLI)
-
+evaluate_file, main = dataset_script('eval_ucf101.py', __doc__)
 
 if __name__ == '__main__':
-    eval_accuracy.main(**dict(CLI, description=__doc__.split('\n\n')[0]))
+    main()

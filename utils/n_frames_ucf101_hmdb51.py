@@ -15,9 +15,9 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from utils.splits import FRAME_NAME  # noqa: E402
+from datasets.loader import FRAME_NAME  # noqa: E402
 
-PARTIAL_SUFFIX = '.partial'
+from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
 
 
 def n_frames_of(video_dir):

@@ -21,11 +21,13 @@ import re
 import sys
 import tempfile
 
-FRAME_NAME = re.compile(r'^image_(\d+)\.jpg$')
+from datasets.loader import count_frames
+from engine.errors import BadInput, UserError
+
 SEED_LITERAL = 'annotation_dir_path'  # the seed README types this word before the folder
 
 
-class SplitFileError(ValueError):
+class SplitFileError(BadInput):
     """A split file that does not have the expected format; str() names file and line."""
 
     def __init__(self, path, line_no, message, line=None):
@@ -213,15 +215,6 @@ def load_hmdb51_splits(dir_path):
 # frames and JSON
 
 
-def count_frames(video_dir):
-    """Number of image_NNNNN.jpg files in a frames folder; None if the folder does not exist."""
-    try:
-        names = os.listdir(video_dir)
-    except (FileNotFoundError, NotADirectoryError):
-        return None
-    return sum(1 for n in names if FRAME_NAME.match(n))
-
-
 def build_database(labels, entries, video_path=None, keep_missing=False):
     """The annotation dict, plus the videos without frames: ``(data, missing, empty)``.
 
@@ -350,7 +343,7 @@ def run_conversion(convert, args, class_folder):
     """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status."""
     try:
         _, ok = convert(args.dir_path, args.dst_dir_path, args.video_path, args.splits, args.keep_missing)
-    except SplitFileError as e:
+    except UserError as e:
         print('error: %s' % e, file=sys.stderr)
         return 1
     if not ok:

@@ -45,16 +45,18 @@ if REPO_ROOT not in sys.path:
 
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
+from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
+from engine.errors import UserError  # noqa: E402
+
 PARTIAL_SUFFIX = '.partial'
-FRAME_PATTERN = 'image_%05d.jpg'
 DEFAULT_SIZE = 240
 # AVCodecContext's default bit rate, which the ffmpeg command line leaves in place for the mjpeg
 # encoder when no -q:v / -b:v is given.
 FFMPEG_DEFAULT_BIT_RATE = 200000
 
 
-class ConversionError(Exception):
-    """A video that cannot be converted; the message says why."""
+class VideoError(UserError):
+    """A video that cannot be converted; the message says why (the video is reported and skipped)."""
 
 
 # --------------------------------------------------------------------------------------------------
@@ -277,22 +279,22 @@ class _JpegWriter:
 def convert_video_pyav(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='cfr', threads=1):
     """Decode `src` and write its frames as JPEGs into `out_dir` (which must exist).
 
-    Returns ``(n_frames, warnings)``; raises ConversionError when nothing usable can be read.
+    Returns ``(n_frames, warnings)``; raises VideoError when nothing usable can be read.
     """
     import av
 
     warnings = []
     if os.path.getsize(src) == 0:
-        raise ConversionError('empty file (0 bytes)')
+        raise VideoError('empty file (0 bytes)')
     try:
         container = av.open(src, metadata_errors='ignore')
     except av.error.FFmpegError as e:
-        raise ConversionError('cannot open: %s' % _av_reason(e))
+        raise VideoError('cannot open: %s' % _av_reason(e))
     except OSError as e:
-        raise ConversionError('cannot open: %s' % e)
+        raise VideoError('cannot open: %s' % e)
     with container:
         if not container.streams.video:
-            raise ConversionError('no video stream')
+            raise VideoError('no video stream')
         stream = container.streams.video[0]
         cc = stream.codec_context
         cc.thread_count = max(0, int(threads))
@@ -368,7 +370,7 @@ def convert_video_pyav(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='c
             reason = 'no frames decoded'
             if last_error:
                 reason += ' (%d decoding error(s), last: %s)' % (n_errors, last_error)
-            raise ConversionError(reason)
+            raise VideoError(reason)
         if n_errors:
             warnings.append('%d decoding error(s), last: %s; wrote the %d frame(s) that decoded'
                             % (n_errors, last_error, writer.n_written))
@@ -407,29 +409,20 @@ def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode=
     try:
         proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
-        raise ConversionError('cannot run %s: %s' % (ffmpeg, e))
+        raise VideoError('cannot run %s: %s' % (ffmpeg, e))
     err = proc.stderr.decode('utf-8', 'replace').strip().splitlines()
     last = err[-1].strip() if err else ''
-    n = count_frames(out_dir)
+    n = count_frames(out_dir) or 0
     if proc.returncode != 0:
-        raise ConversionError('ffmpeg exited with status %d%s' % (proc.returncode,
+        raise VideoError('ffmpeg exited with status %d%s' % (proc.returncode,
                                                                   ': ' + last if last else ''))
     if n == 0:
-        raise ConversionError('no frames decoded' + (': ' + last if last else ''))
+        raise VideoError('no frames decoded' + (': ' + last if last else ''))
     return n, (['ffmpeg: ' + last] if last else [])
 
 
 # --------------------------------------------------------------------------------------------------
 # the tree
-
-
-def count_frames(video_dir):
-    """Number of ``image_NNNNN.jpg`` files in a folder (0 if it does not exist)."""
-    try:
-        names = os.listdir(video_dir)
-    except OSError:
-        return 0
-    return sum(1 for n in names if n.startswith('image_') and n.endswith('.jpg'))
 
 
 def is_complete(video_dir):
@@ -483,10 +476,10 @@ def process_video(task):
             n, warnings = convert_video_pyav(src, partial, opts['size'], opts['qscale'],
                                              opts['fps_mode'], opts['threads'])
         if warnings and opts.get('strict'):
-            raise ConversionError('; '.join(warnings) + ' (--strict)')
+            raise VideoError('; '.join(warnings) + ' (--strict)')
         os.rename(partial, dst)
         return src, 'ok', n, warnings, time.time() - start
-    except ConversionError as e:
+    except VideoError as e:
         reason = str(e)
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         reason = '%s: %s' % (type(e).__name__, e)

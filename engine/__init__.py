@@ -1,0 +1,13 @@
+"""The training and evaluation library behind main.py, test.py and scripts/ (no command line here).
+
+errors.py      UserError: the one exception for "the user must change something" (caught by each command's main)
+checkpoint.py  checkpoint files, strict weight loading, and the model/data options a checkpoint carries
+optim.py       SGD with PyTorch's semantics and the learning-rate schedules
+runtime.py     device, CPU threads, the static oneDNN graph for inference
+logger.py      TSV logs and VisualDL scalars
+training.py    train_one_epoch, validate and fit: main.py's loop
+video_accuracy.py  clip scores -> video scores, top-k, val.json, per-class report (no Paddle)
+evaluation.py  test.py's video-level evaluation of a checkpoint
+
+Importing this package imports nothing; errors.py and video_accuracy.py load without Paddle.
+"""

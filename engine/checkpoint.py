@@ -1,0 +1,225 @@
+"""Checkpoint files and the options they carry: atomic writes, readable errors, strict weight loading.
+
+A checkpoint is a `paddle.save` pickle of a dict (docs/DESIGN.md). A bare state_dict and a converted
+reference checkpoint (`{'arch', 'state_dict'}`) are accepted wherever one is read.
+
+Options: a checkpoint written by main.py records its model options (`model_opts`) and input options
+(`data_opts`); an older or converted one only its `arch` and classifier. `resolve_model_options` is the
+one place that merges them with the command line: a recorded value is used for every flag not given,
+and a given flag that disagrees is a conflict. main.py (`--resume_path`, `--pretrain_path`), test.py,
+scripts/predict.py and utils/convert_torch_checkpoint.py all go through it.
+"""
+import os
+import pickle
+import re
+import tempfile
+
+import numpy as np
+import paddle
+
+import models
+from engine.errors import UserError, preview
+
+# Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
+DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')
+NORMALISATION_FLAGS = ('norm_value', 'value_scale', 'mean_dataset', 'no_mean_norm', 'std_norm')
+
+
+class CheckpointError(UserError):
+    """A checkpoint that cannot be used; the message names the file and what to do."""
+
+
+# ----------------------------------------------------------------------------------------------
+# Files
+# ----------------------------------------------------------------------------------------------
+
+def save_checkpoint(state, path):
+    """Write `state` to `path` so that a kill at any moment leaves either the old file or the new one."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp_path = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+    os.close(fd)
+    try:
+        paddle.save(state, tmp_path)
+        with open(tmp_path, 'rb') as f:
+            os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    except BaseException:
+        if os.path.exists(tmp_path):
+            os.remove(tmp_path)
+        raise
+
+
+def load_checkpoint(path):
+    """Read a checkpoint (or a bare state_dict) as a dict, or raise CheckpointError naming the problem."""
+    if not path:
+        raise CheckpointError('no checkpoint path given')
+    if not os.path.isfile(path):
+        raise CheckpointError(f'{path}: checkpoint not found (check the path and --root_path)')
+    if os.path.getsize(path) == 0:
+        raise CheckpointError(f'{path}: file is empty (an interrupted copy?); use another checkpoint')
+    try:
+        obj = paddle.load(path, return_numpy=True)
+    except (EOFError, pickle.UnpicklingError, ValueError, RuntimeError, OSError, AttributeError,
+            ImportError, IndexError, KeyError, TypeError) as e:
+        hint = ('a PyTorch .pth file must be converted first: python utils/convert_torch_checkpoint.py'
+                if path.endswith(('.pth', '.pt', '.tar')) else 'the file is truncated or not a Paddle checkpoint')
+        raise CheckpointError(f'{path}: cannot read checkpoint ({type(e).__name__}: {e}); {hint}') from None
+    if not isinstance(obj, dict):
+        raise CheckpointError(f'{path}: holds a {type(obj).__name__}, not a checkpoint dict or state_dict')
+    return obj
+
+
+def checkpoint_state_dict(checkpoint, path='checkpoint'):
+    """The model weights inside a checkpoint dict, or the dict itself when it is a bare state_dict."""
+    state_dict = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state_dict, dict) or not state_dict:
+        raise CheckpointError(f'{path}: has no model weights (no state_dict)')
+    bad = [k for k, v in state_dict.items() if not hasattr(v, 'shape')]
+    if bad:
+        raise CheckpointError(f'{path}: not a model state_dict (entries without arrays: {", ".join(map(str, bad[:5]))})')
+    return state_dict
+
+
+def _shape(value):
+    return tuple(int(d) for d in value.shape)
+
+
+def load_weights(model, state_dict, source='checkpoint', skip_prefixes=()):
+    """Copy every tensor of `state_dict` into `model`, refusing missing, unexpected or mis-shaped keys.
+
+    `paddle.nn.Layer.set_state_dict` only warns on these, which would silently leave a half-initialised
+    model; here the error lists each offending key. Keys starting with one of `skip_prefixes` (e.g. the
+    classifier being replaced for fine-tuning) are ignored on both sides.
+    """
+    def kept(key):
+        return not any(key == p or key.startswith(p + '.') for p in skip_prefixes)
+
+    own = {k: v for k, v in model.state_dict().items() if kept(k)}
+    given = {k: v for k, v in state_dict.items() if kept(k)}
+    missing = sorted(set(own) - set(given))
+    unexpected = sorted(set(given) - set(own))
+    mismatched = [f'{k} {_shape(given[k])} vs model {_shape(own[k])}'
+                  for k in own if k in given and _shape(given[k]) != _shape(own[k])]
+    problems = []
+    if missing:
+        problems.append(f'{len(missing)} missing key(s): {preview(missing)}')
+    if unexpected:
+        problems.append(f'{len(unexpected)} unexpected key(s): {preview(unexpected)}')
+    if mismatched:
+        problems.append(f'{len(mismatched)} shape mismatch(es): {preview(mismatched)}')
+    if problems:
+        raise CheckpointError(f'{source}: weights do not fit the model built from the flags '
+                              f'({"; ".join(problems)}); check --model/--model_depth/--resnet_shortcut/--n_classes')
+    model.set_state_dict({k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()})
+
+
+# ----------------------------------------------------------------------------------------------
+# Options
+# ----------------------------------------------------------------------------------------------
+
+def parse_arch(arch):
+    """'resnet-18' -> ('resnet', 18); None if it does not look like one."""
+    m = re.match(r'^(.+)-(\d+)$', arch) if isinstance(arch, str) else None
+    return (m.group(1), int(m.group(2))) if m else None
+
+
+def classifier_classes(state_dict, model_name, weight_axis=-1):
+    """Class count of the classifier stored in a state_dict (None when it cannot be found).
+
+    ``weight_axis``: the output axis of a Linear weight, -1 in Paddle, 0 in a PyTorch state_dict."""
+    try:
+        name = models.get_classifier_name(model_name)
+    except ValueError:
+        return None
+    bias = state_dict.get(f'{name}.bias')
+    if bias is not None and len(bias.shape) == 1:
+        return int(bias.shape[0])
+    weight = state_dict.get(f'{name}.weight')
+    return int(weight.shape[weight_axis]) if weight is not None and len(weight.shape) == 2 else None
+
+
+def recorded_model_options(checkpoint, state_dict, model_name=None):
+    """The model options a checkpoint records: its `model_opts`, else those its `arch` names, and the class
+    count of its classifier (found under `model_name`'s classifier name when nothing names the model)."""
+    recorded = dict(checkpoint.get('model_opts') or {})
+    if not recorded and parse_arch(checkpoint.get('arch')):
+        recorded['model'], recorded['model_depth'] = parse_arch(checkpoint['arch'])
+    if 'n_classes' not in recorded:
+        n = classifier_classes(state_dict, recorded.get('model', model_name))
+        if n:
+            recorded['n_classes'] = n
+    return recorded
+
+
+def _same(a, b):
+    return a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b))
+
+
+def resolve_model_options(recorded, flags, given):
+    """Merge recorded model options with the command line: the one rule every command follows.
+
+    ``recorded``: options a checkpoint carries; ``flags``: name -> the command line's value (defaults
+    included); ``given``: the names given on the command line. Returns ``(options, conflicts, taken)``:
+    every ``models.MODEL_OPTION_NAMES`` value (recorded unless given), ``'--name flag (checkpoint: value)'``
+    for each given flag that disagrees with the record, and ``'name=value'`` for each recorded value
+    that replaced a default."""
+    options, conflicts, taken = {}, [], []
+    for name in models.MODEL_OPTION_NAMES:
+        flag = flags.get(name)
+        options[name] = flag
+        if name not in recorded:
+            continue
+        value = recorded[name]
+        if name in given:
+            if not _same(value, flag):
+                conflicts.append(f'--{name} {flag} (checkpoint: {value})')
+        else:
+            options[name] = value
+            if not _same(value, flag):
+                taken.append(f'{name}={value}')
+    return options, conflicts, taken
+
+
+def given_model_options(explicit):
+    """The model options named by the explicit flags (--n_finetune_classes sets n_classes)."""
+    given = set(explicit)
+    if 'n_finetune_classes' in given:
+        given.add('n_classes')
+    return given
+
+
+def apply_model_options(opt, checkpoint, state_dict, explicit, path, ignore=()):
+    """Set `opt`'s model options from the checkpoint where no flag was given (`ignore`: names left to the
+    flags). A given flag that disagrees is a CheckpointError naming each. Returns the 'name=value' taken."""
+    recorded = recorded_model_options(checkpoint, state_dict, opt.model)
+    for name in ignore:
+        recorded.pop(name, None)
+    options, conflicts, taken = resolve_model_options(recorded, vars(opt), given_model_options(explicit))
+    if conflicts:
+        raise CheckpointError(f'{path} does not match the flags: {"; ".join(conflicts)}. Drop these flags '
+                              '(the model options are read from the checkpoint) or pass the checkpoint '
+                              'that was trained with them')
+    for name, value in options.items():
+        setattr(opt, name, value)
+    opt.arch = f'{opt.model}-{opt.model_depth}'
+    return taken
+
+
+def apply_data_options(opt, checkpoint, explicit):
+    """Clip size, length, stride and normalisation as the checkpoint was trained, unless given as flags."""
+    recorded = checkpoint.get('data_opts') or {}
+    names = ['sample_size', 'sample_duration', 'sample_t_stride']
+    if not set(explicit).intersection(NORMALISATION_FLAGS):
+        names += ['norm_value', 'mean', 'std']
+    taken = []
+    for name in names:
+        if name in recorded and name not in explicit and recorded[name] != getattr(opt, name):
+            setattr(opt, name, recorded[name])
+            taken.append(f'{name}={recorded[name]}')
+    return taken
+
+
+def option_record(opt, names):
+    """{name: opt.name} for a checkpoint's `model_opts` / `data_opts`."""
+    return {name: getattr(opt, name) for name in names}

@@ -1,0 +1,427 @@
+"""main.py's training run in pieces, each usable and testable alone (torchvision's reference shape).
+
+    set_up(opt)                          device, CPU threads, ranks, seed
+    resumed_checkpoint(opt, explicit)    --resume_path / --pretrain_path, whose model options fill the
+    pretrained_checkpoint(opt, explicit)   model flags not given (engine.checkpoint.apply_model_options)
+    build_data(opt, setup)               datasets and loaders (refusing to overwrite a finished run)
+    build_state(opt, setup, ...)         model with its weights, optimizer, schedule, first epoch
+    train_one_epoch(...) / validate(...) one pass, returning a metrics dict
+    fit(state, data, opt, setup)         the epoch loop: train, validate, step the schedule, save
+
+Clips arrive as uint8 batches and are normalised here (datasets.input_normalizer); a clip that failed
+to load in a worker is reported with its real message (datasets.safe_clips).
+"""
+import glob
+import json
+import math
+import os
+import random
+import time
+from dataclasses import dataclass, field
+from typing import Any, Optional
+
+import numpy as np
+import paddle
+import paddle.distributed as dist
+import paddle.nn.functional as F
+from tqdm import tqdm
+
+import datasets
+import models
+from datasets.safe_clips import SafeClips, clip_shape
+from engine.checkpoint import (DATA_OPTION_NAMES, apply_model_options, checkpoint_state_dict, classifier_classes,
+                               load_checkpoint, load_weights, option_record, save_checkpoint)
+from engine.errors import BadInput, UserError
+from engine.logger import ScalarWriter, TSVLogger
+from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
+from engine.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph
+
+
+# ----------------------------------------------------------------------------------------------
+# Set-up
+# ----------------------------------------------------------------------------------------------
+
+@dataclass
+class Setup:
+    """Where the run happens."""
+    rank: int
+    world_size: int
+    device: str
+    cpu_threads: Optional[int]
+    show_progress: bool
+
+    @property
+    def is_main(self):
+        return self.rank == 0
+
+
+def seed_everything(seed):
+    random.seed(seed)
+    np.random.seed(seed % 2 ** 32)
+    paddle.seed(seed)
+
+
+def set_up(opt):
+    """Device and math threads (processes on one machine share its cores), ranks, the seed."""
+    rank, world_size = dist.get_rank(), dist.get_world_size()
+    device, cpu_threads = select_device(opt.device, opt.cpu_threads or max(1, cpu_cores() // world_size))
+    seed_everything(opt.manual_seed)
+    return Setup(rank, world_size, device, cpu_threads, show_progress=rank == 0 and not opt.no_tqdm)
+
+
+def resumed_checkpoint(opt, explicit):
+    """The --resume_path checkpoint (None without one); its model options replace every model flag not
+    given in ``explicit``, so a resumed run needs none of them repeated."""
+    if not opt.resume_path:
+        return None
+    checkpoint = load_checkpoint(opt.resume_path)
+    apply_model_options(opt, checkpoint, checkpoint_state_dict(checkpoint, opt.resume_path), explicit,
+                        opt.resume_path)
+    return checkpoint
+
+
+# ----------------------------------------------------------------------------------------------
+# Data
+# ----------------------------------------------------------------------------------------------
+
+class ShardSampler(paddle.io.Sampler):
+    """Indices rank, rank + world, ... : every sample on exactly one rank, none repeated (no padding)."""
+
+    def __init__(self, n_samples, rank, world_size):
+        self.indices = list(range(rank, n_samples, world_size))
+
+    def __iter__(self):
+        return iter(self.indices)
+
+    def __len__(self):
+        return len(self.indices)
+
+
+def build_loader(dataset, opt, train, rank, world_size):
+    """A DataLoader of SafeClips items (clip, target, index, ok) over ``dataset``."""
+    dataset = SafeClips(dataset, clip_shape(opt))
+    batch_size = max(1, opt.batch_size // world_size)  # --batch_size is the global batch, as the reference
+    if train and world_size > 1:
+        sampler = paddle.io.DistributedBatchSampler(dataset, batch_size, shuffle=True)
+    elif train:
+        sampler = paddle.io.BatchSampler(dataset, batch_size=batch_size, shuffle=True)
+    else:
+        sampler = paddle.io.BatchSampler(sampler=ShardSampler(len(dataset), rank, world_size),
+                                         batch_size=batch_size)
+    # Workers are seeded from numpy's global stream, which each epoch reseeds (see fit).
+    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=opt.n_threads)
+
+
+@dataclass
+class Data:
+    class_names: Optional[list]
+    train_loader: Any = None
+    val_loader: Any = None
+
+
+def refuse_to_overwrite(opt):
+    previous = [p for p in ['train.log', 'last.pdparams'] if os.path.exists(os.path.join(opt.result_path, p))]
+    previous += glob.glob(os.path.join(opt.result_path, 'save_*.pdparams'))
+    if previous and not opt.resume_path and not opt.no_train:
+        raise UserError(f'{opt.result_path} already holds a run ({os.path.basename(previous[0])}); continue it '
+                        f'with --resume_path {os.path.join(opt.result_path, "last.pdparams")} '
+                        'or choose another --result_path')
+
+
+def build_data(opt, setup):
+    """The training and validation loaders (None where --no_train / --no_val) and the class names."""
+    refuse_to_overwrite(opt)
+    train_set = None if opt.no_train else datasets.get_training_set(opt)
+    val_set = None if opt.no_val else datasets.get_validation_set(opt)
+    class_names = (train_set or val_set).class_names if (train_set or val_set) else None
+    if class_names is not None and len(class_names) != opt.n_classes:
+        raise UserError(f'{opt.annotation_path} lists {len(class_names)} labels but --n_classes is '
+                        f'{opt.n_classes}; pass --n_classes {len(class_names)}')
+    return Data(class_names,
+                train_set and build_loader(train_set, opt, True, setup.rank, setup.world_size),
+                val_set and build_loader(val_set, opt, False, setup.rank, setup.world_size))
+
+
+def write_options(opt):
+    """opts.json (opts_resume_<time>.json when resuming) in --result_path, created here: only once the
+    input is known to be usable, so a bad command leaves nothing behind."""
+    os.makedirs(opt.result_path, exist_ok=True)
+    name = f'opts_resume_{time.strftime("%Y%m%d-%H%M%S")}.json' if opt.resume_path else 'opts.json'
+    with open(os.path.join(opt.result_path, name), 'w') as f:
+        json.dump(vars(opt), f, indent=2)
+
+
+# ----------------------------------------------------------------------------------------------
+# Model, optimizer, schedule
+# ----------------------------------------------------------------------------------------------
+
+def build_model(opt):
+    # A fixed name scope keeps parameter names (the optimizer state's keys) identical across runs.
+    with paddle.utils.unique_name.guard():
+        return models.generate_model(opt)
+
+
+def pretrained_checkpoint(opt, explicit=()):
+    """The --pretrain_path checkpoint (None without one, or when resuming); its model options (all but the
+    class count, which is the new task's) replace the model flags not given."""
+    if not opt.pretrain_path or opt.resume_path:
+        return None
+    checkpoint = load_checkpoint(opt.pretrain_path)
+    apply_model_options(opt, checkpoint, checkpoint_state_dict(checkpoint, opt.pretrain_path), explicit,
+                        opt.pretrain_path, ignore=('n_classes',))
+    return checkpoint
+
+
+def load_pretrained(model, opt, checkpoint):
+    """Weights of --pretrain_path without the classifier, which starts fresh for the new classes."""
+    state_dict = checkpoint_state_dict(checkpoint, opt.pretrain_path)
+    classifier = models.get_classifier_name(opt.model)
+    n_pretrain = classifier_classes(state_dict, opt.model)
+    if opt.n_pretrain_classes and n_pretrain not in (None, opt.n_pretrain_classes):
+        raise UserError(f'{opt.pretrain_path} has {n_pretrain} classes, not --n_pretrain_classes '
+                        f'{opt.n_pretrain_classes}')
+    load_weights(model, state_dict, opt.pretrain_path, skip_prefixes=(classifier,))
+    print(f'loaded {opt.pretrain_path} ({n_pretrain} classes); new {classifier} with {opt.n_classes} classes')
+
+
+@dataclass
+class State:
+    """What a checkpoint saves and restores, and what training steps."""
+    model: Any
+    optimizer: Any
+    scheduler: Any
+    scaler: Any = None
+    train_model: Any = None  # the model, or its DataParallel wrapper
+    begin_epoch: int = 1
+    best_acc: float = 0.0
+    class_names: Optional[list] = field(default=None)
+
+    def checkpoint(self, epoch, opt):
+        return {'epoch': epoch, 'arch': opt.arch,
+                'model_opts': option_record(opt, models.MODEL_OPTION_NAMES),
+                'data_opts': option_record(opt, DATA_OPTION_NAMES),
+                'class_names': self.class_names, 'state_dict': self.model.state_dict(),
+                'optimizer': self.optimizer.state_dict(), 'scheduler': self.scheduler.state_dict(),
+                'best_acc': self.best_acc}
+
+
+def restore(state, checkpoint, opt):
+    """Weights, optimizer, schedule and epoch of a --resume_path checkpoint."""
+    load_weights(state.model, checkpoint_state_dict(checkpoint, opt.resume_path), opt.resume_path)
+    if 'optimizer' in checkpoint and 'scheduler' in checkpoint:
+        state.optimizer.set_state_dict(checkpoint['optimizer'])
+        state.scheduler.set_state_dict(checkpoint['scheduler'])
+    elif not opt.no_train:
+        print(f'{opt.resume_path} holds weights only: the optimizer and schedule start afresh')
+    state.begin_epoch = int(checkpoint.get('epoch', 0)) + 1
+    state.best_acc = float(checkpoint.get('best_acc', 0.0))
+    print(f'resumed from {opt.resume_path}: continuing at epoch {state.begin_epoch}')
+
+
+def build_state(opt, setup, resumed=None, pretrained=None, class_names=None):
+    """Model (with the pretrained or the resumed checkpoint's weights), optimizer, schedule, AMP scaler
+    and the data-parallel wrapper."""
+    model = build_model(opt)
+    if pretrained is not None:
+        load_pretrained(model, opt, pretrained)
+    scheduler = build_scheduler(opt)
+    parameters = models.get_fine_tuning_parameters(model, opt.ft_begin_index, opt.ft_begin_module)
+    optimizer = PyTorchSGD(parameters, scheduler, opt.momentum, opt.dampening, opt.weight_decay, opt.nesterov)
+    state = State(model, optimizer, scheduler, begin_epoch=opt.begin_epoch, class_names=class_names)
+    if resumed is not None:
+        restore(state, resumed, opt)
+    if opt.amp and setup.device == 'gpu':
+        state.scaler = paddle.amp.GradScaler()
+    elif opt.amp:
+        print('--amp needs a GPU; training in float32 on the CPU')
+    state.train_model = model
+    if setup.world_size > 1:
+        dist.init_parallel_env()
+        state.train_model = paddle.DataParallel(model)
+    return state
+
+
+def build_predict(model, opt, setup, amp=False):
+    """Evaluation's ``predict(clips) -> logits`` (a static oneDNN graph where --eval_graph allows)."""
+    static = use_static_graph(opt.eval_graph, setup.device, setup.world_size, amp=amp, data_format=opt.data_format)
+    if setup.is_main:
+        print(describe(setup.device, setup.cpu_threads, static))
+    return compile_predict(model, clip_shape(opt), static)
+
+
+# ----------------------------------------------------------------------------------------------
+# One pass
+# ----------------------------------------------------------------------------------------------
+
+def reduce_sums(values, world_size):
+    if world_size == 1:
+        return values
+    tensor = paddle.to_tensor(values, dtype='float64')
+    dist.all_reduce(tensor)
+    return tensor.numpy().tolist()
+
+
+def progress(loader, desc, show_progress):
+    return tqdm(loader, desc=desc, disable=not show_progress, dynamic_ncols=True, leave=False)
+
+
+def checked(batches, loader):
+    """(clips, targets) of each batch; a clip that failed to load stops the run with its real message."""
+    for clips, targets, indices, ok in batches:
+        error = loader.dataset.first_error(indices.numpy(), ok.numpy())
+        if error:
+            raise UserError(error)
+        yield clips, targets
+
+
+def train_step(model, clips, targets, optimizer, scaler, opt, where=''):
+    """Forward, backward and update on one normalised batch; returns (outputs, loss value)."""
+    with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype, custom_white_list=AMP_WHITE_LIST):
+        outputs = model(clips)
+        loss = F.cross_entropy(outputs.astype('float32'), targets)
+    loss_value = loss.item()
+    if not math.isfinite(loss_value):
+        raise UserError(f'loss became {loss_value}{where}; stopped before the update, so the checkpoints in '
+                        f'{opt.result_path} are intact; lower --learning_rate')
+    (scaler.scale(loss) if scaler is not None else loss).backward()
+    optimizer.step(scaler)
+    optimizer.clear_grad()
+    return outputs, loss_value
+
+
+def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log=None, scaler=None, show_progress=True):
+    """One epoch of training; returns {'loss', 'acc', 'lr', 'clips_per_s'} over every rank's clips."""
+    model.train()
+    loss_sum = correct = count = 0.0
+    lr = optimizer.get_lr()
+    start = time.time()
+    normalize = datasets.input_normalizer(opt)
+    bar = progress(loader, f'epoch {epoch} train', show_progress)
+    for i, (clips, targets) in enumerate(checked(bar, loader), 1):
+        outputs, loss_value = train_step(model, normalize(clips), targets, optimizer, scaler, opt,
+                                         f' at epoch {epoch}, batch {i}')
+        n = targets.shape[0]
+        batch_correct = (outputs.argmax(axis=1) == targets).astype('float32').sum().item()
+        loss_sum, correct, count = loss_sum + loss_value * n, correct + batch_correct, count + n
+        if batch_log is not None:
+            batch_log.log({'epoch': epoch, 'batch': i, 'iter': (epoch - 1) * len(loader) + i,
+                           'loss': loss_value, 'acc': batch_correct / n, 'lr': lr})
+        bar.set_postfix(loss=f'{loss_sum / count:.4f}', acc=f'{correct / count:.3f}', lr=f'{lr:.3g}',
+                        clips_s=f'{count / max(time.time() - start, 1e-9):.1f}')
+    loss_sum, correct, count = reduce_sums([loss_sum, correct, count], dist.get_world_size())
+    return {'loss': loss_sum / count, 'acc': correct / count, 'lr': lr,
+            'clips_per_s': count / max(time.time() - start, 1e-9)}
+
+
+@paddle.no_grad()
+def validate(predict, loader, epoch, opt, show_progress=True):
+    """Clip-level loss and top-1 accuracy over the validation clips (video accuracy: test.py);
+    ``predict`` is engine.runtime.compile_predict's."""
+    predict.eval()
+    normalize = datasets.input_normalizer(opt)
+    loss_sum = correct = count = 0.0
+    for clips, targets in checked(progress(loader, f'epoch {epoch} val', show_progress), loader):
+        outputs = predict(normalize(clips))
+        loss_sum += F.cross_entropy(outputs, targets, reduction='sum').item()
+        correct += (outputs.argmax(axis=1) == targets).astype('float32').sum().item()
+        count += targets.shape[0]
+    loss_sum, correct, count = reduce_sums([loss_sum, correct, count], dist.get_world_size())
+    if count == 0:
+        raise BadInput('the validation subset is empty; check --annotation_path or pass --no_val')
+    return {'loss': loss_sum / count, 'acc': correct / count}
+
+
+# ----------------------------------------------------------------------------------------------
+# The epoch loop
+# ----------------------------------------------------------------------------------------------
+
+class RunLogs:
+    """train.log, train_batch.log, val.log (rank 0; appended to when resuming) and VisualDL scalars."""
+
+    def __init__(self, opt, data, setup):
+        self.files = {}
+        path, resume = opt.result_path, bool(opt.resume_path)
+        if setup.is_main and data.train_loader:
+            self.files['train'] = TSVLogger(os.path.join(path, 'train.log'), ['epoch', 'loss', 'acc', 'lr'], resume)
+            self.files['batch'] = TSVLogger(os.path.join(path, 'train_batch.log'),
+                                            ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr'], resume)
+        if setup.is_main and data.val_loader:
+            self.files['val'] = TSVLogger(os.path.join(path, 'val.log'), ['epoch', 'loss', 'acc'], resume)
+        self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl)
+
+    def epoch(self, name, epoch, metrics):
+        if name in self.files:
+            self.files[name].log({'epoch': epoch, **metrics})
+            self.scalars.add(name, metrics, epoch)
+
+    def close(self):
+        for log in self.files.values():
+            log.close()
+        self.scalars.close()
+
+
+def summary(epoch, opt, train_metrics=None, val_metrics=None):
+    """The line printed after an epoch."""
+    parts = [f'epoch {epoch}/{opt.n_epochs}']
+    if train_metrics:
+        parts.append(f"train loss {train_metrics['loss']:.4f} acc {train_metrics['acc']:.4f} "
+                     f"lr {train_metrics['lr']:.3g} ({train_metrics['clips_per_s']:.1f} clips/s)")
+    if val_metrics:
+        parts.append(f"val loss {val_metrics['loss']:.4f} clip acc {val_metrics['acc']:.4f}")
+    return ' | '.join(parts)
+
+
+def save_epoch_checkpoints(state, epoch, is_best, opt):
+    checkpoint = state.checkpoint(epoch, opt)
+    save_checkpoint(checkpoint, os.path.join(opt.result_path, 'last.pdparams'))
+    if epoch % opt.checkpoint == 0:
+        save_checkpoint(checkpoint, os.path.join(opt.result_path, f'save_{epoch}.pdparams'))
+    if is_best:
+        save_checkpoint(checkpoint, os.path.join(opt.result_path, 'best.pdparams'))
+
+
+def reseed(opt, epoch, rank):
+    """Reseeding per epoch makes a resumed run draw exactly what an uninterrupted one would."""
+    seed_everything(opt.manual_seed * 100003 + epoch * 101 + rank)
+
+
+def validate_only(state, data, opt, setup, logs):
+    """--no_train: one validation pass at the checkpoint's epoch; returns its metrics."""
+    epoch = state.begin_epoch
+    reseed(opt, epoch, setup.rank)
+    predict = build_predict(state.model, opt, setup)
+    metrics = validate(predict, data.val_loader, epoch, opt, setup.show_progress) if data.val_loader else {}
+    logs.epoch('val', epoch, metrics)
+    if setup.is_main:
+        print(summary(epoch, opt, val_metrics=metrics))
+    return {'val': metrics}
+
+
+def fit(state, data, opt, setup, logs):
+    """Epochs state.begin_epoch .. --n_epochs: train, validate, step the schedule, save on rank 0.
+    Returns the last epoch's {'train': ..., 'val': ...} metrics and the best validation clip accuracy."""
+    predict = build_predict(state.model, opt, setup, amp=state.scaler is not None)
+    metrics = {}
+    for epoch in range(state.begin_epoch, opt.n_epochs + 1):
+        reseed(opt, epoch, setup.rank)
+        if setup.world_size > 1:
+            data.train_loader.batch_sampler.set_epoch(epoch)
+        train_metrics = train_one_epoch(state.train_model, data.train_loader, state.optimizer, epoch, opt,
+                                        logs.files.get('batch'), state.scaler, setup.show_progress)
+        logs.epoch('train', epoch, train_metrics)
+        val_metrics = validate(predict, data.val_loader, epoch, opt, setup.show_progress) if data.val_loader else None
+        logs.epoch('val', epoch, val_metrics or {})
+        step_scheduler(state.scheduler, val_metrics and val_metrics['loss'])
+        if setup.is_main:
+            is_best = val_metrics is not None and val_metrics['acc'] > state.best_acc
+            state.best_acc = max(state.best_acc, val_metrics['acc']) if val_metrics else state.best_acc
+            save_epoch_checkpoints(state, epoch, is_best, opt)
+            print(summary(epoch, opt, train_metrics, val_metrics), flush=True)
+        metrics = {'train': train_metrics, 'val': val_metrics}
+    return dict(metrics, best_acc=state.best_acc)
+
+
+def parameter_checksum(model):
+    """Sum of the trainable weights: equal on every rank after data-parallel training (BN statistics
+    stay per rank)."""
+    return sum(float(p.astype('float64').sum()) for p in model.parameters() if not p.stop_gradient)

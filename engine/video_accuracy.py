@@ -1,0 +1,346 @@
+"""Video-level accuracy: clip-score averaging, top-k, val.json I/O, per-class report, confusion picture.
+
+Used by test.py (engine/evaluation.py, while predicting), scripts/predict.py and the
+utils/eval_{accuracy,ucf101,hmdb51,kinetics}.py command-line tools, so that accuracy printed by
+test.py and accuracy recomputed from its val.json are the same computation. No Paddle here.
+
+The protocol is the one of the reference (Hara et al., CVPR 2018; kenshohara/3D-ResNets-PyTorch
+`utils/eval_ucf101.py` / `util_scripts/eval_accuracy.py`): a ground-truth video counts as correct at
+top-k when its label is among the k highest-scored labels stored for it; a video without prediction
+counts as wrong (or is left out of the denominator with ignore_missing).
+"""
+import csv
+import json
+import os
+import re
+import tempfile
+
+import numpy as np
+
+from datasets.annotation import subset_name
+from engine.errors import BadInput, MissingInput
+
+# Kinetics video folders are '<youtube_id>_<start:06d>_<end:06d>'; the reference keys results by youtube_id.
+_KINETICS_SUFFIX = re.compile(r'_\d{6}_\d{6}$')
+
+
+# ----------------------------------------------------------------------------------------------
+# Clip scores -> video scores
+# ----------------------------------------------------------------------------------------------
+
+def softmax(logits, axis=-1):
+    """Numerically stable softmax in float64."""
+    x = np.asarray(logits, dtype=np.float64)
+    x = x - x.max(axis=axis, keepdims=True)
+    e = np.exp(x)
+    return e / e.sum(axis=axis, keepdims=True)
+
+
+class VideoScoreAccumulator:
+    """Streaming per-video average of clip scores; clips of different videos may come in any order.
+
+    `add(outputs, video_indices)` takes a batch of clip outputs (N x C logits) and the index of the video
+    each clip belongs to; with `use_softmax` each clip's logits are turned into probabilities first (the
+    reference's test protocol), otherwise the raw outputs are averaged (`--no_softmax_in_test`).
+    """
+
+    def __init__(self, n_videos, n_classes, use_softmax=True):
+        self.use_softmax = use_softmax
+        self.sums = np.zeros((n_videos, n_classes), dtype=np.float64)
+        self.counts = np.zeros(n_videos, dtype=np.int64)
+
+    def add(self, outputs, video_indices):
+        outputs = np.asarray(outputs, dtype=np.float64)
+        video_indices = np.asarray(video_indices, dtype=np.int64).reshape(-1)
+        if outputs.ndim != 2 or outputs.shape[0] != video_indices.shape[0]:
+            raise ValueError(f'outputs {outputs.shape} and video indices {video_indices.shape} do not match')
+        if outputs.shape[1] != self.sums.shape[1]:
+            raise ValueError(f'outputs have {outputs.shape[1]} classes, expected {self.sums.shape[1]}')
+        scores = softmax(outputs) if self.use_softmax else outputs
+        np.add.at(self.sums, video_indices, scores)
+        np.add.at(self.counts, video_indices, 1)
+        return scores
+
+    def video_scores(self):
+        """(scores n_videos x C, counts n_videos); videos without clips get all-zero scores and count 0."""
+        denom = np.maximum(self.counts, 1)[:, None]
+        return self.sums / denom, self.counts.copy()
+
+
+def average_clip_scores(clip_outputs, video_indices, n_videos=None, use_softmax=True):
+    """Video scores = mean over each video's clips of softmax(clip logits) (or of raw logits).
+
+    Returns (scores n_videos x C, clip counts n_videos). This is the reference's video-level protocol:
+    probabilities are averaged, not logits, so a single very confident clip cannot outvote the others
+    the way it can when logits are averaged.
+    """
+    clip_outputs = np.asarray(clip_outputs, dtype=np.float64)
+    video_indices = np.asarray(video_indices, dtype=np.int64).reshape(-1)
+    if n_videos is None:
+        n_videos = int(video_indices.max()) + 1 if video_indices.size else 0
+    acc = VideoScoreAccumulator(n_videos, clip_outputs.shape[1], use_softmax)
+    acc.add(clip_outputs, video_indices)
+    return acc.video_scores()
+
+
+def topk_indices(scores, k):
+    """Class indices of the k largest scores per row, best first (ties: lower class index first)."""
+    scores = np.asarray(scores)
+    n_classes = scores.shape[-1]
+    k = n_classes if k is None or k <= 0 else min(k, n_classes)
+    order = np.argsort(-scores, axis=-1, kind='stable')
+    return order[..., :k]
+
+
+def topk_correct(scores, labels, k):
+    """Boolean per row: label among the top-k scores (rows with label < 0 give False)."""
+    labels = np.asarray(labels, dtype=np.int64)
+    top = topk_indices(scores, k)
+    return (top == labels[:, None]).any(axis=1) & (labels >= 0)
+
+
+# ----------------------------------------------------------------------------------------------
+# val.json
+# ----------------------------------------------------------------------------------------------
+
+def results_json(video_ids, scores, class_names, top_k=5):
+    """The reference's prediction file: {"results": {video_id: [{"label", "score"}, ... best first]}}."""
+    results = {}
+    top = topk_indices(scores, top_k)
+    for i, video_id in enumerate(video_ids):
+        results[video_id] = [{'label': class_names[c], 'score': float(scores[i, c])} for c in top[i]]
+    return {'results': results}
+
+
+def write_json_atomic(obj, path):
+    """json.dump to a temporary file next to `path`, then rename it over `path`."""
+    directory = os.path.dirname(os.path.abspath(path))
+    os.makedirs(directory, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
+    try:
+        with os.fdopen(fd, 'w') as f:
+            json.dump(obj, f, indent=1)
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+
+
+def _read_json(path, what):
+    if not os.path.isfile(path):
+        raise MissingInput(f'{path}: {what} not found')
+    try:
+        with open(path) as f:
+            return json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise BadInput(f'{path}: {what} is not valid JSON ({e})') from None
+
+
+def load_ground_truth(annotation_path, subset='validation'):
+    """[(video_id, label_name)] of `subset` in an ActivityNet-style annotation, and its label list.
+
+    Videos without a label (e.g. the Kinetics test set) are left out.
+    """
+    data = _read_json(annotation_path, 'annotation file')
+    if 'database' not in data:
+        raise BadInput(f'{annotation_path}: not an annotation file (no "database" key)')
+    subset = subset_name(subset)
+    ground_truth = []
+    for video_id, v in data['database'].items():
+        if v.get('subset') != subset:
+            continue
+        label = (v.get('annotations') or {}).get('label')
+        if label is not None:
+            ground_truth.append((video_id, label))
+    return ground_truth, list(data.get('labels', []))
+
+
+def load_results(result_path):
+    """{video_id: [(label_name, score)] sorted best first} from a val.json-style file."""
+    data = _read_json(result_path, 'prediction file')
+    if 'results' not in data or not isinstance(data['results'], dict):
+        raise BadInput(f'{result_path}: not a prediction file (no "results" dict)')
+    results = {}
+    for video_id, entries in data['results'].items():
+        pairs = [(e['label'], float(e['score'])) for e in entries]
+        pairs.sort(key=lambda p: p[1], reverse=True)  # stable: equal scores keep the file's order
+        results[video_id] = pairs
+    return results
+
+
+def strip_kinetics_suffix(video_id):
+    """'abc_000010_000020' -> 'abc' (the reference's Kinetics result key); other ids unchanged."""
+    return _KINETICS_SUFFIX.sub('', video_id)
+
+
+def match_prediction(video_id, results, alternative_key=None):
+    """The prediction list for a ground-truth video, looked up by its id or by alternative_key(id)."""
+    if video_id in results:
+        return results[video_id]
+    if alternative_key is not None:
+        return results.get(alternative_key(video_id))
+    return None
+
+
+def evaluate(ground_truth, results, top_k=1, ignore_missing=False, alternative_key=None):
+    """Top-k video accuracy of `results` on `ground_truth` ([(video_id, label_name)]).
+
+    Returns a dict: accuracy, n_ground_truth, n_results, n_missing (ground-truth videos without
+    prediction, counted as wrong unless ignore_missing), n_correct, missing (their ids).
+    """
+    n_correct, missing = 0, []
+    for video_id, label in ground_truth:
+        pred = match_prediction(video_id, results, alternative_key)
+        if pred is None:
+            missing.append(video_id)
+            continue
+        if label in [p[0] for p in pred[:top_k]]:
+            n_correct += 1
+    denominator = len(ground_truth) - (len(missing) if ignore_missing else 0)
+    return {'accuracy': n_correct / denominator if denominator else float('nan'),
+            'n_ground_truth': len(ground_truth), 'n_results': len(results), 'n_missing': len(missing),
+            'n_correct': n_correct, 'missing': missing, 'top_k': top_k}
+
+
+# ----------------------------------------------------------------------------------------------
+# Per-class report and confusion matrix
+# ----------------------------------------------------------------------------------------------
+
+def confusion_matrix(labels, predictions, n_classes):
+    """cm[true, predicted] counts over the rows with label >= 0 and prediction >= 0."""
+    labels = np.asarray(labels, dtype=np.int64)
+    predictions = np.asarray(predictions, dtype=np.int64)
+    keep = (labels >= 0) & (predictions >= 0)
+    cm = np.zeros((n_classes, n_classes), dtype=np.int64)
+    np.add.at(cm, (labels[keep], predictions[keep]), 1)
+    return cm
+
+
+def per_class_rows(cm, class_names, top5_correct=None, missing_per_class=None):
+    """One dict per class: videos, correct top-1 (and top-5), accuracy, most frequent wrong prediction.
+
+    Videos without prediction (`missing_per_class`) count in `videos` and as wrong.
+    """
+    n = cm.shape[0]
+    missing_per_class = np.zeros(n, np.int64) if missing_per_class is None else np.asarray(missing_per_class)
+    rows = []
+    for c in range(n):
+        predicted = int(cm[c].sum())
+        videos = predicted + int(missing_per_class[c])
+        correct = int(cm[c, c])
+        off = cm[c].copy()
+        off[c] = 0
+        confused = int(off.argmax()) if off.sum() > 0 else -1
+        row = {'class_index': c, 'class_name': class_names[c], 'videos': videos,
+               'missing': int(missing_per_class[c]), 'correct_top1': correct,
+               'top1': round(correct / videos, 6) if videos else ''}
+        if top5_correct is not None:
+            row['correct_top5'] = int(top5_correct[c])
+            row['top5'] = round(int(top5_correct[c]) / videos, 6) if videos else ''
+        row['most_confused_with'] = class_names[confused] if confused >= 0 else ''
+        row['confused_count'] = int(off[confused]) if confused >= 0 else 0
+        rows.append(row)
+    return rows
+
+
+def write_per_class_csv(path, rows):
+    with open(path, 'w', newline='') as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()) if rows else ['class_index'])
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def _font(size):
+    from PIL import ImageFont
+    try:
+        return ImageFont.load_default(size=size)  # Pillow >= 10.1 with FreeType: scalable
+    except TypeError:
+        return ImageFont.load_default()
+
+
+def _colour(value):
+    """White -> dark blue for value in [0, 1]."""
+    v = min(max(float(value), 0.0), 1.0)
+    low, high = np.array([255, 255, 255]), np.array([8, 48, 107])
+    mid = np.array([66, 146, 198])
+    c = low + (mid - low) * (v / 0.5) if v < 0.5 else mid + (high - mid) * ((v - 0.5) / 0.5)
+    return tuple(int(round(x)) for x in c)
+
+
+def draw_confusion_png(path, cm, class_names, title=''):
+    """Row-normalised confusion matrix (rows: true class, columns: predicted) as a PNG drawn with PIL.
+
+    Cell size adapts to the class count (12 px for 101 classes); class names are written on both axes
+    when cells are at least 8 px, otherwise every 10th index is marked.
+    """
+    from PIL import Image, ImageDraw
+    n = cm.shape[0]
+    cell = int(max(2, min(28, 1300 // max(n, 1))))
+    with_names = cell >= 8
+    font_size = max(8, min(cell - 1, 14)) if with_names else 10
+    font = _font(font_size)
+    title_font = _font(16)
+    names = [f'{i} {name}' for i, name in enumerate(class_names)]
+    measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
+
+    def text_w(s, f=font):
+        box = measure.textbbox((0, 0), s, font=f)
+        return box[2] - box[0]
+
+    label_w = (max(text_w(s) for s in names) + 8) if with_names and names else 40
+    top_title = 50
+    left, top = label_w + 24, top_title + label_w + 24
+    grid = n * cell
+    bar_w = 90
+    title = title or 'Confusion matrix'
+    subtitle = 'rows: true class, columns: predicted class, colour: fraction of the row'
+    width = max(left + grid + bar_w + 20, left + max(text_w(title, title_font), text_w(subtitle, _font(11))) + 20)
+    height = top + grid + 40
+    img = Image.new('RGB', (width, height), 'white')
+    draw = ImageDraw.Draw(img)
+
+    row_sums = cm.sum(axis=1, keepdims=True)
+    norm = np.divide(cm, np.maximum(row_sums, 1), dtype=np.float64)
+    cells = np.zeros((grid, grid, 3), dtype=np.uint8)
+    palette = np.array([_colour(v) for v in np.linspace(0, 1, 256)], dtype=np.uint8)
+    levels = np.round(norm * 255).astype(np.int64)
+    cells[:] = np.repeat(np.repeat(palette[levels], cell, axis=0), cell, axis=1)
+    img.paste(Image.fromarray(cells), (left, top))
+
+    # grid lines every 10 classes, frame, diagonal marks for empty rows
+    line = (200, 200, 200)
+    for i in range(0, n + 1, 10 if n > 20 else 1):
+        draw.line([(left + i * cell, top), (left + i * cell, top + grid)], fill=line)
+        draw.line([(left, top + i * cell), (left + grid, top + i * cell)], fill=line)
+    draw.rectangle([left, top, left + grid, top + grid], outline=(0, 0, 0))
+
+    if with_names:
+        for i, s in enumerate(names):
+            y = top + i * cell + (cell - font_size) // 2 - 1
+            draw.text((left - 6 - text_w(s), y), s, fill=(0, 0, 0), font=font)
+        # column names: draw horizontally on a strip, rotate 90 degrees, paste above the grid
+        strip = Image.new('RGB', (label_w, grid), 'white')
+        sd = ImageDraw.Draw(strip)
+        for i, s in enumerate(names):
+            sd.text((4, i * cell + (cell - font_size) // 2 - 1), s, fill=(0, 0, 0), font=font)
+        img.paste(strip.rotate(90, expand=True), (left, top - label_w - 6))
+    else:
+        for i in range(0, n, 10):
+            draw.text((left - 30, top + i * cell), str(i), fill=(0, 0, 0), font=font)
+            draw.text((left + i * cell, top - 16), str(i), fill=(0, 0, 0), font=font)
+    draw.text((left, 10), title, fill=(0, 0, 0), font=title_font)
+    draw.text((left, 30), subtitle, fill=(80, 80, 80), font=_font(11))
+    draw.text((left - 6 - text_w('true', title_font), top - 22), 'true', fill=(0, 0, 0), font=title_font)
+    draw.text((left + grid - text_w('predicted', title_font), top + grid + 8), 'predicted',
+              fill=(0, 0, 0), font=title_font)
+
+    # colour bar
+    bx, by, bh = left + grid + 20, top, min(grid, 300)
+    for j in range(bh):
+        draw.line([(bx, by + j), (bx + 20, by + j)], fill=_colour(1 - j / max(bh - 1, 1)))
+    draw.rectangle([bx, by, bx + 20, by + bh], outline=(0, 0, 0))
+    draw.text((bx + 26, by - 2), '1.0', fill=(0, 0, 0), font=_font(11))
+    draw.text((bx + 26, by + bh - 12), '0.0', fill=(0, 0, 0), font=_font(11))
+    img.save(path)
+    return img.size
