@@ -18,7 +18,7 @@ import numpy as np
 import paddle
 
 import models
-from engine.errors import UserError, preview
+from engine.errors import UserError, counted_problems
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
 DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')
@@ -101,13 +101,8 @@ def load_weights(model, state_dict, source='checkpoint', skip_prefixes=()):
     unexpected = sorted(set(given) - set(own))
     mismatched = [f'{k} {_shape(given[k])} vs model {_shape(own[k])}'
                   for k in own if k in given and _shape(given[k]) != _shape(own[k])]
-    problems = []
-    if missing:
-        problems.append(f'{len(missing)} missing key(s): {preview(missing)}')
-    if unexpected:
-        problems.append(f'{len(unexpected)} unexpected key(s): {preview(unexpected)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): {preview(mismatched)}')
+    problems = counted_problems(('missing key(s)', missing), ('unexpected key(s)', unexpected),
+                                ('shape mismatch(es)', mismatched))
     if problems:
         raise CheckpointError(f'{source}: weights do not fit the model built from the flags '
                               f'({"; ".join(problems)}); check --model/--model_depth/--resnet_shortcut/--n_classes')

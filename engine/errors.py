@@ -25,3 +25,9 @@ def preview(items, limit=8):
     items = list(items)
     more = f', ... (+{len(items) - limit} more)' if len(items) > limit else ''
     return ', '.join(map(str, items[:limit])) + more
+
+
+def counted_problems(*kinds):
+    """'N <what>: a, b, ...' for each (what, items) pair with items: the lists of offending keys that
+    checkpoint loading and conversion report."""
+    return [f'{len(items)} {what}: {preview(items)}' for what, items in kinds if items]

@@ -33,6 +33,7 @@ if REPO_ROOT not in sys.path:
 import paddle  # noqa: E402
 
 import datasets  # noqa: E402
+from datasets.loader import IMAGE_TEMPLATE  # noqa: E402
 from datasets.safe_clips import clip_shape  # noqa: E402
 
 MODES = ('train', 'val')
@@ -67,32 +68,39 @@ def textured_frames(rng, n_frames, width=320, height=240, speed=4):
     return frames
 
 
+def write_frame_tree(video_path, annotation_path, labels, videos, frames_of, **save):
+    """Write ``<video_path>/<label>/<video_id>/image_%05d.jpg`` (+ ``n_frames``) for each
+    ``(label, video_id, subset)`` of ``videos`` with the frames ``frames_of(label)`` returns, and the
+    annotation JSON (ActivityNet-style, as utils/ucf101_json.py writes) listing ``labels``. ``save``:
+    PIL's JPEG options."""
+    from PIL import Image
+    database = {}
+    for label, video_id, subset in videos:
+        folder = os.path.join(video_path, label, video_id)
+        os.makedirs(folder, exist_ok=True)
+        frames = frames_of(label)
+        for t, frame in enumerate(frames, 1):
+            Image.fromarray(frame).save(os.path.join(folder, IMAGE_TEMPLATE.format(t)), **save)
+        with open(os.path.join(folder, 'n_frames'), 'w') as f:
+            f.write(str(len(frames)))
+        database[video_id] = {'subset': subset, 'annotations': {'label': label}}
+    with open(annotation_path, 'w') as f:
+        json.dump({'labels': labels, 'database': database}, f)
+    return annotation_path
+
+
 def write_jpeg_dataset(root, n_classes=2, n_train=3, n_val=3, n_frames=48, width=320, height=240,
                        quality=DEFAULT_QUALITY, seed=0):
     """Write ``<root>/jpg/<class>/<video>/image_%05d.jpg`` (+ ``n_frames``) and the annotation
-    ``<root>/annotation.json`` (ActivityNet-style, as utils/ucf101_json.py writes); returns
-    (video_path, annotation_path). Per class ``n_train`` training and ``n_val`` validation
-    videos."""
-    from PIL import Image
+    ``<root>/annotation.json``; returns (video_path, annotation_path). Per class ``n_train`` training
+    and ``n_val`` validation videos of textured frames."""
     rng = np.random.default_rng(seed)
     labels = ['Class{}'.format(c + 1) for c in range(n_classes)]
+    videos = [(label, 'v_{}_g{:02d}_c01'.format(label, v + 1), 'training' if v < n_train else 'validation')
+              for label in labels for v in range(n_train + n_val)]
     video_path = os.path.join(root, 'jpg')
-    database = {}
-    for label in labels:
-        for v in range(n_train + n_val):
-            video_id = 'v_{}_g{:02d}_c01'.format(label, v + 1)
-            folder = os.path.join(video_path, label, video_id)
-            os.makedirs(folder)
-            for t, frame in enumerate(textured_frames(rng, n_frames, width, height), 1):
-                Image.fromarray(frame).save(os.path.join(folder, 'image_{:05d}.jpg'.format(t)),
-                                            quality=quality)
-            with open(os.path.join(folder, 'n_frames'), 'w') as f:
-                f.write(str(n_frames))
-            database[video_id] = {'subset': 'training' if v < n_train else 'validation',
-                                  'annotations': {'label': label}}
-    annotation_path = os.path.join(root, 'annotation.json')
-    with open(annotation_path, 'w') as f:
-        json.dump({'labels': labels, 'database': database}, f)
+    annotation_path = write_frame_tree(video_path, os.path.join(root, 'annotation.json'), labels, videos,
+                                       lambda label: textured_frames(rng, n_frames, width, height), quality=quality)
     return video_path, annotation_path
 
 

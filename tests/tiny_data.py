@@ -2,11 +2,11 @@
 
 Each class has its own colour, so a narrow network learns it in a few epochs on the CPU.
 """
-import json
 import os
 
 import numpy as np
-from PIL import Image
+
+from scripts.bench_loader import write_frame_tree
 
 CLASS_COLOURS = {'RedThings': (200, 40, 40), 'GreenThings': (40, 200, 40), 'BlueThings': (40, 40, 200)}
 
@@ -15,24 +15,15 @@ def make_frame_dataset(root, n_train=4, n_val=2, n_frames=8, size=(40, 32), n_cl
     """Writes <root>/jpg/<class>/<video>/image_%05d.jpg + n_frames and <root>/ucf101_01.json."""
     rng = np.random.default_rng(seed)
     labels = list(CLASS_COLOURS)[:n_classes]
-    database = {}
-    for label in labels:
-        for i in range(n_train + n_val):
-            video_id = f'v_{label}_g{i + 1:02d}_c01'
-            folder = os.path.join(root, 'jpg', label, video_id)
-            os.makedirs(folder, exist_ok=True)
-            for t in range(1, n_frames + 1):
-                noise = rng.integers(-40, 40, size=(size[1], size[0], 3))
-                pixels = np.clip(np.array(CLASS_COLOURS[label]) + noise, 0, 255).astype('uint8')
-                Image.fromarray(pixels).save(os.path.join(folder, f'image_{t:05d}.jpg'))
-            with open(os.path.join(folder, 'n_frames'), 'w') as f:
-                f.write(str(n_frames))
-            database[video_id] = {'subset': 'validation' if i < n_val else 'training',
-                                  'annotations': {'label': label}}
-    annotation = os.path.join(root, 'ucf101_01.json')
-    with open(annotation, 'w') as f:
-        json.dump({'labels': labels, 'database': database}, f)
-    return annotation
+    videos = [(label, f'v_{label}_g{i + 1:02d}_c01', 'validation' if i < n_val else 'training')
+              for label in labels for i in range(n_train + n_val)]
+
+    def frames_of(label):
+        return [np.clip(np.array(CLASS_COLOURS[label]) + rng.integers(-40, 40, size=(size[1], size[0], 3)),
+                        0, 255).astype('uint8') for _ in range(n_frames)]
+
+    return write_frame_tree(os.path.join(root, 'jpg'), os.path.join(root, 'ucf101_01.json'), labels, videos,
+                            frames_of)
 
 
 def tiny_run_args(root, result_path, *extra):

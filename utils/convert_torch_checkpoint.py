@@ -34,7 +34,7 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from engine.errors import UserError, preview  # noqa: E402
+from engine.errors import UserError, counted_problems, preview  # noqa: E402
 
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'
@@ -255,15 +255,9 @@ def plan_conversion(source_shapes, target_shapes, linear_weights, source='checkp
             mismatched.append(f'{key} {list(shape)} vs model {list(want)}')
         plan[target] = (key, transpose)
     missing = [k for k in target_shapes if k not in plan]
-    problems = []
-    if missing:
-        problems.append(f'{len(missing)} model tensor(s) not in the checkpoint: {preview(missing)}')
-    if unexpected:
-        problems.append(f'{len(unexpected)} checkpoint tensor(s) the model does not have: {preview(unexpected)}')
-    if duplicated:
-        problems.append(f'{len(duplicated)} duplicated tensor(s): {preview(duplicated)}')
-    if mismatched:
-        problems.append(f'{len(mismatched)} shape mismatch(es): {preview(mismatched)}')
+    problems = counted_problems(('model tensor(s) not in the checkpoint', missing),
+                                ('checkpoint tensor(s) the model does not have', unexpected),
+                                ('duplicated tensor(s)', duplicated), ('shape mismatch(es)', mismatched))
     if problems:
         hints = _hints(source_shapes, target_shapes, missing, unexpected, mismatched)
         raise ConversionError(f'{source}: does not fit the model built from the flags; nothing was written.\n  - '

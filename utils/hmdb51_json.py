@@ -8,10 +8,7 @@ subset "training", 2 -> "validation" (the split's test videos, as in the referen
 used in that split.  Labels are the class names sorted alphabetically (the reference's order).
 The file names follow the reference: hmdb51_<k>.json.
 
-With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
-"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out.
-
-A split file that does not fit the format stops the script with one error naming file and line.
+--video_path, videos without frames and the error on a malformed split file: utils/splits.py.
 """
 import os
 import sys

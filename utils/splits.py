@@ -1,6 +1,10 @@
 """Reading UCF-101 / HMDB-51 split files and writing the annotation JSON (shared by
 utils/ucf101_json.py and utils/hmdb51_json.py).
 
+With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
+"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out (or,
+with --keep_missing, written without segment).
+
 Split files are read as the datasets ship them: CRLF or LF line ends, an optional UTF-8 byte-order
 mark, trailing spaces, blank lines.  Anything else that does not fit (wrong number of fields, a class
 that is not in classInd.txt, a label that disagrees with classInd.txt, a video listed twice, an
@@ -58,6 +62,14 @@ def read_lines(path):
     return out
 
 
+def two_fields(path, line_no, line, expected):
+    """The two whitespace-separated fields of a split-file line; SplitFileError naming ``expected``."""
+    fields = line.split()
+    if len(fields) != 2:
+        raise SplitFileError(path, line_no, "expected '%s', got %d field(s)" % (expected, len(fields)), line)
+    return fields
+
+
 # --------------------------------------------------------------------------------------------------
 # UCF-101: ucfTrainTestlist/{classInd.txt, trainlist0k.txt, testlist0k.txt}
 
@@ -66,11 +78,7 @@ def parse_class_ind(path):
     """classInd.txt ("1 ApplyEyeMakeup" per line) -> class names in index order."""
     names, seen = [], {}
     for line_no, line in read_lines(path):
-        fields = line.split()
-        if len(fields) != 2:
-            raise SplitFileError(path, line_no, "expected '<index> <ClassName>', got %d field(s)"
-                                 % len(fields), line)
-        index, name = fields
+        index, name = two_fields(path, line_no, line, '<index> <ClassName>')
         try:
             index = int(index)
         except ValueError:
@@ -172,11 +180,7 @@ def parse_hmdb51_file(path, class_name, seen=None):
     seen = {} if seen is None else seen
     out = []
     for line_no, line in read_lines(path):
-        fields = line.split()
-        if len(fields) != 2:
-            raise SplitFileError(path, line_no, "expected '<video>.avi <0|1|2>', got %d field(s)"
-                                 % len(fields), line)
-        file_name, flag = fields
+        file_name, flag = two_fields(path, line_no, line, '<video>.avi <0|1|2>')
         if flag not in ('0', '1', '2'):
             raise SplitFileError(path, line_no, 'flag %r is not 0 (unused), 1 (training) or 2 '
                                  '(testing)' % flag, line)

@@ -8,10 +8,7 @@ and testlist0k.txt ("ApplyEyeMakeup/v_..._g01_c01.avi") of UCF-101's ucfTrainTes
 ends as shipped).  Labels are in classInd.txt order; trainlist videos get subset "training",
 testlist videos "validation" (what the reference's training and test.py --test_subset val use).
 
-With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
-"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out.
-
-A split file that does not fit the format stops the script with one error naming file and line.
+--video_path, videos without frames and the error on a malformed split file: utils/splits.py.
 """
 import os
 import sys

@@ -276,14 +276,9 @@ class _JpegWriter:
                 self._save(packet)
 
 
-def convert_video_pyav(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='cfr', threads=1):
-    """Decode `src` and write its frames as JPEGs into `out_dir` (which must exist).
-
-    Returns ``(n_frames, warnings)``; raises VideoError when nothing usable can be read.
-    """
+def _open_video(src):
+    """The PyAV container of `src` and its first video stream; VideoError when there is none."""
     import av
-
-    warnings = []
     if os.path.getsize(src) == 0:
         raise VideoError('empty file (0 bytes)')
     try:
@@ -292,95 +287,129 @@ def convert_video_pyav(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='c
         raise VideoError('cannot open: %s' % _av_reason(e))
     except OSError as e:
         raise VideoError('cannot open: %s' % e)
+    if not container.streams.video:
+        container.close()
+        raise VideoError('no video stream')
+    return container, container.streams.video[0]
+
+
+def _frame_rate(stream):
+    """The output frame rate the ffmpeg command line picks for the stream (25 when unknown)."""
+    rate = stream.guessed_rate or stream.average_rate or stream.base_rate
+    if not rate or rate <= 0:
+        rate = Fraction(25)
+    return Fraction(rate).limit_denominator(1001000)
+
+
+class _FrameEmitter:
+    """Decoded frames -> JPEGs: each frame's time in output periods (fftools: best-effort pts, else
+    extrapolated), scaled, and written once (passthrough) or as often as constant-rate output needs."""
+
+    def __init__(self, writer, rate, time_base, ts_offset, fps_mode, sync):
+        self.writer, self.rate, self.tb, self.ts_offset = writer, rate, time_base, ts_offset
+        self.fps_mode, self.sync = fps_mode, sync
+        self.best_effort = BestEffortPts()
+        self.prev, self.last_t, self.last_dur, self.n_decoded = None, None, 1.0, 0
+
+    def frame_time(self, frame):
+        pts = self.best_effort(frame.pts, frame.dts)
+        if pts is not None:
+            t = float((pts * self.tb + self.ts_offset) * self.rate)
+            if t != round(t):
+                t += (1.0 if t > 0 else -1.0) / (1 << 17)
+        elif self.last_t is None:
+            t = 0.0
+        else:
+            t = self.last_t + self.last_dur
+        dur = float(frame.duration * self.tb * self.rate) if frame.duration else 1.0
+        self.last_t, self.last_dur = t, dur
+        return t, dur
+
+    def __call__(self, frame):
+        t, dur = self.frame_time(frame)
+        self.n_decoded += 1
+        for scaled in self.writer.scale(frame):
+            if self.fps_mode == 'passthrough':
+                self.writer.write(scaled)
+            else:
+                n_prev, n = self.sync.push(t, dur)
+                if n_prev and self.prev is not None:
+                    self.writer.write(self.prev, n_prev)
+                else:
+                    n_prev = 0
+                self.writer.write(scaled, n - n_prev)
+            self.prev = scaled
+
+    def finish(self):
+        if self.fps_mode != 'passthrough' and self.prev is not None:
+            self.writer.write(self.prev, self.sync.finish())
+        self.writer.close()
+
+
+def _decode(container, stream, emit):
+    """Every frame of the stream through ``emit``, decoding errors counted as ffmpeg reports them
+    (and skipped); returns (number of errors, the last one)."""
+    import av
+    n_errors, last_error = 0, None
+    try:
+        for packet in container.demux(stream):
+            if packet.size == 0:  # the end-of-stream marker; the decoder is drained below
+                continue
+            try:
+                frames = packet.decode()
+            except av.error.FFmpegError as e:  # like ffmpeg: report and go on
+                n_errors, last_error = n_errors + 1, _av_reason(e)
+                continue
+            for frame in frames:
+                emit(frame)
+    except av.error.FFmpegError as e:  # a read error ends the input, as in ffmpeg
+        n_errors, last_error = n_errors + 1, 'read error: %s' % _av_reason(e)
+    try:
+        for frame in stream.codec_context.decode(None):
+            emit(frame)
+    except av.error.FFmpegError as e:
+        n_errors, last_error = n_errors + 1, _av_reason(e)
+    return n_errors, last_error
+
+
+def _conversion_warnings(n_written, expected, n_errors, last_error):
+    if n_written == 0:
+        reason = 'no frames decoded'
+        if last_error:
+            reason += ' (%d decoding error(s), last: %s)' % (n_errors, last_error)
+        raise VideoError(reason)
+    warnings = []
+    if n_errors:
+        warnings.append('%d decoding error(s), last: %s; wrote the %d frame(s) that decoded'
+                        % (n_errors, last_error, n_written))
+    # AVI headers count placeholder packets too, so only a clear shortfall (a truncated file)
+    # is worth a warning
+    if expected and n_written < 0.9 * expected - 2:
+        warnings.append('the container announces %d frames, only %d were written (truncated '
+                        'file?)' % (expected, n_written))
+    return warnings
+
+
+def convert_video_pyav(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='cfr', threads=1):
+    """Decode `src` and write its frames as JPEGs into `out_dir` (which must exist).
+
+    Returns ``(n_frames, warnings)``; raises VideoError when nothing usable can be read.
+    """
+    container, stream = _open_video(src)
     with container:
-        if not container.streams.video:
-            raise VideoError('no video stream')
-        stream = container.streams.video[0]
         cc = stream.codec_context
         cc.thread_count = max(0, int(threads))
         if threads != 1:
             cc.thread_type = 'AUTO'
-        rate = stream.guessed_rate or stream.average_rate or stream.base_rate
-        if not rate or rate <= 0:
-            rate = Fraction(25)
-        rate = Fraction(rate).limit_denominator(1001000)
+        rate = _frame_rate(stream)
         tb = stream.time_base or Fraction(1, 1000000)
-        ts_offset = 0.0
-        if container.start_time is not None:
-            ts_offset = -container.start_time / 1e6  # ffmpeg shifts the file to start at 0
+        # ffmpeg shifts the file to start at 0
+        ts_offset = -container.start_time / 1e6 if container.start_time is not None else 0.0
         writer = _JpegWriter(out_dir, size, qscale, rate, tb)
-        sync = CfrSync(vscfr=len(container.streams) == 1)
-        best_effort = BestEffortPts()
-        state = {'prev': None, 'last_t': None, 'last_dur': 1.0, 'n_decoded': 0}
-
-        def emit(frame):
-            # frame time in output periods (fftools: best-effort pts, else extrapolated)
-            pts = best_effort(frame.pts, frame.dts)
-            if pts is not None:
-                t = (pts * tb + ts_offset) * rate
-                t = float(t)
-                if t != round(t):
-                    t += (1.0 if t > 0 else -1.0) / (1 << 17)
-            elif state['last_t'] is None:
-                t = 0.0
-            else:
-                t = state['last_t'] + state['last_dur']
-            dur = float(frame.duration * tb * rate) if frame.duration else 1.0
-            state['last_t'], state['last_dur'] = t, dur
-            state['n_decoded'] += 1
-            for scaled in writer.scale(frame):
-                if fps_mode == 'passthrough':
-                    writer.write(scaled)
-                else:
-                    n_prev, n = sync.push(t, dur)
-                    if n_prev and state['prev'] is not None:
-                        writer.write(state['prev'], n_prev)
-                    else:
-                        n_prev = 0
-                    writer.write(scaled, n - n_prev)
-                state['prev'] = scaled
-
-        n_errors, last_error = 0, None
-        try:
-            for packet in container.demux(stream):
-                if packet.size == 0:  # the end-of-stream marker; the decoder is drained below
-                    continue
-                try:
-                    frames = packet.decode()
-                except av.error.FFmpegError as e:  # like ffmpeg: report and go on
-                    n_errors += 1
-                    last_error = _av_reason(e)
-                    continue
-                for frame in frames:
-                    emit(frame)
-        except av.error.FFmpegError as e:  # a read error ends the input, as in ffmpeg
-            n_errors += 1
-            last_error = 'read error: %s' % _av_reason(e)
-        try:
-            for frame in cc.decode(None):
-                emit(frame)
-        except av.error.FFmpegError as e:
-            n_errors += 1
-            last_error = _av_reason(e)
-        if fps_mode != 'passthrough' and state['prev'] is not None:
-            writer.write(state['prev'], sync.finish())
-        writer.close()
-
-        if writer.n_written == 0:
-            reason = 'no frames decoded'
-            if last_error:
-                reason += ' (%d decoding error(s), last: %s)' % (n_errors, last_error)
-            raise VideoError(reason)
-        if n_errors:
-            warnings.append('%d decoding error(s), last: %s; wrote the %d frame(s) that decoded'
-                            % (n_errors, last_error, writer.n_written))
-        # AVI headers count placeholder packets too, so only a clear shortfall (a truncated file)
-        # is worth a warning
-        expected = stream.frames
-        if expected and writer.n_written < 0.9 * expected - 2:
-            warnings.append('the container announces %d frames, only %d were written (truncated '
-                            'file?)' % (expected, writer.n_written))
-        return writer.n_written, warnings
+        emit = _FrameEmitter(writer, rate, tb, ts_offset, fps_mode, CfrSync(vscfr=len(container.streams) == 1))
+        n_errors, last_error = _decode(container, stream, emit)
+        emit.finish()
+        return writer.n_written, _conversion_warnings(writer.n_written, stream.frames, n_errors, last_error)
 
 
 def _av_reason(e):
@@ -494,18 +523,9 @@ def _default_jobs():
         return os.cpu_count() or 1
 
 
-def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_SIZE, qscale=None,
-                 fps_mode='cfr', ffmpeg=None, overwrite=False, extensions=VIDEO_EXTENSIONS,
-                 strict=False, progress=True, out=sys.stdout, err=sys.stderr):
-    """Convert every video below `src_root`; returns a summary dict (see main())."""
-    from tqdm import tqdm
-
-    videos, problems = find_videos(src_root, extensions)
-    n_jobs = _default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
-    skipped, tasks = [], []
-    opts = {'backend': backend, 'size': size, 'qscale': qscale, 'fps_mode': fps_mode,
-            'ffmpeg': ffmpeg, 'threads': 1 if n_jobs > 1 else 0, 'strict': strict}
-    made = set()
+def _plan(videos, dst_root, overwrite, opts):
+    """(videos skipped as complete, process_video tasks); creates the class folders of the tasks."""
+    skipped, tasks, made = [], [], set()
     for class_name, name, path in videos:
         dst = os.path.join(dst_root, class_name, name)
         if not overwrite and is_complete(dst):
@@ -516,7 +536,39 @@ def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_S
             os.makedirs(class_dst, exist_ok=True)
             made.add(class_dst)
         tasks.append((path, dst, opts))
+    return skipped, tasks
 
+
+def _run(tasks, n_jobs, record):
+    """process_video on every task (in a pool of n_jobs processes), each result to ``record``."""
+    if n_jobs == 1 or len(tasks) <= 1:
+        for task in tasks:
+            record(process_video(task))
+        return
+    import multiprocessing
+    pool = multiprocessing.Pool(min(n_jobs, len(tasks)))
+    try:
+        for result in pool.imap_unordered(process_video, tasks):
+            record(result)
+        pool.close()
+        pool.join()
+    except BaseException:
+        pool.terminate()
+        pool.join()
+        raise
+
+
+def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_SIZE, qscale=None,
+                 fps_mode='cfr', ffmpeg=None, overwrite=False, extensions=VIDEO_EXTENSIONS,
+                 strict=False, progress=True, out=sys.stdout, err=sys.stderr):
+    """Convert every video below `src_root`; returns a summary dict (see main())."""
+    from tqdm import tqdm
+
+    videos, problems = find_videos(src_root, extensions)
+    n_jobs = _default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
+    opts = {'backend': backend, 'size': size, 'qscale': qscale, 'fps_mode': fps_mode,
+            'ffmpeg': ffmpeg, 'threads': 1 if n_jobs > 1 else 0, 'strict': strict}
+    skipped, tasks = _plan(videos, dst_root, overwrite, opts)
     summary = {'found': len(videos), 'skipped': len(skipped), 'converted': 0, 'frames': 0,
                'failed': [(p, r) for p, r in problems], 'warnings': [], 'seconds': 0.0}
     print('%d videos in %s: %d already converted, %d to convert (%s backend, %d job%s)'
@@ -538,23 +590,9 @@ def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_S
             bar.write('FAILED %s: %s' % (path, messages[0]), file=err)
         bar.update(1)
 
-    pool = None
     try:
-        if n_jobs == 1 or len(tasks) <= 1:
-            for task in tasks:
-                record(process_video(task))
-        else:
-            import multiprocessing
-            pool = multiprocessing.Pool(min(n_jobs, len(tasks)))
-            for result in pool.imap_unordered(process_video, tasks):
-                record(result)
-            pool.close()
-            pool.join()
-            pool = None
+        _run(tasks, n_jobs, record)
     finally:
-        if pool is not None:
-            pool.terminate()
-            pool.join()
         bar.close()
     summary['seconds'] = time.time() - start
     return summary
