@@ -268,6 +268,49 @@ def _colour(value):
     return tuple(int(round(x)) for x in c)
 
 
+def _text_width(text, font):
+    from PIL import Image, ImageDraw
+    box = ImageDraw.Draw(Image.new('RGB', (1, 1))).textbbox((0, 0), text, font=font)
+    return box[2] - box[0]
+
+
+def _draw_grid(img, draw, cm, left, top, cell):
+    """The row-normalised cells, a grid line every 10 classes, and the frame."""
+    from PIL import Image
+    n, grid = cm.shape[0], cm.shape[0] * cell
+    norm = np.divide(cm, np.maximum(cm.sum(axis=1, keepdims=True), 1), dtype=np.float64)
+    palette = np.array([_colour(v) for v in np.linspace(0, 1, 256)], dtype=np.uint8)
+    levels = np.round(norm * 255).astype(np.int64)
+    cells = np.repeat(np.repeat(palette[levels], cell, axis=0), cell, axis=1).astype(np.uint8)
+    img.paste(Image.fromarray(cells), (left, top))
+    line = (200, 200, 200)
+    for i in range(0, n + 1, 10 if n > 20 else 1):
+        draw.line([(left + i * cell, top), (left + i * cell, top + grid)], fill=line)
+        draw.line([(left, top + i * cell), (left + grid, top + i * cell)], fill=line)
+    draw.rectangle([left, top, left + grid, top + grid], outline=(0, 0, 0))
+
+
+def _draw_class_labels(img, draw, names, left, top, cell, label_w, font, font_size):
+    """Class names on both axes (columns: drawn on a strip rotated 90 degrees)."""
+    from PIL import Image, ImageDraw
+    for i, s in enumerate(names):
+        y = top + i * cell + (cell - font_size) // 2 - 1
+        draw.text((left - 6 - _text_width(s, font), y), s, fill=(0, 0, 0), font=font)
+    strip = Image.new('RGB', (label_w, len(names) * cell), 'white')
+    sd = ImageDraw.Draw(strip)
+    for i, s in enumerate(names):
+        sd.text((4, i * cell + (cell - font_size) // 2 - 1), s, fill=(0, 0, 0), font=font)
+    img.paste(strip.rotate(90, expand=True), (left, top - label_w - 6))
+
+
+def _draw_colour_bar(draw, x, y, height):
+    for j in range(height):
+        draw.line([(x, y + j), (x + 20, y + j)], fill=_colour(1 - j / max(height - 1, 1)))
+    draw.rectangle([x, y, x + 20, y + height], outline=(0, 0, 0))
+    draw.text((x + 26, y - 2), '1.0', fill=(0, 0, 0), font=_font(11))
+    draw.text((x + 26, y + height - 12), '0.0', fill=(0, 0, 0), font=_font(11))
+
+
 def draw_confusion_png(path, cm, class_names, title=''):
     """Row-normalised confusion matrix (rows: true class, columns: predicted) as a PNG drawn with PIL.
 
@@ -279,68 +322,29 @@ def draw_confusion_png(path, cm, class_names, title=''):
     cell = int(max(2, min(28, 1300 // max(n, 1))))
     with_names = cell >= 8
     font_size = max(8, min(cell - 1, 14)) if with_names else 10
-    font = _font(font_size)
-    title_font = _font(16)
+    font, title_font = _font(font_size), _font(16)
     names = [f'{i} {name}' for i, name in enumerate(class_names)]
-    measure = ImageDraw.Draw(Image.new('RGB', (1, 1)))
-
-    def text_w(s, f=font):
-        box = measure.textbbox((0, 0), s, font=f)
-        return box[2] - box[0]
-
-    label_w = (max(text_w(s) for s in names) + 8) if with_names and names else 40
-    top_title = 50
-    left, top = label_w + 24, top_title + label_w + 24
+    label_w = (max(_text_width(s, font) for s in names) + 8) if with_names and names else 40
+    left, top = label_w + 24, 50 + label_w + 24
     grid = n * cell
-    bar_w = 90
     title = title or 'Confusion matrix'
     subtitle = 'rows: true class, columns: predicted class, colour: fraction of the row'
-    width = max(left + grid + bar_w + 20, left + max(text_w(title, title_font), text_w(subtitle, _font(11))) + 20)
-    height = top + grid + 40
-    img = Image.new('RGB', (width, height), 'white')
+    width = max(left + grid + 90 + 20,
+                left + max(_text_width(title, title_font), _text_width(subtitle, _font(11))) + 20)
+    img = Image.new('RGB', (width, top + grid + 40), 'white')
     draw = ImageDraw.Draw(img)
-
-    row_sums = cm.sum(axis=1, keepdims=True)
-    norm = np.divide(cm, np.maximum(row_sums, 1), dtype=np.float64)
-    cells = np.zeros((grid, grid, 3), dtype=np.uint8)
-    palette = np.array([_colour(v) for v in np.linspace(0, 1, 256)], dtype=np.uint8)
-    levels = np.round(norm * 255).astype(np.int64)
-    cells[:] = np.repeat(np.repeat(palette[levels], cell, axis=0), cell, axis=1)
-    img.paste(Image.fromarray(cells), (left, top))
-
-    # grid lines every 10 classes, frame, diagonal marks for empty rows
-    line = (200, 200, 200)
-    for i in range(0, n + 1, 10 if n > 20 else 1):
-        draw.line([(left + i * cell, top), (left + i * cell, top + grid)], fill=line)
-        draw.line([(left, top + i * cell), (left + grid, top + i * cell)], fill=line)
-    draw.rectangle([left, top, left + grid, top + grid], outline=(0, 0, 0))
-
+    _draw_grid(img, draw, cm, left, top, cell)
     if with_names:
-        for i, s in enumerate(names):
-            y = top + i * cell + (cell - font_size) // 2 - 1
-            draw.text((left - 6 - text_w(s), y), s, fill=(0, 0, 0), font=font)
-        # column names: draw horizontally on a strip, rotate 90 degrees, paste above the grid
-        strip = Image.new('RGB', (label_w, grid), 'white')
-        sd = ImageDraw.Draw(strip)
-        for i, s in enumerate(names):
-            sd.text((4, i * cell + (cell - font_size) // 2 - 1), s, fill=(0, 0, 0), font=font)
-        img.paste(strip.rotate(90, expand=True), (left, top - label_w - 6))
+        _draw_class_labels(img, draw, names, left, top, cell, label_w, font, font_size)
     else:
         for i in range(0, n, 10):
             draw.text((left - 30, top + i * cell), str(i), fill=(0, 0, 0), font=font)
             draw.text((left + i * cell, top - 16), str(i), fill=(0, 0, 0), font=font)
     draw.text((left, 10), title, fill=(0, 0, 0), font=title_font)
     draw.text((left, 30), subtitle, fill=(80, 80, 80), font=_font(11))
-    draw.text((left - 6 - text_w('true', title_font), top - 22), 'true', fill=(0, 0, 0), font=title_font)
-    draw.text((left + grid - text_w('predicted', title_font), top + grid + 8), 'predicted',
+    draw.text((left - 6 - _text_width('true', title_font), top - 22), 'true', fill=(0, 0, 0), font=title_font)
+    draw.text((left + grid - _text_width('predicted', title_font), top + grid + 8), 'predicted',
               fill=(0, 0, 0), font=title_font)
-
-    # colour bar
-    bx, by, bh = left + grid + 20, top, min(grid, 300)
-    for j in range(bh):
-        draw.line([(bx, by + j), (bx + 20, by + j)], fill=_colour(1 - j / max(bh - 1, 1)))
-    draw.rectangle([bx, by, bx + 20, by + bh], outline=(0, 0, 0))
-    draw.text((bx + 26, by - 2), '1.0', fill=(0, 0, 0), font=_font(11))
-    draw.text((bx + 26, by + bh - 12), '0.0', fill=(0, 0, 0), font=_font(11))
+    _draw_colour_bar(draw, left + grid + 20, top, min(grid, 300))
     img.save(path)
     return img.size

@@ -157,6 +157,25 @@ def _check_kernel_size(kernel_size):
     return tuple(int(v) for v in k)
 
 
+def _checked_trunk_options(repetitions, squeeze_and_excitation, use_bottleneck, kernel_name, stem_kernel_type,
+                           shortcut, widen_factor):
+    """(block class, kernel type, stem kernel type, stage widths) after checking the seed's arguments."""
+    if not isinstance(repetitions, (tuple, list)) or len(repetitions) != 4 or \
+            not all(_is_int(r) and r >= 1 for r in repetitions):
+        raise ValueError('repetitions must be 4 positive ints (blocks per stage), got {!r}'.format(
+            repetitions))
+    _check_flag('squeeze_and_excitation', squeeze_and_excitation)
+    block = Bottleneck if _check_flag('use_bottleneck', use_bottleneck) else BasicBlock
+    kernel_type = kernel_type_of(kernel_name)
+    if stem_kernel_type is not None:
+        stem_kernel_type = kernel_type_of(stem_kernel_type, 'stem_kernel_type')
+    if str(shortcut).upper() not in ('A', 'B'):
+        raise ValueError("shortcut must be 'A' or 'B', got {!r}".format(shortcut))
+    if not isinstance(widen_factor, numbers.Real) or widen_factor <= 0:
+        raise ValueError('widen_factor must be a number > 0, got {!r}'.format(widen_factor))
+    return block, kernel_type, stem_kernel_type, [max(1, int(p * widen_factor)) for p in get_inplanes()]
+
+
 def build_three_d_resnet(input_shape, output_shape, repetitions, output_activation=None,
                          regularizer=None, squeeze_and_excitation=False, use_bottleneck=False,
                          kernel_size=3, kernel_name='3D', *, shortcut='B', widen_factor=1.0,
@@ -191,29 +210,15 @@ def build_three_d_resnet(input_shape, output_shape, repetitions, output_activati
     """
     frames, height, width, channels = _check_input_shape(input_shape)
     n_outputs = _check_output_shape(output_shape)
-    if not isinstance(repetitions, (tuple, list)) or len(repetitions) != 4 or \
-            not all(_is_int(r) and r >= 1 for r in repetitions):
-        raise ValueError('repetitions must be 4 positive ints (blocks per stage), got {!r}'.format(
-            repetitions))
     act = _activation(output_activation, 'output_activation')
     reg = make_regularizer(regularizer)
-    se = _check_flag('squeeze_and_excitation', squeeze_and_excitation)
-    block = Bottleneck if _check_flag('use_bottleneck', use_bottleneck) else BasicBlock
-    kernel_size = _check_kernel_size(kernel_size)
-    kernel_type = kernel_type_of(kernel_name)
-    if stem_kernel_type is not None:
-        stem_kernel_type = kernel_type_of(stem_kernel_type, 'stem_kernel_type')
-    if str(shortcut).upper() not in ('A', 'B'):
-        raise ValueError("shortcut must be 'A' or 'B', got {!r}".format(shortcut))
-    if not isinstance(widen_factor, numbers.Real) or widen_factor <= 0:
-        raise ValueError('widen_factor must be a number > 0, got {!r}'.format(widen_factor))
-    planes = [max(1, int(p * widen_factor)) for p in get_inplanes()]
-
+    block, kernel_type, stem_kernel_type, planes = _checked_trunk_options(
+        repetitions, squeeze_and_excitation, use_bottleneck, kernel_name, stem_kernel_type, shortcut, widen_factor)
     model = ResNet(block, [int(r) for r in repetitions], planes, n_input_channels=channels,
                    conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
                    no_max_pool=no_max_pool, shortcut_type=shortcut, n_classes=n_outputs,
-                   kernel_type=kernel_type, se=se, stem_kernel_type=stem_kernel_type,
-                   data_format=data_format, block_kwargs=dict(kernel_size=kernel_size))
+                   kernel_type=kernel_type, se=bool(squeeze_and_excitation), stem_kernel_type=stem_kernel_type,
+                   data_format=data_format, block_kwargs=dict(kernel_size=_check_kernel_size(kernel_size)))
     model.input_shape = (frames, height, width, channels)
     model.output_activation = output_activation
     model.regularizer = reg

@@ -189,6 +189,61 @@ def _write_crlf(path, lines):
         f.write(''.join(line + '\r\n' for line in lines))
 
 
+def _prepare_folders(dst_dir, folders, params_path, overwrite):
+    """Empty ``folders``; refuses (SystemExit) to replace a non-empty one without ``overwrite``."""
+    for d in folders:
+        if os.path.isdir(d) and os.listdir(d):
+            if not overwrite and os.path.isfile(params_path):
+                raise SystemExit('error: %s holds a demo dataset made with other options; pass '
+                                 '--overwrite to replace it' % dst_dir)
+            if not overwrite:
+                raise SystemExit('error: %s exists and is not empty; pass --overwrite to replace '
+                                 'it' % d)
+    if os.path.exists(params_path):
+        os.remove(params_path)
+    for d in folders:
+        shutil.rmtree(d, ignore_errors=True)
+        os.makedirs(d)
+
+
+def _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed, progress):
+    """One .avi per (class, group, clip) of ``jobs``; returns the number of frames written."""
+    from tqdm import tqdm
+    total_frames = 0
+    for class_name, g, k in tqdm(jobs, unit='video', disable=not progress):
+        ci = CLASS_ORDER.index(class_name)
+        video_rng = np.random.default_rng([seed, ci, g, k, 1])
+        n = n_frames + (int(video_rng.integers(-frames_jitter, frames_jitter + 1))
+                        if frames_jitter else 0)
+        n = max(1, n)
+        frames = render_video(class_name, video_rng, n, width, height)
+        class_dir = os.path.join(video_root, class_name)
+        os.makedirs(class_dir, exist_ok=True)
+        encode_avi(os.path.join(class_dir, 'v_%s_g%02d_c%02d.avi' % (class_name, g, k)), frames,
+                   fps, codec)
+        total_frames += n
+    return total_frames
+
+
+def _write_split_lists(list_dir, classes, n_groups, n_clips):
+    """classInd.txt and the three train/test lists of UCF-101's ucfTrainTestlist (CRLF, as shipped)."""
+    _write_crlf(os.path.join(list_dir, 'classInd.txt'),
+                ['%d %s' % (i + 1, c) for i, c in enumerate(classes)])
+    for split in (1, 2, 3):
+        tested = set(test_groups(split, n_groups))
+        train, test = [], []
+        for i, c in enumerate(classes):
+            for g in range(1, n_groups + 1):
+                for k in range(1, n_clips + 1):
+                    rel = '%s/v_%s_g%02d_c%02d.avi' % (c, c, g, k)
+                    if g in tested:
+                        test.append(rel)
+                    else:
+                        train.append('%s %d' % (rel, i + 1))
+        _write_crlf(os.path.join(list_dir, 'trainlist%02d.txt' % split), train)
+        _write_crlf(os.path.join(list_dir, 'testlist%02d.txt' % split), test)
+
+
 def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frames_jitter=8,
                  width=320, height=240, fps=25, codec='mpeg4', seed=0, overwrite=False,
                  progress=True, out=sys.stdout):
@@ -205,52 +260,12 @@ def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frame
                 print('%s already holds this demo dataset (same options); nothing to do'
                       % dst_dir, file=out)
                 return classes
-    for d in (video_root, list_dir):
-        if os.path.isdir(d) and os.listdir(d):
-            if not overwrite and os.path.isfile(params_path):
-                raise SystemExit('error: %s holds a demo dataset made with other options; pass '
-                                 '--overwrite to replace it' % dst_dir)
-            if not overwrite:
-                raise SystemExit('error: %s exists and is not empty; pass --overwrite to replace '
-                                 'it' % d)
-    if os.path.exists(params_path):
-        os.remove(params_path)
-    for d in (video_root, list_dir):
-        shutil.rmtree(d, ignore_errors=True)
-        os.makedirs(d)
-
+    _prepare_folders(dst_dir, (video_root, list_dir), params_path, overwrite)
     jobs = [(c, g, k) for c in classes for g in range(1, n_groups + 1)
             for k in range(1, n_clips + 1)]
-    from tqdm import tqdm
-    total_frames = 0
-    for class_name, g, k in tqdm(jobs, unit='video', disable=not progress):
-        ci = CLASS_ORDER.index(class_name)
-        video_rng = np.random.default_rng([seed, ci, g, k, 1])
-        n = n_frames + (int(video_rng.integers(-frames_jitter, frames_jitter + 1))
-                        if frames_jitter else 0)
-        n = max(1, n)
-        frames = render_video(class_name, video_rng, n, width, height)
-        class_dir = os.path.join(video_root, class_name)
-        os.makedirs(class_dir, exist_ok=True)
-        encode_avi(os.path.join(class_dir, 'v_%s_g%02d_c%02d.avi' % (class_name, g, k)), frames,
-                   fps, codec)
-        total_frames += n
-
-    _write_crlf(os.path.join(list_dir, 'classInd.txt'),
-                ['%d %s' % (i + 1, c) for i, c in enumerate(classes)])
-    for split in (1, 2, 3):
-        tested = set(test_groups(split, n_groups))
-        train, test = [], []
-        for i, c in enumerate(classes):
-            for g in range(1, n_groups + 1):
-                for k in range(1, n_clips + 1):
-                    rel = '%s/v_%s_g%02d_c%02d.avi' % (c, c, g, k)
-                    if g in tested:
-                        test.append(rel)
-                    else:
-                        train.append('%s %d' % (rel, i + 1))
-        _write_crlf(os.path.join(list_dir, 'trainlist%02d.txt' % split), train)
-        _write_crlf(os.path.join(list_dir, 'testlist%02d.txt' % split), test)
+    total_frames = _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed,
+                                 progress)
+    _write_split_lists(list_dir, classes, n_groups, n_clips)
     with open(params_path, 'w') as f:
         json.dump(params, f)
     print('wrote %d videos (%d frames, %d classes: %s) to %s and split lists to %s'
