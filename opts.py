@@ -35,7 +35,7 @@ def build_parser(description=None):
                    help='skip (and count) annotated videos whose frame folder is missing instead of stopping')
 
     g = p.add_argument_group('model')
-    g.add_argument('--model', default='resnet', type=str, choices=models.MODEL_NAMES,
+    g.add_argument('--model', default='resnet', type=str, choices=models.model_names(),
                    help='model family, or a ResNet variant name (= resnet with --kernel_type/--se)')
     g.add_argument('--model_depth', default=18, type=int, help=models.depth_help())
     g.add_argument('--n_classes', default=400, type=int,
@@ -53,7 +53,7 @@ def build_parser(description=None):
     g.add_argument('--data_format', default='NCDHW', choices=['NCDHW', 'NDHWC'],
                    help='tensor layout of the model; NDHWC (channels-last) is for GPUs with --amp; '
                         'checkpoints load into either')
-    g.add_argument('--kernel_type', default='3d', type=str, choices=models.KERNEL_TYPES,
+    g.add_argument('--kernel_type', default='3d', type=str, choices=list(models.registry.KERNELS),
                    help='replacement of each kxkxk convolution in the ResNet family (see README)')
     g.add_argument('--se', action='store_true', help='squeeze-and-excitation on every residual branch')
 

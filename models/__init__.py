@@ -37,6 +37,11 @@ SUPPORTED_KERNELS = {name: list(f.kernel_types) for name, f in registry.FAMILIES
 SUPPORTS_SE = {name: f.se for name, f in registry.FAMILIES.items()}
 
 
+def model_names():
+    """Every --model name: the registered families, then the aliases."""
+    return list(registry.FAMILIES) + list(registry.ALIASES)
+
+
 def depth_help():
     """'resnet 10|18|..., preresnet 18|...': the --model_depth help, from the registry."""
     return ', '.join('{} {}'.format(name, '|'.join(map(str, f.depths))) for name, f in registry.FAMILIES.items())
@@ -191,4 +196,5 @@ def __getattr__(name):  # lazy re-export of the notebook builder API
 __all__ = ['MODEL_OPTION_NAMES', 'MODEL_DEFAULTS', 'MODEL_NAMES', 'MODEL_ALIASES', 'FAMILIES',
            'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'DATA_FORMATS', 'registry',
            'DEFAULT_DATA_FORMAT', 'generate_model', 'resolve_model_options', 'get_classifier_name', 'depth_help',
+           'model_names',
            'replace_classifier', 'get_fine_tuning_parameters', 'channel_axis', 'to_data_format']

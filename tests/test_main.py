@@ -152,3 +152,29 @@ def test_two_process_cpu_launch_keeps_ranks_identical(data_root, tmp_path):
     total = sum(float(np.asarray(v, dtype='float64').sum()) for k, v in state.items()
                 if not k.endswith(('_mean', '_variance')))
     assert f'{total:.6e}' == checksums[0]
+
+
+def without_model_flags(args):
+    """tiny_run_args without the model options (each flag and its value)."""
+    dropped = {'--model', '--model_depth', '--resnet_widen_factor', '--n_classes'}
+    kept = []
+    for i, arg in enumerate(args):
+        if arg in dropped or (i and args[i - 1] in dropped):
+            continue
+        kept.append(arg)
+    return kept
+
+
+def test_resume_without_repeating_the_model_flags(data_root, tmp_path):
+    result = tmp_path / 'run'
+    assert run_main(*tiny_run_args(data_root, result, '--n_epochs', '1', '--no_val')).returncode == 0
+    first = load_checkpoint(str(result / 'last.pdparams'))
+    args = without_model_flags(tiny_run_args(data_root, result, '--n_epochs', '2', '--no_val',
+                                             '--resume_path', str(result / 'last.pdparams')))
+    assert '--model_depth' not in args and '--n_classes' not in args
+    proc = run_main(*args)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'continuing at epoch 2' in proc.stdout
+    second = load_checkpoint(str(result / 'last.pdparams'))
+    assert second['epoch'] == 2 and second['arch'] == 'resnet-10'
+    assert second['model_opts'] == first['model_opts']
