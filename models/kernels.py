@@ -1,34 +1,13 @@
 """Convolution kernel variants that replace a ``kT x kH x kW`` Conv3D, and squeeze-excitation.
 
-Every variant is built by :func:`make_conv` with the arguments of the 3D convolution it replaces
-(``in_planes, out_planes, kernel_size, stride, padding``) and maps ``N x C_in x T x H x W`` to
-exactly the output shape of that 3D convolution; built inside ``_common.building_in('NDHWC')`` it
-maps channels-last ``N x T x H x W x C_in`` tensors instead (the variants are made of the shared
-Conv3D / BN factories and element-wise operations only, so they follow the build's format).
-Notation: ``t = kT``, ``d = kH = kW``, ``N_in``/``N_out`` the channel counts, ``s_t``/``s`` the
-temporal/spatial strides.
-
-``'3d'``         ``Conv3D(N_in, N_out, (t,d,d), stride (s_t,s,s))`` -- the reference convolution
-                 (the module *is* the ``nn.Conv3D``, so state_dict keys are reference keys).
-                 params: ``t d^2 N_in N_out``.
-``'(2+1)d'``     Tran et al. 2018 (R(2+1)D): ``conv_s``: ``1 x d x d`` (stride ``(1,s,s)``) ->
-                 ``bn_s`` -> ReLU -> ``conv_t``: ``t x 1 x 1`` (stride ``(s_t,1,1)``), with
-                 ``M = floor(t d^2 N_in N_out / (d^2 N_in + t N_out))`` mid channels, so that
-                 params ``d^2 N_in M + t M N_out (+2M BN) ~= t d^2 N_in N_out``.
-``'p3d-b'``      Qiu et al. 2017 P3D-B: ``y = S(x) + T(x)``, ``S`` = ``1 x d x d``, ``T`` = ``t x 1 x 1``,
-                 both ``N_in -> N_out`` on the same input, each carrying the full stride
-                 ``(s_t,s,s)`` so the two outputs align.  params: ``(d^2 + t) N_in N_out``.
-``'fast'``       Stergiou & Poppe 2019 FAST: ``conv_s``: ``1 x d x d`` (stride ``(1,s,s)``) -> ``bn_s``
-                 -> ReLU -> ``conv_h`` (horizontal spatio-temporal ``t x 1 x d``, stride
-                 ``(s_t,1,1)``) -> ``bn_h`` -> ReLU -> ``conv_v`` (vertical ``t x d x 1``, stride 1).
-                 params: ``d^2 N_in N_out + 2 t d N_out^2 (+4 N_out BN)``.
-``'split-fast'`` FAST with the two spatio-temporal convolutions in parallel on the spatial output:
-                 ``s = ReLU(bn_s(conv_s(x)))``, ``y = conv_h(s) + conv_v(s)`` (summed, each
-                 ``N_out -> N_out`` with stride ``(s_t,1,1)``).  Same parameter count as ``'fast'``.
-
-In every non-'3d' variant the *last* convolution is left un-normalised: the block's own BN (the
-``bnX`` that followed the 3D conv in the reference block) normalises the variant's output.
-Padding is ``t // 2`` temporally and ``d // 2`` spatially, as for the 3D conv.
+Each variant registers itself (``@register_kernel(name, seed_name)``, models/registry.py) and is
+built by :func:`make_conv` with the arguments of the 3D convolution it replaces (``in_planes,
+out_planes, kernel_size, stride, padding``); it maps ``N x C_in x T x H x W`` to exactly the output
+shape of that convolution (channels-last inside ``_common.building_in('NDHWC')``: the variants are
+made of the shared Conv3D / BN factories and element-wise operations only). In every non-'3d'
+variant the last convolution is left un-normalised: the block's own BN normalises its output.
+Padding defaults to that of the replaced 3D conv. The formulas, strides, parameter counts and key
+names of each variant are in docs/MODELS.md ("Kernel variants").
 """
 import paddle.nn as nn
 import paddle.nn.functional as F

@@ -9,8 +9,7 @@ this formula even for flow), ``conv1_s`` (C_in -> mid, 1x7x7, stride (1,2,2)) - 
 
 Keys: ``conv1_s, bn1_s, conv1_t, bn1_t``; basic block ``conv1_s, bn1_s, conv1_t, bn1_t, conv2_s,
 bn2_s, conv2_t, bn2_t``; bottleneck ``conv1, bn1, conv2_s, bn2_s, conv2_t, bn2_t, conv3, bn3``;
-``downsample.{0,1}``; ``fc``.  R(2+1)D-18 (t=7): stem mid 110; layer1 144/144; layer2.0 230/288;
-layer3.0 460/576; layer4.0 921/1152.  R(2+1)D-18-B, 400 classes: 33.42 M parameters.
+``downsample.{0,1}``; ``fc``.  Mid-channel values and parameter counts: docs/MODELS.md.
 """
 import paddle.nn as nn
 import paddle.nn.functional as F

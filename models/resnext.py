@@ -5,7 +5,7 @@
 expansion 2 and ``mid = cardinality * int(planes / 32)``:
 conv1 1^3 in->mid - BN - ReLU - conv2 3^3 mid->mid (stride, ``groups=cardinality``) - BN - ReLU -
 conv3 1^3 mid->2 planes - BN - [SE] - (+ shortcut) - ReLU.  fc input ``cardinality * 32 * 2``.
-ResNeXt-101 (C=32, 400 classes): 48.34 M parameters.  Only ``kernel_type='3d'`` (grouped conv).
+Only ``kernel_type='3d'`` (grouped conv).
 """
 from .registry import FAMILIES, register_family
 from .resnet import LAYERS, Bottleneck, ResNet, trunk_options

@@ -4,8 +4,7 @@
 Depth 50 only.  ``conv1`` keeps 64 channels (the NEW layout widens it to 64k, which is not
 weight-compatible); stage ``planes`` are ``64k, 128k, 256k, 512k``; the block is the ResNet
 bottleneck with expansion 2 (conv1 1^3 in->planes, conv2 3^3 planes->planes (stride),
-conv3 1^3 planes->2 planes), so the fc input is ``512 k 2`` (2048 for k=2).  k=2, 400 classes:
-158.2 M parameters.
+conv3 1^3 planes->2 planes), so the fc input is ``512 k 2`` (2048 for k=2).
 """
 from .registry import FAMILIES, register_family
 from .resnet import LAYERS, Bottleneck, ResNet, trunk_options
