@@ -2,9 +2,8 @@
 
     python utils/eval_hmdb51.py hmdb51_1.json results_val/val.json [--subset validation] [-k 1] [--ignore]
 
-Python 3 replacement of the reference's Python 2 utils/eval_hmdb51.py: a ground-truth video counts as
-correct when its label is among the k best-scored labels stored for it; videos of the subset with no
-prediction count as wrong (--ignore leaves them out). Prints 'top-k accuracy: X'.
+The Python 3 replacement of the reference's Python 2 utils/eval_hmdb51.py; the protocol and the
+options are utils/eval_accuracy.py's. Prints 'top-k accuracy: X'.
 """
 import os
 import sys

@@ -2,11 +2,9 @@
 
     python utils/eval_kinetics.py kinetics.json results_val/val.json [--subset validation] [-k 1] [--ignore]
 
-Python 3 replacement of the reference's Python 2 utils/eval_kinetics.py: a ground-truth video counts as
-correct when its label is among the k best-scored labels stored for it; videos of the subset with no
-prediction count as wrong (--ignore leaves them out). Prints 'top-k accuracy: X'.
-Kinetics ground-truth ids are '<youtube_id>_<start>_<end>'; a prediction keyed either by that id or by the
-bare youtube id (the reference's test.py) is matched.
+The Python 3 replacement of the reference's Python 2 utils/eval_kinetics.py; the protocol and the
+options are utils/eval_accuracy.py's. Kinetics ground-truth ids are '<youtube_id>_<start>_<end>'; a
+prediction keyed either by that id or by the bare youtube id (the reference's test.py) is matched.
 """
 import os
 import sys

@@ -17,8 +17,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from utils.splits import (SplitFileError, build_database, build_parser, run_conversion,  # noqa: E402
-                          load_hmdb51_splits, parse_cli, report_and_write)
+from utils.splits import (SplitFileError, build_parser, load_hmdb51_splits, parse_cli,  # noqa: E402
+                          run_conversion, write_splits)
 
 
 def convert_hmdb51_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=None,
@@ -27,16 +27,15 @@ def convert_hmdb51_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=N
     labels, per_split = load_hmdb51_splits(dir_path)
     if splits is None:
         splits = sorted(per_split)
-    written, all_ok = [], True
-    for split in splits:
+
+    def split_entries(split):
         if split not in per_split:
             raise SplitFileError(os.path.join(dir_path, '<class>_test_split%d.txt' % split), None,
                                  'missing: no file for split %d' % split)
-        data, missing, empty = build_database(labels, per_split[split], video_path, keep_missing)
-        path = os.path.join(dst_dir_path, 'hmdb51_%d.json' % split)
-        all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
-        written.append(path)
-    return written, all_ok
+        return labels, per_split[split]
+
+    return write_splits(splits, split_entries, lambda split: os.path.join(dst_dir_path, 'hmdb51_%d.json' % split),
+                        video_path, keep_missing, out)
 
 
 def main(argv=None):

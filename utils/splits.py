@@ -343,6 +343,19 @@ def report_and_write(path, data, missing, empty, video_path, keep_missing, out=s
     return ok
 
 
+def write_splits(splits, split_entries, path_of, video_path=None, keep_missing=False, out=sys.stdout):
+    """The annotation JSON of each split: ``split_entries(split)`` -> (labels, entries), written to
+    ``path_of(split)``; returns (written paths, all_ok)."""
+    written, all_ok = [], True
+    for split in splits:
+        labels, entries = split_entries(split)
+        data, missing, empty = build_database(labels, entries, video_path, keep_missing)
+        path = path_of(split)
+        all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
+        written.append(path)
+    return written, all_ok
+
+
 def run_conversion(convert, args, class_folder):
     """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status."""
     try:

@@ -17,8 +17,8 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from utils.splits import (SplitFileError, build_database, build_parser, run_conversion,  # noqa: E402
-                          find_ucf101_splits, load_ucf101_split, parse_cli, report_and_write)
+from utils.splits import (SplitFileError, build_parser, find_ucf101_splits, load_ucf101_split,  # noqa: E402
+                          parse_cli, run_conversion, write_splits)
 
 
 def convert_ucf101_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=None,
@@ -31,14 +31,9 @@ def convert_ucf101_csv_to_json(dir_path, dst_dir_path, video_path=None, splits=N
             raise SplitFileError(os.path.join(dir_path, 'trainlist01.txt'), None,
                                  'missing: no trainlist0k.txt in %s (is it the ucfTrainTestlist '
                                  'folder?)' % dir_path)
-    written, all_ok = [], True
-    for split in splits:
-        labels, entries = load_ucf101_split(dir_path, split)
-        data, missing, empty = build_database(labels, entries, video_path, keep_missing)
-        path = os.path.join(dst_dir_path, 'ucf101_%02d.json' % split)
-        all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
-        written.append(path)
-    return written, all_ok
+    return write_splits(splits, lambda split: load_ucf101_split(dir_path, split),
+                        lambda split: os.path.join(dst_dir_path, 'ucf101_%02d.json' % split),
+                        video_path, keep_missing, out)
 
 
 def main(argv=None):
