@@ -212,31 +212,6 @@ class Scale(_Deterministic):
 Resize = Scale
 
 
-class CenterCrop(_Deterministic):
-    """Centre crop with offset round((w - size) / 2), round((h - size) / 2)."""
-
-    def __init__(self, size):
-        if isinstance(size, numbers.Number):
-            self.size = (int(size), int(size))
-        else:
-            self.size = tuple(size)  # (h, w)
-
-    def crop_box(self, width, height):
-        th, tw = self.size
-        x1 = int(round((width - tw) / 2.))
-        y1 = int(round((height - th) / 2.))
-        return x1, y1, x1 + tw, y1 + th
-
-    def __call__(self, img):
-        return img.crop(self.crop_box(*img.size))
-
-    def geometry(self, view):
-        return view.crop(*self.crop_box(*view.size))
-
-    def __repr__(self):
-        return 'CenterCrop({})'.format(self.size)
-
-
 def _corner_box(position, width, height, crop):
     if position == 'tl':
         return 0, 0, crop, crop
@@ -252,7 +227,8 @@ def _corner_box(position, width, height, crop):
 
 class CornerCrop(object):
     """``size`` x ``size`` crop at 'c' (offset round((w - size) / 2)), 'tl', 'tr', 'bl', 'br'.
-    With ``crop_position=None`` a position is drawn per clip."""
+    With ``crop_position=None`` a position is drawn per clip. The centre crop also takes an
+    ``(h, w)`` size."""
 
     def __init__(self, size, crop_position=None, crop_positions=CROP_POSITIONS):
         self.size = size
@@ -265,9 +241,10 @@ class CornerCrop(object):
 
     def crop_box(self, width, height):
         if self.crop_position == 'c':
-            x1 = int(round((width - self.size) / 2.))
-            y1 = int(round((height - self.size) / 2.))
-            return x1, y1, x1 + self.size, y1 + self.size
+            th, tw = (self.size, self.size) if isinstance(self.size, numbers.Number) else self.size
+            x1 = int(round((width - tw) / 2.))
+            y1 = int(round((height - th) / 2.))
+            return x1, y1, x1 + tw, y1 + th
         return _corner_box(self.crop_position, width, height, self.size)
 
     def __call__(self, img):
@@ -283,6 +260,16 @@ class CornerCrop(object):
 
     def __repr__(self):
         return 'CornerCrop({}, {!r})'.format(self.size, None if self.randomize else self.crop_position)
+
+
+class CenterCrop(CornerCrop):
+    """Centre crop (the reference's ``CenterCrop``): offset round((w - size) / 2), round((h - size) / 2)."""
+
+    def __init__(self, size):
+        super().__init__(int(size) if isinstance(size, numbers.Number) else tuple(size), 'c')
+
+    def __repr__(self):
+        return 'CenterCrop({})'.format(self.size)
 
 
 class RandomHorizontalFlip(object):

@@ -51,6 +51,9 @@ ROWS = [
     dict(model='resnet2p1d', model_depth=18, resnet_shortcut='B'),
     dict(model='resnet2p1d', model_depth=50, resnet_shortcut='B'),
 ]
+# a family registered later gets a row at its first depth
+ROWS += [dict(model=name, model_depth=family.depths[0]) for name, family in models.registry.FAMILIES.items()
+         if name not in {row['model'] for row in ROWS}]
 for depth in (18, 50):
     for kernel in models.KERNEL_TYPES[1:]:
         ROWS.append(dict(model='resnet', model_depth=depth, resnet_shortcut='B', kernel_type=kernel))
