@@ -22,9 +22,9 @@ def run(opt, explicit=()):
     resumed = training.resumed_checkpoint(opt, explicit)
     pretrained = training.pretrained_checkpoint(opt, explicit)
     data = training.build_data(opt, setup)
-    if setup.is_main:
-        training.write_options(opt)
     state = training.build_state(opt, setup, resumed, pretrained, data.class_names)
+    if setup.is_main:  # only now that the input is known to be usable: a bad command leaves nothing behind
+        training.write_options(opt)
     logs = training.RunLogs(opt, data, setup)
     try:
         if not data.train_loader:

@@ -22,13 +22,14 @@ import datasets
 import models
 from datasets.annotation import subset_name
 from datasets.safe_clips import SafeClips, clip_shape
-from engine.checkpoint import apply_data_options, apply_model_options, checkpoint_state_dict, load_checkpoint, load_weights
+from engine.checkpoint import (apply_data_options, apply_model_options, checkpoint_state_dict, load_checkpoint,
+                               load_weights)
 from engine.errors import BadInput, UserError
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
-from opts import explicit_options, parse_opts
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
                                    per_class_rows, results_json, strip_kinetics_suffix, topk_indices,
                                    write_json_atomic, write_per_class_csv)
+from opts import explicit_options, parse_opts
 
 
 def checkpoint_path(opt):

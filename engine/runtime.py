@@ -17,6 +17,8 @@ import paddle
 import paddle.nn as nn
 from paddle.static import InputSpec
 
+from engine.errors import BadInput
+
 GRAPH_MODES = ('auto', 'static', 'dygraph')
 
 
@@ -39,7 +41,7 @@ def select_device(name, cpu_threads=0):
     """'auto' | 'cpu' | 'gpu' -> (device, math threads or None); ValueError if a GPU is asked for but absent."""
     has_gpu = paddle.is_compiled_with_cuda() and paddle.device.cuda.device_count() > 0
     if name == 'gpu' and not has_gpu:
-        raise ValueError('--device gpu: this Paddle has no CUDA or sees no GPU; '
+        raise BadInput('--device gpu: this Paddle has no CUDA or sees no GPU; '
                          'install paddlepaddle-gpu or use --device cpu')
     device = 'gpu' if has_gpu and name != 'cpu' else 'cpu'
     paddle.set_device(device)
@@ -55,9 +57,9 @@ def use_static_graph(graph, device, world_size=1, amp=False, data_format='NCDHW'
     dygraph elsewhere (GPU, AMP and multi-process runs keep the dynamic graph they were tested with;
     Paddle 3.3's oneDNN kernels fail on channels-last 5-D tensors)."""
     if graph not in GRAPH_MODES:
-        raise ValueError(f'unknown --eval_graph {graph!r}; expected one of {", ".join(GRAPH_MODES)}')
+        raise BadInput(f'unknown --eval_graph {graph!r}; expected one of {", ".join(GRAPH_MODES)}')
     if graph == 'static' and data_format != 'NCDHW':
-        raise ValueError('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
+        raise BadInput('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
     if graph == 'auto':
         return device == 'cpu' and world_size == 1 and not amp and data_format == 'NCDHW'
     return graph == 'static'

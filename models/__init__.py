@@ -10,6 +10,8 @@ Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
+from engine.errors import BadInput
+
 from . import registry
 from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,
                       to_data_format, torch_linear)
@@ -63,11 +65,11 @@ def _kernel_type(o, family, forced_kernel):
     kernel = check_kernel_type(o['kernel_type'])
     if forced_kernel is not None and forced_kernel != '3d':
         if kernel not in ('3d', forced_kernel):
-            raise ValueError('model {!r} implies kernel_type {!r}, got kernel_type {!r}'.format(
+            raise BadInput('model {!r} implies kernel_type {!r}, got kernel_type {!r}'.format(
                 o['model'], forced_kernel, kernel))
         kernel = forced_kernel
     if kernel not in family.kernel_types:
-        raise ValueError('kernel_type {!r} is not supported by model {!r}; valid kernel types '
+        raise BadInput('kernel_type {!r} is not supported by model {!r}; valid kernel types '
                          'for it: {}'.format(kernel, o['model'], list(family.kernel_types)))
     return kernel
 
@@ -82,11 +84,11 @@ def resolve_model_options(opt):
     kernel = _kernel_type(o, family, forced_kernel)
     se = bool(o['se']) or forced_se
     if se and not family.se:
-        raise ValueError('squeeze-excitation (se) is not supported by model {!r}; models with '
+        raise BadInput('squeeze-excitation (se) is not supported by model {!r}; models with '
                          'se: {}'.format(o['model'], [f for f, fam in registry.FAMILIES.items() if fam.se]))
     shortcut = str(o['resnet_shortcut']).upper()
     if shortcut not in ('A', 'B'):
-        raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(o['resnet_shortcut']))
+        raise BadInput("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(o['resnet_shortcut']))
     # the layout of the tensors, not of the weights: not among the MODEL_OPTION_NAMES recorded in
     # checkpoints, so a checkpoint loads into a model of either format
     data_format = check_data_format(_get(opt, 'data_format', DEFAULT_DATA_FORMAT))
@@ -157,7 +159,7 @@ def get_fine_tuning_parameters(model, ft_begin_index=0, ft_begin_module=''):
     ft_begin_index = int(ft_begin_index or 0)
     ft_begin_module = ft_begin_module or ''
     if ft_begin_index and ft_begin_module:
-        raise ValueError('give either ft_begin_index or ft_begin_module, not both')
+        raise BadInput('give either ft_begin_index or ft_begin_module, not both')
     named = [(k, v) for k, v in model.named_parameters() if not v.stop_gradient]
     if ft_begin_module:
         for i, (k, _) in enumerate(named):
@@ -168,12 +170,12 @@ def get_fine_tuning_parameters(model, ft_begin_index=0, ft_begin_module=''):
             top = k.split('.')[0]
             if top not in tops:
                 tops.append(top)
-        raise ValueError('ft_begin_module {!r} matches no parameter; top-level modules: {}'.format(
+        raise BadInput('ft_begin_module {!r} matches no parameter; top-level modules: {}'.format(
             ft_begin_module, tops))
     if ft_begin_index == 0:
         return model.parameters()
     if not 1 <= ft_begin_index <= 5:
-        raise ValueError('ft_begin_index must be in 0..5, got {}'.format(ft_begin_index))
+        raise BadInput('ft_begin_index must be in 0..5, got {}'.format(ft_begin_index))
     ft_names = model.fine_tuning_names(ft_begin_index)
     train, frozen = [], []
     for k, v in named:

@@ -31,6 +31,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from engine.errors import BadInput
+
 BN_MOMENTUM = 0.9   # == PyTorch momentum 0.1
 BN_EPSILON = 1e-5
 
@@ -45,7 +47,7 @@ def check_data_format(data_format):
     """``data_format`` in canonical (upper-case) spelling; ValueError naming the valid ones."""
     canonical = str(data_format).upper()
     if canonical not in DATA_FORMATS:
-        raise ValueError('unknown data_format {!r}; valid data formats: {} (NDHWC = '
+        raise BadInput('unknown data_format {!r}; valid data formats: {} (NDHWC = '
                          'channels-last)'.format(data_format, ', '.join(DATA_FORMATS)))
     return canonical
 

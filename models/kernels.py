@@ -12,6 +12,8 @@ names of each variant are in docs/MODELS.md ("Kernel variants").
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from engine.errors import BadInput
+
 from ._common import batch_norm, conv3d, current_data_format, triple
 from .registry import KERNELS, kernel, register_kernel
 
@@ -114,7 +116,7 @@ def make_conv(kernel_type, in_planes, out_planes, kernel_size=3, stride=1, paddi
     if groups == 1:
         return variant.build(in_planes, out_planes, kernel_size, stride, padding)
     if variant.name != '3d':
-        raise ValueError('kernel_type {!r} does not support grouped convolutions; '
+        raise BadInput('kernel_type {!r} does not support grouped convolutions; '
                          'use kernel_type \'3d\''.format(variant.name))
     return variant.build(in_planes, out_planes, kernel_size, stride, padding, groups=groups)
 

@@ -14,6 +14,8 @@ docs/DESIGN.md, "Adding a model family" and "Adding a kernel variant".
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
+from engine.errors import BadInput
+
 __all__ = ['Family', 'Kernel', 'FAMILIES', 'KERNELS', 'ALIASES', 'register_family', 'register_kernel',
            'register_alias', 'family', 'kernel']
 
@@ -34,7 +36,7 @@ class Family:
 
     def check_depth(self, depth, model_name=None):
         if int(depth) not in self.depths:
-            raise ValueError('unknown model_depth {} for model {!r}; valid depths: {}'.format(
+            raise BadInput('unknown model_depth {} for model {!r}; valid depths: {}'.format(
                 depth, model_name or self.name, list(self.depths)))
         return int(depth)
 
@@ -83,7 +85,7 @@ def family(name):
     key = str(name).lower()
     key = ALIASES[key][0] if key in ALIASES else key
     if key not in FAMILIES:
-        raise ValueError('unknown model {!r}; valid models: {}'.format(name, ', '.join(list(FAMILIES) + list(ALIASES))))
+        raise BadInput('unknown model {!r}; valid models: {}'.format(name, ', '.join(list(FAMILIES) + list(ALIASES))))
     return FAMILIES[key]
 
 
@@ -91,5 +93,5 @@ def kernel(name):
     """The Kernel of a kernel type (any case); ValueError naming the valid ones."""
     key = str(name).lower()
     if key not in KERNELS:
-        raise ValueError('unknown kernel_type {!r}; valid kernel types: {}'.format(name, ', '.join(KERNELS)))
+        raise BadInput('unknown kernel_type {!r}; valid kernel types: {}'.format(name, ', '.join(KERNELS)))
     return KERNELS[key]

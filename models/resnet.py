@@ -12,6 +12,8 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
+from engine.errors import BadInput
+
 from ._common import (ShortcutA, batch_norm, building_in, check_data_format, conv1x1x1,
                       formatted_layer, init_reference_weights, torch_linear)
 from .kernels import SqueezeExcitation, check_kernel_type, make_conv
@@ -120,7 +122,7 @@ class ResNet(nn.Layer):
         super().__init__()
         shortcut_type = str(shortcut_type).upper()
         if shortcut_type not in ('A', 'B'):
-            raise ValueError("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(shortcut_type))
+            raise BadInput("unknown resnet_shortcut {!r}; valid: 'A', 'B'".format(shortcut_type))
         kernel_type = check_kernel_type(kernel_type)
         self.kernel_type = kernel_type
         self.se = bool(se)

@@ -7,6 +7,8 @@ conv1 1^3 in->mid - BN - ReLU - conv2 3^3 mid->mid (stride, ``groups=cardinality
 conv3 1^3 mid->2 planes - BN - [SE] - (+ shortcut) - ReLU.  fc input ``cardinality * 32 * 2``.
 Only ``kernel_type='3d'`` (grouped conv).
 """
+from engine.errors import BadInput
+
 from .registry import FAMILIES, register_family
 from .resnet import LAYERS, Bottleneck, ResNet, trunk_options
 
@@ -21,7 +23,7 @@ class ResNeXtBottleneck(Bottleneck):
                  cardinality=32):
         mid_planes = cardinality * int(planes / 32)
         if mid_planes < 1:
-            raise ValueError('resnext: cardinality * int(planes / 32) = 0 for planes={}; use a '
+            raise BadInput('resnext: cardinality * int(planes / 32) = 0 for planes={}; use a '
                              'larger resnet_widen_factor'.format(planes))
         super().__init__(in_planes, planes, stride, downsample, kernel_type, se, mid_planes=mid_planes,
                          groups=cardinality)
