@@ -188,11 +188,7 @@ def model_from_checkpoint(path, opt, explicit):
 
 def annotation_class_names(path):
     import datasets
-    try:
-        data = datasets.load_annotation(path)
-        return list(datasets.get_class_names(data, path))
-    except (OSError, ValueError) as e:
-        raise UserError(f'{path}: cannot read class names ({e})') from None
+    return list(datasets.get_class_names(datasets.load_annotation(path), path))
 
 
 def read_model_info(directory):
