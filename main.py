@@ -12,12 +12,14 @@ The pieces (set-up, data, state, fit) live in engine/training.py.
 import sys
 
 from engine import training
-from engine.errors import UserError
+from engine.errors import run_command
+from engine.flags import check_output_folder
 from opts import explicit_options, parse_opts
 
 
 def run(opt, explicit=()):
     """Train (unless --no_train) and validate; returns the last epoch's metrics."""
+    check_output_folder(opt.result_path, '--result_path')
     setup = training.set_up(opt)
     resumed = training.resumed_checkpoint(opt, explicit)
     pretrained = training.pretrained_checkpoint(opt, explicit)
@@ -25,7 +27,7 @@ def run(opt, explicit=()):
     state = training.build_state(opt, setup, resumed, pretrained, data.class_names)
     if setup.is_main:  # only now that the input is known to be usable: a bad command leaves nothing behind
         training.write_options(opt)
-    logs = training.RunLogs(opt, data, setup)
+    logs = training.RunLogs(opt, data, setup, state.begin_epoch)
     try:
         if not data.train_loader:
             return training.validate_only(state, data, opt, setup, logs)
@@ -42,13 +44,11 @@ def run(opt, explicit=()):
 
 
 def main(argv=None):
-    """Returns the metrics of the last epoch; bad input exits with one 'error: ...' line (status 1)."""
+    """Returns the metrics of the last epoch. Bad input, an unwritable --result_path, SIGINT and SIGTERM
+    end with one 'error: ...' line (engine.errors.run_command); an interrupted run says how to resume."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Train and validate a 3D CNN (clip accuracy; video accuracy: test.py).')
-    try:
-        return run(opt, explicit_options(argv))
-    except UserError as e:
-        sys.exit(f'error: {e}')
+    return run_command(run, opt, explicit_options(argv), output=opt.result_path)
 
 
 if __name__ == '__main__':

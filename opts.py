@@ -3,7 +3,8 @@
 Names and defaults follow the CVPR2018 reference (kenshohara/3D-ResNets-PyTorch, branch CVPR2018), the
 protocol behind its 42.4% UCF101 number; useful options of the newer reference and our own are added
 in the same snake_case style. `parse_opts()` also resolves `--root_path` and derives `arch`, `mean`,
-`std`, `scales` and the fine-tuning class counts.
+`std`, `scales` and the fine-tuning class counts. Value constraints (``--batch_size`` >= 1, ...) are
+engine/flags.py's table, checked right after parsing.
 """
 import argparse
 import os
@@ -12,6 +13,7 @@ import sys
 import datasets
 import models
 from datasets.mean import get_mean, get_mean_std, get_std
+from engine.flags import check_flags
 
 PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
 
@@ -193,8 +195,9 @@ def resolve_opts(opt):
 
 def parse_opts(argv=None, description=None):
     parser = build_parser(description)
+    opt = check_flags(parser, parser.parse_args(argv))  # engine/flags.py: the one table of value constraints
     try:
-        return resolve_opts(parser.parse_args(argv))
+        return resolve_opts(opt)
     except ValueError as e:
         parser.error(str(e))
 

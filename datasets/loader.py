@@ -32,7 +32,7 @@ from .fast_clips import ClipFrameReader
 from .spatial_transforms import describes_geometry
 
 __all__ = ['IMAGE_TEMPLATE', 'FRAME_PATTERN', 'FRAME_NAME', 'CLIP_LOADERS', 'frame_path', 'frame_errors', 'read_frame',
-           'pil_loader', 'VideoLoader', 'ClipLoader', 'read_n_frames_file', 'count_frames']
+           'pil_loader', 'VideoLoader', 'ClipLoader', 'read_n_frames_file', 'count_frames', 'frame_numbers']
 
 IMAGE_TEMPLATE = 'image_{:05d}.jpg'  # frame 1 is image_00001.jpg
 FRAME_PATTERN = IMAGE_TEMPLATE.replace('{:05d}', '%05d')  # the same in printf style (ffmpeg's output name)
@@ -42,6 +42,18 @@ CLIP_LOADERS = ('fast', 'pil', 'fast_draft')  # --loader
 
 def frame_path(video_dir, index, template=IMAGE_TEMPLATE):
     return os.path.join(video_dir, template.format(index))
+
+
+def frame_numbers(video_dir):
+    """(highest frame number, number of frame files) of a frames folder, None if it does not exist. The
+    highest number is the video's frame count everywhere (n_frames files, JSON segments, datasets), as the
+    reference's n_frames; a gap (fewer files) is reported by the tools and fails loudly when read."""
+    try:
+        names = os.listdir(video_dir)
+    except (FileNotFoundError, NotADirectoryError):
+        return None
+    numbers = [int(m.group(1)) for m in map(FRAME_NAME.match, names) if m]
+    return (max(numbers) if numbers else 0), len(numbers)
 
 
 def count_frames(video_dir):

@@ -2,8 +2,9 @@
 
 Paddle 3.3's DataLoader hangs forever when ``__getitem__`` raises with ``num_workers=0``, and with
 workers it replaces the error by "SystemError: Blocking queue is killed". ``SafeClips`` returns a
-failed clip as zeros with ``ok=0``; the consumer then calls ``load_error`` in the main process,
-which loads that clip once more and returns the real message (e.g. the missing frame's path).
+failed clip as zeros with ``ok=0`` and its error message (e.g. the missing frame's path) as bytes,
+so the consumer reports the worker's own message in every worker configuration (loading the clip
+again would draw another random window, which may not touch the bad frame).
 """
 import numpy as np
 
@@ -19,8 +20,23 @@ def one_line(exc):
     return text
 
 
+MESSAGE_BYTES = 1024  # room for an error message carried through the DataLoader as uint8
+
+
+def encode_message(text):
+    data = text.encode('utf-8', 'replace')[:MESSAGE_BYTES]
+    return np.frombuffer(data.ljust(MESSAGE_BYTES, b'\0'), dtype=np.uint8).copy()
+
+
+def decode_message(array):
+    return bytes(np.asarray(array, dtype=np.uint8).reshape(-1)).rstrip(b'\0').decode('utf-8', 'replace')
+
+
+NO_MESSAGE = encode_message('')
+
+
 class SafeClips:
-    """Items (clip, target, index, ok) of a dataset whose items are (clip, target).
+    """Items (clip, target, index, ok, message) of a dataset whose items are (clip, target).
 
     A failed clip is zeros of ``clip_shape`` and of the dataset's ``clip_dtype`` (uint8 from the
     fast loader, else float32), so it collates with the good clips of its batch."""
@@ -36,9 +52,11 @@ class SafeClips:
     def __getitem__(self, index):
         try:
             clip, target = self.dataset[index]
-            return clip, np.int64(target), np.int64(index), np.int64(1)
-        except Exception:  # reported from the main process by load_error()
-            return np.zeros(self.clip_shape, self.clip_dtype), np.int64(-1), np.int64(index), np.int64(0)
+            return clip, np.int64(target), np.int64(index), np.int64(1), NO_MESSAGE
+        except Exception as e:  # reported by the consumer (first_error)
+            message = one_line(e) or type(e).__name__
+            return (np.zeros(self.clip_shape, self.clip_dtype), np.int64(-1), np.int64(index), np.int64(0),
+                    encode_message(message))
 
     def load_error(self, index):
         try:
@@ -47,12 +65,15 @@ class SafeClips:
             return one_line(e)
         return f'clip {index} of {self.dataset.samples[index]["video"]} could not be loaded in a worker'
 
-    def first_error(self, indices, ok):
-        """The message for the first failed item of a batch, or None if every item loaded."""
+    def first_error(self, indices, ok, messages=None):
+        """The message for the first failed item of a batch (the worker's own, from ``messages``), or None
+        if every item loaded."""
         ok = np.asarray(ok).reshape(-1)
         if ok.all():
             return None
-        return self.load_error(int(np.asarray(indices).reshape(-1)[ok == 0][0]))
+        first = int(np.flatnonzero(ok == 0)[0])
+        message = decode_message(np.asarray(messages)[first]) if messages is not None else ''
+        return message or self.load_error(int(np.asarray(indices).reshape(-1)[first]))
 
 
 def clip_shape(opt):

@@ -32,7 +32,7 @@ import paddle
 
 from engine.errors import BadInput, MissingInput
 from .annotation import SUBSET_NAMES, get_class_names, load_annotation
-from .loader import CLIP_LOADERS, ClipLoader, count_frames, frame_path, read_n_frames_file
+from .loader import CLIP_LOADERS, ClipLoader, frame_numbers, frame_path, read_n_frames_file
 from .temporal_transforms import sliding_windows, validation_windows
 
 __all__ = ['VideoDataset']
@@ -47,8 +47,8 @@ def _frame_range(video_dir, annotations):
     if segment is not None and len(segment) == 2:
         begin, end = int(segment[0]), int(segment[1])
         return begin, end - begin, 'JSON segment {}'.format(list(segment))
-    n = count_frames(video_dir) or 0
-    return 1, n, ('no image_*.jpg files' if n == 0 else 'counted image_*.jpg files')
+    n = (frame_numbers(video_dir) or (0, 0))[0]
+    return 1, n, ('no image_*.jpg files' if n == 0 else 'highest image_*.jpg number')
 
 
 def _video_fps(video_dir, value):

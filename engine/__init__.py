@@ -1,6 +1,8 @@
 """The training and evaluation library behind main.py, test.py and scripts/ (no command line here).
 
-errors.py      UserError: the one exception for "the user must change something" (caught by each command's main)
+errors.py      UserError: the one exception for "the user must change something", and run_command, the one catch
+               of every command (one 'error:' line for it, an unwritable output and SIGINT / SIGTERM)
+flags.py       the one table of numeric flag constraints and the output checks, run before any work
 checkpoint.py  checkpoint files, strict weight loading, and the model/data options a checkpoint carries
 optim.py       SGD with PyTorch's semantics and the learning-rate schedules
 runtime.py     device, CPU threads, the static oneDNN graph for inference
@@ -9,5 +11,5 @@ training.py    train_one_epoch, validate and fit: main.py's loop
 video_accuracy.py  clip scores -> video scores, top-k, val.json, per-class report (no Paddle)
 evaluation.py  test.py's video-level evaluation of a checkpoint
 
-Importing this package imports nothing; errors.py and video_accuracy.py load without Paddle.
+Importing this package imports nothing; errors.py, flags.py and video_accuracy.py load without Paddle.
 """

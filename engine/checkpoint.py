@@ -18,7 +18,7 @@ import numpy as np
 import paddle
 
 import models
-from engine.errors import UserError, counted_problems
+from engine.errors import BadInput, UserError, counted_problems
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
 DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')
@@ -213,6 +213,18 @@ def apply_data_options(opt, checkpoint, explicit):
             setattr(opt, name, recorded[name])
             taken.append(f'{name}={recorded[name]}')
     return taken
+
+
+def check_class_names(saved, names, path, annotation_path):
+    """A checkpoint's stored class names are the truth: an annotation listing other names (or the same in
+    another order) is a BadInput naming the first difference. Nothing to check when either is missing."""
+    if not saved or names is None or list(saved) == list(names):
+        return
+    saved, names = list(saved), list(names)
+    first = next((i for i, (a, b) in enumerate(zip(saved, names)) if a != b), min(len(saved), len(names)))
+    raise BadInput(f'{path} was trained with other class names than {annotation_path} (first difference at '
+                   f'index {first}: {saved[first] if first < len(saved) else None!r} vs '
+                   f'{names[first] if first < len(names) else None!r}); use the annotation it was trained with')
 
 
 def option_record(opt, names):

@@ -5,7 +5,14 @@ Its message names the path or flag and says what to change. Each command's ``mai
 keeps its traceback. Subclasses also derive from the built-in type a caller may expect
 (``FileNotFoundError``, ``ValueError``), so library code stays usable without this module.
 Importable without Paddle.
+
+``run_command`` is that catch: every entry point runs its body through it, so a UserError, an OSError
+that names a file (or a full disk), SIGINT and SIGTERM all end with one ``error:`` line on stderr and a
+non-zero status (1, or 128 + the signal), and nothing else does.
 """
+import errno as _errno
+import signal as _signal
+import sys as _sys
 
 
 class UserError(Exception):
@@ -31,3 +38,88 @@ def counted_problems(*kinds):
     """'N <what>: a, b, ...' for each (what, items) pair with items: the lists of offending keys that
     checkpoint loading and conversion report."""
     return [f'{len(items)} {what}: {preview(items)}' for what, items in kinds if items]
+
+
+# ----------------------------------------------------------------------------------------------
+# The commands' one exit path: run_command(main_body) in every entry point
+# ----------------------------------------------------------------------------------------------
+
+# OSErrors that mean "this output cannot be written here" (read-only, full, a file in the way).
+WRITE_ERRNOS = {_errno.ENOSPC, _errno.EROFS, _errno.EDQUOT, _errno.EFBIG, _errno.EISDIR, _errno.ENOTDIR,
+                _errno.EEXIST, _errno.EACCES, _errno.EPERM, _errno.ENAMETOOLONG}
+SIGNAL_NAMES = {_signal.SIGINT: 'SIGINT', _signal.SIGTERM: 'SIGTERM'}
+
+
+class Interrupted(KeyboardInterrupt):
+    """SIGINT (Ctrl-C) or SIGTERM (a scheduler, a notebook's stop): the command ends with one line saying
+    what is kept and how to continue, and status 128 + the signal number. Code that knows more (the
+    training loop: the epoch, the checkpoint to resume from) sets ``message`` on the way out."""
+
+    def __init__(self, signum=_signal.SIGINT, message=None):
+        super().__init__(signum)
+        self.signum, self.message = signum, message
+
+    def __str__(self):
+        return self.message or f'interrupted ({SIGNAL_NAMES.get(self.signum, self.signum)})'
+
+
+def _raise_interrupted(signum, frame):
+    raise Interrupted(signum)
+
+
+def catch_signals():
+    """SIGINT and SIGTERM raise Interrupted in the main thread (replacing Paddle's C++ handler, whose
+    SIGTERM dump is no message for a user)."""
+    for signum in SIGNAL_NAMES:
+        _signal.signal(signum, _raise_interrupted)
+
+
+def quiet_worker(*_):
+    """Initializer of worker processes (DataLoader, multiprocessing.Pool): Ctrl-C, which the terminal sends
+    to the whole process group, is left to the parent, which stops its workers; SIGTERM ends a worker at
+    once and silently (no traceback from a half-written pipe)."""
+    _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
+    _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+
+
+def describe_os_error(e, output=None):
+    """One line for an OSError that reached a command: 'cannot write PATH (reason)' for the write failures
+    (a read-only or full disk, a file where a folder belongs), 'PATH: reason' for the others."""
+    reason = e.strerror or str(e)
+    path = e.filename or output
+    if e.errno in WRITE_ERRNOS:
+        where = f' {path}' if path else ''
+        return f'cannot write{where} ({reason}); free space or choose another output'
+    return f'{path}: {reason}' if path else reason
+
+
+def run_command(body, *args, output=None, **kwargs):
+    """``body(*args, **kwargs)`` as a command: its return value, or one ``error: ...`` line on stderr and a
+    non-zero exit for a UserError (status 1), an OSError naming a file or a full disk (1), SIGINT (130) and
+    SIGTERM (143). Any other exception is a bug and keeps its traceback. ``output``: the output the command
+    writes (named when the system does not say which file failed)."""
+    previous = {signum: _signal.getsignal(signum) for signum in SIGNAL_NAMES}
+    catch_signals()
+    try:
+        return body(*args, **kwargs)
+    except UserError as e:
+        message, status = str(e), 1
+    except Interrupted as e:
+        message, status = str(e), 128 + e.signum
+    except KeyboardInterrupt:
+        message, status = str(Interrupted()), 128 + _signal.SIGINT
+    except OSError as e:
+        if not (e.filename or e.errno in WRITE_ERRNOS):
+            raise
+        message, status = describe_os_error(e, output), 1
+    finally:
+        for signum, handler in previous.items():  # a second signal while shutting down: the usual handling
+            _signal.signal(signum, handler if handler is not None else _signal.SIG_DFL)
+    # The command ends: its workers are stopped on purpose, which Paddle's SIGCHLD handler would report as
+    # a crash ("DataLoader process ... killed by signal") while the interpreter joins them.
+    _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    _sys.stdout.flush()
+    if status == 1:
+        raise SystemExit(f'error: {message}')  # printed to stderr by the interpreter; callers can read it
+    print(f'error: {message}', file=_sys.stderr, flush=True)
+    raise SystemExit(status)

@@ -22,9 +22,10 @@ import datasets
 import models
 from datasets.annotation import subset_name
 from datasets.safe_clips import SafeClips, clip_shape
-from engine.checkpoint import (apply_data_options, apply_model_options, checkpoint_state_dict, load_checkpoint,
-                               load_weights)
-from engine.errors import BadInput, UserError
+from engine.checkpoint import (apply_data_options, apply_model_options, check_class_names, checkpoint_state_dict,
+                               load_checkpoint, load_weights)
+from engine.errors import BadInput, UserError, quiet_worker, run_command
+from engine.flags import check_output_folder
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
                                    per_class_rows, results_json, strip_kinetics_suffix, topk_indices,
@@ -62,13 +63,7 @@ def test_set_for(opt, checkpoint, path):
     if len(class_names) != opt.n_classes:
         raise BadInput(f'{opt.annotation_path} lists {len(class_names)} labels but the model has {opt.n_classes} '
                        'classes; evaluate on the annotation the checkpoint was trained with')
-    if saved_names and list(saved_names) != class_names:
-        first = next((i for i, (a, b) in enumerate(zip(saved_names, class_names)) if a != b),
-                     min(len(saved_names), len(class_names)))
-        raise BadInput(f'{path} was trained with other class names than {opt.annotation_path} '
-                       f'(first difference at index {first}: '
-                       f'{saved_names[first] if first < len(saved_names) else None!r} vs '
-                       f'{class_names[first] if first < len(class_names) else None!r})')
+    check_class_names(saved_names, class_names, path, opt.annotation_path)
     if len(test_set) == 0:
         raise BadInput(f'no clips to evaluate in subset {subset_name(opt.test_subset)!r} of '
                        f'{opt.annotation_path} (check --test_subset and --video_path)')
@@ -83,13 +78,13 @@ def predict_videos(predict, test_set, opt, n_classes):
     acc = VideoScoreAccumulator(len(test_set.video_ids), n_classes, use_softmax=not opt.no_softmax_in_test)
     safe_set = SafeClips(test_set, clip_shape(opt))
     loader = paddle.io.DataLoader(safe_set, batch_size=opt.batch_size, shuffle=False, drop_last=False,
-                                  num_workers=opt.n_threads)
+                                  num_workers=opt.n_threads, worker_init_fn=quiet_worker)
     clip_correct = clip_known = 0
     n_batches, start = len(loader), time.time()
     with tqdm(loader, total=n_batches, desc=f'test ({opt.test_subset})', disable=opt.no_tqdm,
               dynamic_ncols=True) as bar, paddle.no_grad():
-        for i, (clips, video_indices, sample_indices, ok) in enumerate(bar, 1):
-            error = safe_set.first_error(sample_indices.numpy(), ok.numpy())
+        for i, (clips, video_indices, sample_indices, ok, messages) in enumerate(bar, 1):
+            error = safe_set.first_error(sample_indices.numpy(), ok.numpy(), messages.numpy())
             if error:
                 raise UserError(error)
             outputs = predict(normalize(clips)).numpy()
@@ -194,6 +189,7 @@ def evaluate_checkpoint(opt, explicit=()):
     metrics (also written to <result_path>/<subset>_metrics.json). ``explicit``: the flags given on the
     command line (opts.explicit_options), which win over the checkpoint's options."""
     path = checkpoint_path(opt)
+    check_output_folder(opt.result_path, '--result_path')
     checkpoint = load_checkpoint(path)
     device, cpu_threads = select_device(opt.device, opt.cpu_threads)
     model, taken = build_model(opt, checkpoint, path, set(explicit))
@@ -220,7 +216,4 @@ def main(argv=None):
     line (SystemExit, status 1)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Video-level evaluation of a checkpoint (val.json, per-class accuracy).')
-    try:
-        return evaluate_checkpoint(opt, explicit_options(argv))
-    except UserError as e:
-        raise SystemExit(f'error: {e}') from None
+    return run_command(evaluate_checkpoint, opt, explicit_options(argv), output=opt.result_path)

@@ -29,9 +29,9 @@ from tqdm import tqdm
 import datasets
 import models
 from datasets.safe_clips import SafeClips, clip_shape
-from engine.checkpoint import (DATA_OPTION_NAMES, apply_model_options, checkpoint_state_dict, classifier_classes,
-                               load_checkpoint, load_weights, option_record, save_checkpoint)
-from engine.errors import BadInput, UserError
+from engine.checkpoint import (DATA_OPTION_NAMES, apply_model_options, check_class_names, checkpoint_state_dict,
+                               classifier_classes, load_checkpoint, load_weights, option_record, save_checkpoint)
+from engine.errors import BadInput, Interrupted, UserError, quiet_worker
 from engine.logger import ScalarWriter, TSVLogger
 from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 from engine.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph
@@ -109,7 +109,8 @@ def build_loader(dataset, opt, train, rank, world_size):
         sampler = paddle.io.BatchSampler(sampler=ShardSampler(len(dataset), rank, world_size),
                                          batch_size=batch_size)
     # Workers are seeded from numpy's global stream, which each epoch reseeds (see fit).
-    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=opt.n_threads)
+    return paddle.io.DataLoader(dataset, batch_sampler=sampler, num_workers=opt.n_threads,
+                                worker_init_fn=quiet_worker)
 
 
 @dataclass
@@ -120,8 +121,10 @@ class Data:
 
 
 def refuse_to_overwrite(opt):
-    previous = [p for p in ['train.log', 'last.pdparams'] if os.path.exists(os.path.join(opt.result_path, p))]
-    previous += glob.glob(os.path.join(opt.result_path, 'save_*.pdparams'))
+    """A folder holding a checkpoint holds a run; one without (a failed or interrupted start) holds nothing
+    to protect, so the corrected command may use it."""
+    previous = [p for p in ['last.pdparams'] if os.path.exists(os.path.join(opt.result_path, p))]
+    previous += sorted(glob.glob(os.path.join(opt.result_path, 'save_*.pdparams')))
     if previous and not opt.resume_path and not opt.no_train:
         raise UserError(f'{opt.result_path} already holds a run ({os.path.basename(previous[0])}); continue it '
                         f'with --resume_path {os.path.join(opt.result_path, "last.pdparams")} '
@@ -229,6 +232,7 @@ def build_state(opt, setup, resumed=None, pretrained=None, class_names=None):
     optimizer = PyTorchSGD(parameters, scheduler, opt.momentum, opt.dampening, opt.weight_decay, opt.nesterov)
     state = State(model, optimizer, scheduler, begin_epoch=opt.begin_epoch, class_names=class_names)
     if resumed is not None:
+        check_class_names(resumed.get('class_names'), class_names, opt.resume_path, opt.annotation_path)
         restore(state, resumed, opt)
     if opt.amp and setup.device == 'gpu':
         state.scaler = paddle.amp.GradScaler()
@@ -267,8 +271,8 @@ def progress(loader, desc, show_progress):
 
 def checked(batches, loader):
     """(clips, targets) of each batch; a clip that failed to load stops the run with its real message."""
-    for clips, targets, indices, ok in batches:
-        error = loader.dataset.first_error(indices.numpy(), ok.numpy())
+    for clips, targets, indices, ok, messages in batches:
+        error = loader.dataset.first_error(indices.numpy(), ok.numpy(), messages.numpy())
         if error:
             raise UserError(error)
         yield clips, targets
@@ -336,17 +340,23 @@ def validate(predict, loader, epoch, opt, show_progress=True):
 # ----------------------------------------------------------------------------------------------
 
 class RunLogs:
-    """train.log, train_batch.log, val.log (rank 0; appended to when resuming) and VisualDL scalars."""
+    """train.log, train_batch.log, val.log (rank 0) and VisualDL scalars. Resuming at ``begin_epoch``
+    appends to the logs after dropping their rows of that epoch and later (written after the checkpoint
+    by an interrupted run), so a resumed run's logs equal an uninterrupted run's."""
 
-    def __init__(self, opt, data, setup):
+    def __init__(self, opt, data, setup, begin_epoch=1):
         self.files = {}
-        path, resume = opt.result_path, bool(opt.resume_path)
+        path = opt.result_path
+        keep = begin_epoch if opt.resume_path else None
+
+        def log(name, header):
+            return TSVLogger(os.path.join(path, name), header, resume=keep is not None, keep_before=keep)
+
         if setup.is_main and data.train_loader:
-            self.files['train'] = TSVLogger(os.path.join(path, 'train.log'), ['epoch', 'loss', 'acc', 'lr'], resume)
-            self.files['batch'] = TSVLogger(os.path.join(path, 'train_batch.log'),
-                                            ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr'], resume)
+            self.files['train'] = log('train.log', ['epoch', 'loss', 'acc', 'lr'])
+            self.files['batch'] = log('train_batch.log', ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr'])
         if setup.is_main and data.val_loader:
-            self.files['val'] = TSVLogger(os.path.join(path, 'val.log'), ['epoch', 'loss', 'acc'], resume)
+            self.files['val'] = log('val.log', ['epoch', 'loss', 'acc'])
         self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl)
 
     def epoch(self, name, epoch, metrics):
@@ -401,24 +411,42 @@ def fit(state, data, opt, setup, logs):
     """Epochs state.begin_epoch .. --n_epochs: train, validate, step the schedule, save on rank 0.
     Returns the last epoch's {'train': ..., 'val': ...} metrics and the best validation clip accuracy."""
     predict = build_predict(state.model, opt, setup, amp=state.scaler is not None)
-    metrics = {}
-    for epoch in range(state.begin_epoch, opt.n_epochs + 1):
-        reseed(opt, epoch, setup.rank)
-        if setup.world_size > 1:
-            data.train_loader.batch_sampler.set_epoch(epoch)
-        train_metrics = train_one_epoch(state.train_model, data.train_loader, state.optimizer, epoch, opt,
-                                        logs.files.get('batch'), state.scaler, setup.show_progress)
-        logs.epoch('train', epoch, train_metrics)
-        val_metrics = validate(predict, data.val_loader, epoch, opt, setup.show_progress) if data.val_loader else None
-        logs.epoch('val', epoch, val_metrics or {})
-        step_scheduler(state.scheduler, val_metrics and val_metrics['loss'])
-        if setup.is_main:
-            is_best = val_metrics is not None and val_metrics['acc'] > state.best_acc
-            state.best_acc = max(state.best_acc, val_metrics['acc']) if val_metrics else state.best_acc
-            save_epoch_checkpoints(state, epoch, is_best, opt)
-            print(summary(epoch, opt, train_metrics, val_metrics), flush=True)
-        metrics = {'train': train_metrics, 'val': val_metrics}
+    metrics, epoch = {}, state.begin_epoch
+    try:
+        for epoch in range(state.begin_epoch, opt.n_epochs + 1):
+            metrics = fit_epoch(state, data, opt, setup, logs, predict, epoch)
+    except Interrupted as e:
+        e.message = interrupted_message(opt, epoch)
+        raise
     return dict(metrics, best_acc=state.best_acc)
+
+
+def interrupted_message(opt, epoch):
+    """What an interrupted run keeps and the command that continues it."""
+    last = os.path.join(opt.result_path, 'last.pdparams')
+    if os.path.isfile(last) or opt.resume_path:
+        return (f'interrupted in epoch {epoch}; continue with --resume_path '
+                f'{last if os.path.isfile(last) else opt.resume_path}')
+    return f'interrupted in epoch {epoch}, before the first checkpoint; run the same command again'
+
+
+def fit_epoch(state, data, opt, setup, logs, predict, epoch):
+    """One epoch of fit: train, validate, step the schedule, save (rank 0); returns its metrics."""
+    reseed(opt, epoch, setup.rank)
+    if setup.world_size > 1:
+        data.train_loader.batch_sampler.set_epoch(epoch)
+    train_metrics = train_one_epoch(state.train_model, data.train_loader, state.optimizer, epoch, opt,
+                                    logs.files.get('batch'), state.scaler, setup.show_progress)
+    logs.epoch('train', epoch, train_metrics)
+    val_metrics = validate(predict, data.val_loader, epoch, opt, setup.show_progress) if data.val_loader else None
+    logs.epoch('val', epoch, val_metrics or {})
+    step_scheduler(state.scheduler, val_metrics and val_metrics['loss'])
+    if setup.is_main:
+        is_best = val_metrics is not None and val_metrics['acc'] > state.best_acc
+        state.best_acc = max(state.best_acc, val_metrics['acc']) if val_metrics else state.best_acc
+        save_epoch_checkpoints(state, epoch, is_best, opt)
+        print(summary(epoch, opt, train_metrics, val_metrics), flush=True)
+    return {'train': train_metrics, 'val': val_metrics}
 
 
 def parameter_checksum(model):

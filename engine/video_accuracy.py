@@ -143,11 +143,14 @@ def load_ground_truth(annotation_path, subset='validation'):
     Videos without a label (e.g. the Kinetics test set) are left out.
     """
     data = _read_json(annotation_path, 'annotation file')
-    if 'database' not in data:
-        raise BadInput(f'{annotation_path}: not an annotation file (no "database" key)')
+    if not isinstance(data, dict) or not isinstance(data.get('database'), dict):
+        raise BadInput(f'{annotation_path}: not an annotation file (no "database" object)')
     subset = subset_name(subset)
     ground_truth = []
     for video_id, v in data['database'].items():
+        if not isinstance(v, dict) or not isinstance(v.get('annotations') or {}, dict):
+            raise BadInput(f'{annotation_path}: entry {video_id!r} of "database" is not an object with '
+                           '"subset" and "annotations"')
         if v.get('subset') != subset:
             continue
         label = (v.get('annotations') or {}).get('label')
@@ -159,11 +162,15 @@ def load_ground_truth(annotation_path, subset='validation'):
 def load_results(result_path):
     """{video_id: [(label_name, score)] sorted best first} from a val.json-style file."""
     data = _read_json(result_path, 'prediction file')
-    if 'results' not in data or not isinstance(data['results'], dict):
+    if not isinstance(data, dict) or not isinstance(data.get('results'), dict):
         raise BadInput(f'{result_path}: not a prediction file (no "results" dict)')
     results = {}
     for video_id, entries in data['results'].items():
-        pairs = [(e['label'], float(e['score'])) for e in entries]
+        try:
+            pairs = [(e['label'], float(e['score'])) for e in entries]
+        except (TypeError, KeyError, ValueError):
+            raise BadInput(f'{result_path}: the predictions of {video_id!r} are not a list of '
+                           '{"label": ..., "score": number} (as test.py writes)') from None
         pairs.sort(key=lambda p: p[1], reverse=True)  # stable: equal scores keep the file's order
         results[video_id] = pairs
     return results

@@ -15,7 +15,9 @@ must be <= --tolerance, default 1e-4; --no_verify skips this).
 import argparse
 import json
 import os
+import shutil
 import sys
+import tempfile
 import time
 
 import numpy as np
@@ -25,7 +27,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from engine.checkpoint import DATA_OPTION_NAMES, option_record  # noqa: E402
-from engine.errors import UserError  # noqa: E402
+from engine.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
+from engine.flags import check_flags, check_output_folder  # noqa: E402
 from engine.runtime import select_device  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402
 from scripts import predict  # noqa: E402
@@ -56,6 +59,10 @@ def export(model, opt, output, name='model'):
     try:
         static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
         paddle.jit.save(static, os.path.join(output, name))
+    except OSError as e:
+        if e.errno in WRITE_ERRNOS:  # a full or read-only disk: 'cannot write', not a failed export
+            raise
+        raise UserError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: {e})') from None
     except Exception as e:  # dy2static reports many internal exception types
         raise UserError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: '
                            f'{str(e).strip().splitlines()[0] if str(e).strip() else ""})') from None
@@ -88,31 +95,59 @@ def verify(model, opt, directory, tolerance=1e-4, seed=0):
     return diff
 
 
-def run(argv):
-    args, rest = build_parser().parse_known_args(argv)
-    opt = parse_opts(rest, description='options passed on by export_model.py')
+def parse_args(argv):
+    """(export_model.py's own options, the opts.py options it passes on, the names given explicitly)."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    check_flags(parser, args)
+    if not args.name or args.name != os.path.basename(args.name) or args.name in ('.', '..'):
+        parser.error(f'--name {args.name!r} must be a plain file name (the files go into --output)')
+    return args, parse_opts(rest, description='options passed on by export_model.py'), explicit_options(rest)
+
+
+def swap_in(staging, output):
+    """Move the checked files of ``staging`` into ``output`` (replacing earlier files of the same names only)."""
+    os.makedirs(output, exist_ok=True)
+    for name in sorted(os.listdir(staging)):
+        os.replace(os.path.join(staging, name), os.path.join(output, name))
+
+
+def run(args, opt, explicit):
+    """Export into a temporary folder next to --output, check it there, then move the files in: a failed
+    export leaves the previous one untouched."""
+    check_output_folder(args.output, '--output')
+    if os.path.abspath(args.checkpoint).startswith(os.path.abspath(args.output) + os.sep) and \
+            os.path.basename(args.checkpoint).startswith(args.name + '.'):
+        raise BadInput(f'--name {args.name} would replace the checkpoint {args.checkpoint}; choose another --name')
     select_device('cpu')  # export and check on the CPU; the static program runs on any device
-    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, explicit_options(rest))
-    start = time.time()
-    files = export(model, opt, args.output, args.name)
-    info = model_info(opt, checkpoint, files, args.checkpoint)
-    with open(os.path.join(args.output, predict.MODEL_INFO), 'w') as f:
-        json.dump(info, f, indent=2)
+    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, explicit)
+    parent = os.path.dirname(os.path.abspath(args.output))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(os.path.abspath(args.output))}.export-', dir=parent)
+    try:
+        start = time.time()
+        files = export(model, opt, staging, args.name)
+        info = model_info(opt, checkpoint, files, args.checkpoint)
+        with open(os.path.join(staging, predict.MODEL_INFO), 'w') as f:
+            json.dump(info, f, indent=2)
+        if not args.no_verify:
+            diff = verify(model, opt, staging, args.tolerance)
+        swap_in(staging, args.output)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+    files = tuple(os.path.join(args.output, os.path.basename(f)) for f in files)
     print(f'exported {opt.arch} ({opt.n_classes} classes, input [N, 3, {opt.sample_duration}, {opt.sample_size}, '
           f'{opt.sample_size}]) to {files[0]} + {os.path.basename(files[1])} in {time.time() - start:.1f} s')
     if not info['class_names']:
         print('note: the checkpoint stores no class names; give predict.py --annotation_path')
     if not args.no_verify:
-        diff = verify(model, opt, args.output, args.tolerance)
         print(f'check: paddle.inference matches the dynamic model (max abs difference {diff:.2g})')
     return files
 
 
 def main(argv=None):
-    try:
-        return run(sys.argv[1:] if argv is None else list(argv))
-    except UserError as e:
-        raise SystemExit(f'error: {e}') from None
+    args, opt, explicit = parse_args(sys.argv[1:] if argv is None else list(argv))
+    return run_command(run, args, opt, explicit, output=args.output)
 
 
 if __name__ == '__main__':

@@ -28,9 +28,11 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from datasets.safe_clips import clip_shape  # noqa: E402
-from engine.errors import UserError  # noqa: E402
+from engine.checkpoint import check_class_names  # noqa: E402
+from engine.errors import UserError, run_command  # noqa: E402
+from engine.flags import check_flags, check_output_file  # noqa: E402
 from engine.runtime import compile_predict, cpu_cores, select_device, use_static_graph  # noqa: E402
-from engine.video_accuracy import VideoScoreAccumulator, results_json, topk_indices  # noqa: E402
+from engine.video_accuracy import VideoScoreAccumulator, results_json, topk_indices, write_json_atomic  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402
 
 JPG_HEIGHT = 240
@@ -271,12 +273,29 @@ def print_top(video, scores, top, class_names, opt, n_clips, n_frames):
         print(f'{rank:3d}. {class_names[c]:<{width}}  {scores[c]:.4f}')
 
 
-def run(argv):
-    args, rest = build_parser().parse_known_args(argv)
-    opt = parse_opts(rest, description='options passed on by predict.py')
-    explicit = explicit_options(rest)
+def parse_args(argv):
+    """(predict.py's own options, the opts.py options it passes on, the names given explicitly)."""
+    parser = build_parser()
+    args, rest = parser.parse_known_args(argv)
+    check_flags(parser, args)
+    return args, parse_opts(rest, description='options passed on by predict.py'), explicit_options(rest)
+
+
+def check_output_json(args, opt):
+    """--output_json may not replace an input (the video, the checkpoint, the model, the annotation) nor an
+    existing file that is not JSON."""
+    inputs = [args.video, args.checkpoint, opt.annotation_path]
+    if args.inference_model and os.path.isdir(args.inference_model):
+        inputs += [os.path.join(args.inference_model, name) for name in os.listdir(args.inference_model)]
+    check_output_file(args.output_json, '--output_json', inputs, suffixes=('.json',))
+
+
+def run(args, opt, explicit):
+    if args.output_json:
+        check_output_json(args, opt)
     device, _ = select_device(opt.device, opt.cpu_threads)
     predictor, class_names, n_classes, source = load_predictor(args, opt, explicit, device)
+    stored = class_names
     if 'annotation_path' in explicit:
         class_names = annotation_class_names(opt.annotation_path)
     if not class_names:
@@ -284,23 +303,21 @@ def run(argv):
     n_classes = n_classes or len(class_names)
     if len(class_names) != n_classes:
         raise UserError(f'the model has {n_classes} classes but {len(class_names)} class names were given')
+    check_class_names(stored, class_names, source, opt.annotation_path)  # the model's own names are the truth
 
     scores, n_clips, n_frames = predict_video(args.video, predictor, opt, n_classes, max(1, args.clips_per_batch))
     top = topk_indices(scores, args.top_k)
     print_top(args.video, scores, top, class_names, opt, n_clips, n_frames)
     if args.output_json:
         video_id = os.path.splitext(os.path.basename(args.video))[0]
-        with open(args.output_json, 'w') as f:
-            json.dump(results_json([video_id], scores[None], class_names, args.top_k), f, indent=1)
+        write_json_atomic(results_json([video_id], scores[None], class_names, args.top_k), args.output_json)
     return [(class_names[c], float(scores[c])) for c in top], scores
 
 
 def main(argv=None):
     """Returns [(label, score)] best first; bad input exits with one 'error: ...' line."""
-    try:
-        return run(sys.argv[1:] if argv is None else list(argv))[0]
-    except UserError as e:
-        raise SystemExit(f'error: {e}') from None
+    args, opt, explicit = parse_args(sys.argv[1:] if argv is None else list(argv))
+    return run_command(run, args, opt, explicit, output=args.output_json or None)[0]
 
 
 if __name__ == '__main__':

@@ -96,7 +96,9 @@ def test_ucf101_video_path_adds_segments_and_reports_missing(ucf_dir, tmp_path, 
     assert ucf_video('Mid', 3, 1) not in db and len(db) == 11
     assert db[ucf_video('Zeta', 1, 1)]['annotations'] == {'label': 'Zeta', 'segment': [1, 7]}
     assert db[ucf_video('Alpha', 2, 1)]['annotations']['segment'] == [1, 9]
-    assert db[ucf_video('Mid', 4, 1)]['annotations']['segment'] == [1, 11]
+    # one rule with n_frames_ucf101_hmdb51.py: the highest frame number, and a warning about the gap
+    assert db[ucf_video('Mid', 4, 1)]['annotations']['segment'] == [1, 12]
+    assert 'highest frame 11 but 10 frame files' in proc.stderr
     # --keep_missing keeps it, without segment
     proc = run_script(UCF, ucf_dir, dst, '--video_path', jpg, '--keep_missing', '--splits', 3)
     assert proc.returncode == 0, proc.stderr

@@ -97,9 +97,9 @@ def run_script(*argv):
 
 def fails(capsys, *argv):
     """main(argv) must exit 1 with one 'error:' message (no traceback); returns the message."""
-    code = C.main([str(a) for a in argv])
-    err = capsys.readouterr().err
-    assert code == 1, err
+    with pytest.raises(SystemExit) as info:
+        C.main([str(a) for a in argv])
+    err = str(info.value.code)
     assert err.startswith('error: ') and 'Traceback' not in err, err
     return err
 

@@ -127,7 +127,7 @@ def test_eval_cli_subprocess_and_errors(crafted_files, tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(REPO, 'utils', 'eval_ucf101.py'), gt,
                            str(tmp_path / 'nope.json')], capture_output=True, text=True)
     assert proc.returncode == 1
-    assert proc.stderr.strip() == f'{tmp_path / "nope.json"}: prediction file not found'
+    assert proc.stderr.strip() == f'error: {tmp_path / "nope.json"}: prediction file not found'
 
 
 def test_per_class_rows_and_confusion_png(tmp_path):

@@ -380,7 +380,7 @@ def test_dataloader_batches_equal_direct_indexing(landscape, workers):
     loader = paddle.io.DataLoader(safe, batch_size=3, shuffle=False, num_workers=workers)
     normalize = datasets.input_normalizer(opt)
     seen = 0
-    for clips, targets, indices, ok in loader:
+    for clips, targets, indices, ok, _ in loader:
         assert clips.dtype == paddle.uint8 and bool(ok.numpy().all())
         expected = np.stack([ds[int(i)][0] for i in indices.numpy()])
         np.testing.assert_array_equal(clips.numpy(), expected)

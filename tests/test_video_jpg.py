@@ -181,11 +181,11 @@ def test_interrupted_and_half_written_videos_are_redone(tmp_path, make_video, ru
         make_video(str(src / 'Cls' / (name + '.avi')), n_frames=n)
     assert run_script(SCRIPT, src, dst, '--n_jobs', 1).returncode == 0
     done_before = tree_digest(str(dst / 'Cls' / 'v_done'))
-    # simulate a crash: v_half was being written (only <video>.partial, half its frames), and
+    # simulate a crash: v_half was being written (only .<video>.partial, half its frames), and
     # v_empty has a folder without frames (e.g. left by another tool)
-    os.rename(str(dst / 'Cls' / 'v_half'), str(dst / 'Cls' / 'v_half.partial'))
-    for name in frame_files(str(dst / 'Cls' / 'v_half.partial'))[5:]:
-        os.remove(str(dst / 'Cls' / 'v_half.partial' / name))
+    os.rename(str(dst / 'Cls' / 'v_half'), str(dst / 'Cls' / '.v_half.partial'))
+    for name in frame_files(str(dst / 'Cls' / '.v_half.partial'))[5:]:
+        os.remove(str(dst / 'Cls' / '.v_half.partial' / name))
     shutil.rmtree(str(dst / 'Cls' / 'v_empty'))
     (dst / 'Cls' / 'v_empty').mkdir()
     proc = run_script(SCRIPT, src, dst, '--n_jobs', 2)
@@ -222,8 +222,8 @@ def test_real_process_dying_mid_video_resumes(tmp_path, make_video, run_script):
                           stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.returncode == 9
     left = sorted(os.listdir(str(dst / 'Cls')))
-    assert left == ['v_1', 'v_2.partial']  # the half video never looks complete
-    assert len(frame_files(str(dst / 'Cls' / 'v_2.partial'))) == 4
+    assert left == ['.v_2.partial', 'v_1']  # the half video never looks complete
+    assert len(frame_files(str(dst / 'Cls' / '.v_2.partial'))) == 4
     proc = run_script(SCRIPT, src, dst, '--n_jobs', 1)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert '1 already converted, 2 to convert' in proc.stdout
@@ -272,7 +272,7 @@ def test_truncated_video_keeps_readable_frames_or_fails_with_strict(tmp_path, ma
 def test_output_inside_source_is_refused(tmp_path, make_video, run_script):
     make_video(str(tmp_path / 'videos' / 'Cls' / 'v.avi'), n_frames=3)
     proc = run_script(SCRIPT, tmp_path / 'videos', tmp_path / 'videos' / 'jpg')
-    assert proc.returncode == 2
+    assert proc.returncode == 1  # one policy: a UserError exits with status 1
     assert 'inside AVI_ROOT' in proc.stderr
     assert not (tmp_path / 'videos' / 'jpg').exists()
 
@@ -281,7 +281,7 @@ def test_ffmpeg_backend_without_ffmpeg_says_so(tmp_path, make_video, run_script)
     make_video(str(tmp_path / 'videos' / 'Cls' / 'v.avi'), n_frames=3)
     proc = run_script(SCRIPT, tmp_path / 'videos', tmp_path / 'jpg', '--backend', 'ffmpeg',
                       '--ffmpeg', str(tmp_path / 'no-such-ffmpeg'))
-    assert proc.returncode == 2
+    assert proc.returncode == 1
     assert 'needs the ffmpeg program' in proc.stderr and 'was not found' in proc.stderr
     assert '--backend pyav' in proc.stderr
 
@@ -313,16 +313,16 @@ def test_n_frames_script(tmp_path, run_script):
         d.mkdir(parents=True)
         for i in range(1, n + 1):
             (d / ('image_%05d.jpg' % i)).write_bytes(b'x')
-    (root / 'Cls' / 'v_c.partial').mkdir()
-    (root / 'Cls' / 'v_c.partial' / 'image_00001.jpg').write_bytes(b'x')
+    (root / 'Cls' / '.v_c.partial').mkdir()
+    (root / 'Cls' / '.v_c.partial' / 'image_00001.jpg').write_bytes(b'x')
     (root / 'Other' / 'v_empty').mkdir(parents=True)
     proc = run_script('utils/n_frames_ucf101_hmdb51.py', root)
     assert proc.returncode == 0, proc.stderr
     assert (root / 'Cls' / 'v_a' / 'n_frames').read_text() == '5'
     assert (root / 'Cls' / 'v_b' / 'n_frames').read_text() == '12'
     assert (root / 'Other' / 'v_empty' / 'n_frames').read_text() == '0'
-    assert not (root / 'Cls' / 'v_c.partial' / 'n_frames').exists()
-    assert 'unfinished conversion' in proc.stdout and 'v_c.partial' in proc.stdout
+    assert not (root / 'Cls' / '.v_c.partial' / 'n_frames').exists()
+    assert 'unfinished conversion' in proc.stdout and '.v_c.partial' in proc.stdout
     assert 'wrote n_frames for 3 videos' in proc.stdout
 
 

@@ -34,7 +34,8 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
-from engine.errors import UserError, counted_problems, preview  # noqa: E402
+from engine.errors import UserError, counted_problems, preview, run_command  # noqa: E402
+from engine.flags import check_flags, check_output_file  # noqa: E402
 
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'
@@ -455,20 +456,23 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    args = check_flags(parser, parser.parse_args(argv))
     if args.list:
         width = max(map(len, PUBLISHED))
         for name, (flags, note) in PUBLISHED.items():
             print(f'{name:<{width}}  {flags}    # {note}')
         return 0
     if not args.src or not args.dst:
-        build_parser().error('SRC and DST are required')
-    try:
+        parser.error('SRC and DST are required')
+
+    def convert():
+        # DST may not be SRC, nor an existing file that is not a Paddle checkpoint.
+        check_output_file(args.dst, 'DST', inputs=[args.src], suffixes=('.pdparams',))
         convert_file(args.src, args.dst, args)
-    except UserError as e:
-        print(f'error: {e}', file=sys.stderr)
-        return 1
-    return 0
+        return 0
+
+    return run_command(convert, output=args.dst)
 
 
 if __name__ == '__main__':

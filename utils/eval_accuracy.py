@@ -19,7 +19,8 @@ if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
 from datasets.annotation import subset_name  # noqa: E402
-from engine.errors import UserError  # noqa: E402
+from engine.errors import UserError, run_command  # noqa: E402
+from engine.flags import check_flags, check_output_file  # noqa: E402
 from engine.video_accuracy import evaluate, load_ground_truth, load_results  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------
@@ -48,18 +49,21 @@ def evaluate_file(ground_truth_path, result_path, subset='validation', top_k=1, 
 
 
 def main(argv=None, prog=None, alternative_key=None, description=None):
-    """Prints the accuracy and returns engine.video_accuracy.evaluate's dict; bad input exits with its
-    message (status 1), as the reference's scripts."""
-    args = build_parser(prog, description).parse_args(argv)
-    try:
-        return run(args, alternative_key)
-    except UserError as e:
-        raise SystemExit(str(e)) from None
+    """Prints the accuracy and returns engine.video_accuracy.evaluate's dict; bad input exits with one
+    'error: ...' line (status 1)."""
+    parser = build_parser(prog, description)
+    args = check_flags(parser, parser.parse_args(argv))
+    return run_command(run, args, alternative_key)
+
+
+def top_k_file(args):
+    return os.path.join(os.path.dirname(os.path.abspath(args.result_path)), f'top{args.top_k}.txt')
 
 
 def run(args, alternative_key=None):
-    if args.top_k < 1:
-        raise UserError(f'-k must be >= 1 (got {args.top_k})')
+    if args.save:
+        check_output_file(top_k_file(args), '--save', inputs=[args.ground_truth_path, args.result_path],
+                          suffixes=('.txt',))
     ground_truth, labels = load_ground_truth(args.ground_truth_path, args.subset)
     if not ground_truth:
         raise UserError(f'{args.ground_truth_path}: no labelled videos in subset {subset_name(args.subset)!r}')
@@ -80,7 +84,7 @@ def run(args, alternative_key=None):
     print(f'top-{args.top_k} accuracy: {r["accuracy"]:.6f} ({r["n_correct"]}/'
           f'{r["n_ground_truth"] - (r["n_missing"] if args.ignore else 0)})')
     if args.save:
-        with open(os.path.join(os.path.dirname(os.path.abspath(args.result_path)), f'top{args.top_k}.txt'), 'w') as f:
+        with open(top_k_file(args), 'w') as f:
             f.write(str(r['accuracy']))
     return r
 

@@ -4,7 +4,7 @@
 
 For every JPG_ROOT/<class>/<video>/ folder made by video_jpg_ucf101_hmdb51.py, writes
 <video>/n_frames holding the number of frames (the highest image_NNNNN.jpg index, as the
-reference did; no newline).  Unfinished conversions (<video>.partial/ folders) are skipped and
+reference did; no newline).  Unfinished conversions (.<video>.partial/ folders) are skipped and
 reported, as are folders without frames (n_frames 0) or with gaps in the numbering.
 """
 import argparse
@@ -15,15 +15,17 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
-from datasets.loader import FRAME_NAME  # noqa: E402
+from datasets.loader import frame_numbers  # noqa: E402
 
+from engine.errors import run_command  # noqa: E402
+from engine.flags import check_output_folder  # noqa: E402
 from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
 
 
 def n_frames_of(video_dir):
-    """(highest frame index, number of frame files) of a frames folder."""
-    indices = [int(m.group(1)) for m in map(FRAME_NAME.match, os.listdir(video_dir)) if m]
-    return (max(indices) if indices else 0), len(indices)
+    """(highest frame index, number of frame files) of a frames folder (ucf101_json.py --video_path and
+    the datasets use the same rule: datasets.loader.frame_numbers)."""
+    return frame_numbers(video_dir) or (0, 0)
 
 
 def write_n_frames(video_dir, n):
@@ -39,8 +41,9 @@ def class_process(class_dir, report):
         video_dir = os.path.join(class_dir, name)
         if not os.path.isdir(video_dir):
             continue
-        if name.endswith(PARTIAL_SUFFIX):
-            report['partial'].append(video_dir)
+        if name.startswith('.'):  # video_jpg's working folders (.<video>.partial) and other hidden ones
+            if name.endswith(PARTIAL_SUFFIX):
+                report['partial'].append(video_dir)
             continue
         n, count = n_frames_of(video_dir)
         write_n_frames(video_dir, n)
@@ -61,12 +64,18 @@ def main(argv=None):
     args = p.parse_args(argv)
     if not os.path.isdir(args.dir_path):
         p.error('JPG_ROOT %s is not a folder' % args.dir_path)
+    return run_command(write_tree, args.dir_path, output=args.dir_path)
+
+
+def write_tree(dir_path):
+    """n_frames in every video folder below ``dir_path``, then the report; returns the exit status."""
+    check_output_folder(dir_path, 'JPG_ROOT')
     from tqdm import tqdm
     report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': []}
-    classes = sorted(c for c in os.listdir(args.dir_path)
-                     if os.path.isdir(os.path.join(args.dir_path, c)))
+    classes = sorted(c for c in os.listdir(dir_path)
+                     if not c.startswith('.') and os.path.isdir(os.path.join(dir_path, c)))
     for class_name in tqdm(classes, unit='class'):
-        class_process(os.path.join(args.dir_path, class_name), report)
+        class_process(os.path.join(dir_path, class_name), report)
     print('wrote n_frames for %d videos (%d frames) in %d classes'
           % (report['videos'], report['frames'], len(classes)))
     for d in report['partial']:

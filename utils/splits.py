@@ -25,8 +25,9 @@ import re
 import sys
 import tempfile
 
-from datasets.loader import count_frames
-from engine.errors import BadInput, UserError
+from datasets.loader import frame_numbers
+from engine.errors import BadInput, run_command
+from engine.flags import check_output_folder
 
 SEED_LITERAL = 'annotation_dir_path'  # the seed README types this word before the folder
 
@@ -231,7 +232,11 @@ def build_database(labels, entries, video_path=None, keep_missing=False):
     for video_id, label, subset in entries:
         ann = {'label': label}
         if video_path is not None:
-            n = count_frames(os.path.join(video_path, label, video_id))
+            found = frame_numbers(os.path.join(video_path, label, video_id))
+            n = found and found[0]
+            if found and found[0] != found[1]:
+                print('  WARNING %s/%s: highest frame %d but %d frame files (a gap; the missing frames fail '
+                      'when read)' % (label, video_id, found[0], found[1]), file=sys.stderr)
             if not n:
                 (missing if n is None else empty).append((video_id, label, subset))
                 if not keep_missing:
@@ -343,12 +348,23 @@ def report_and_write(path, data, missing, empty, video_path, keep_missing, out=s
     return ok
 
 
+def check_not_empty(split, entries):
+    """A split whose training or validation list is empty is an error naming that list."""
+    subsets = {subset for _, _, subset in entries}
+    empty = [name for name in ('training', 'validation') if name not in subsets]
+    if empty:
+        raise BadInput('split %d lists no %s videos (the %s list of split %d is empty, or every video of '
+                       'it is flagged otherwise); check the split files'
+                       % (split, ' and no '.join(empty), '/'.join(empty), split))
+
+
 def write_splits(splits, split_entries, path_of, video_path=None, keep_missing=False, out=sys.stdout):
     """The annotation JSON of each split: ``split_entries(split)`` -> (labels, entries), written to
     ``path_of(split)``; returns (written paths, all_ok)."""
     written, all_ok = [], True
     for split in splits:
         labels, entries = split_entries(split)
+        check_not_empty(split, entries)
         data, missing, empty = build_database(labels, entries, video_path, keep_missing)
         path = path_of(split)
         all_ok &= report_and_write(path, data, missing, empty, video_path, keep_missing, out)
@@ -357,15 +373,14 @@ def write_splits(splits, split_entries, path_of, video_path=None, keep_missing=F
 
 
 def run_conversion(convert, args, class_folder):
-    """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status."""
-    try:
+    """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status (bad input:
+    one 'error: ...' line, engine.errors.run_command)."""
+    def body():
+        check_output_folder(args.dst_dir_path, 'DST_DIR')
         _, ok = convert(args.dir_path, args.dst_dir_path, args.video_path, args.splits, args.keep_missing)
-    except UserError as e:
-        print('error: %s' % e, file=sys.stderr)
-        return 1
-    if not ok:
-        print('error: no listed video has frames under %s (expected %s/%s/<video>/'
-              'image_00001.jpg); wrong --video_path?' % (args.video_path, args.video_path, class_folder),
-              file=sys.stderr)
-        return 1
-    return 0
+        if not ok:
+            raise BadInput('no listed video has frames under %s (expected %s/%s/<video>/image_00001.jpg); '
+                           'wrong --video_path?' % (args.video_path, args.video_path, class_folder))
+        return 0
+
+    return run_command(body, output=args.dst_dir_path)

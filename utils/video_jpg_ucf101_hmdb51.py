@@ -25,9 +25,11 @@ so no ffmpeg binary is needed:
 
 ``--backend ffmpeg`` runs the ffmpeg program itself (same filter and options) when it is installed.
 
-The conversion is resumable and crash-safe: a video is written into ``<video>.partial/`` and renamed
-to ``<video>/`` only when all its frames are on disk, so an existing ``<video>/`` folder is always
-complete.  A re-run skips complete videos and redoes interrupted ones.  A video that cannot be read
+The conversion is resumable and crash-safe: a video is written into ``.<video>.partial/`` (a hidden
+name, which no video produces) and renamed to ``<video>/`` only when all its frames are on disk, so an
+existing ``<video>/`` folder is always complete.  A re-run skips complete videos and redoes interrupted
+ones; a ``<video>/`` folder it did not make (no frame 1) is reported, never removed.  Ctrl-C or SIGTERM
+stops the workers and ends with one line; the same command continues.  A video that cannot be read
 (corrupt, empty, no video stream) is reported with the reason and skipped; the run ends with a
 summary and exits with status 1 if any video failed.  Nothing is ever written below AVI_ROOT.
 """
@@ -46,7 +48,8 @@ if REPO_ROOT not in sys.path:
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
 from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
-from engine.errors import UserError  # noqa: E402
+from engine.errors import WRITE_ERRNOS, Interrupted, UserError, quiet_worker, run_command  # noqa: E402
+from engine.flags import check_flags, check_output_folder  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
 DEFAULT_SIZE = 240
@@ -426,6 +429,11 @@ def find_ffmpeg(path=None):
     return shutil.which(path or 'ffmpeg')
 
 
+def _default_sigint():
+    import signal
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='cfr',
                          ffmpeg='ffmpeg', threads=1):
     cmd = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', src,
@@ -436,7 +444,9 @@ def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode=
         cmd += ['-q:v', str(int(qscale))]
     cmd.append(os.path.join(out_dir.replace('%', '%%'), FRAME_PATTERN))
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # The worker ignores SIGINT (engine.errors.quiet_worker) and ffmpeg would inherit that: give it back
+        # the default, so Ctrl-C stops ffmpeg too.
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
     except OSError as e:
         raise VideoError('cannot run %s: %s' % (ffmpeg, e))
     err = proc.stderr.decode('utf-8', 'replace').strip().splitlines()
@@ -487,16 +497,28 @@ def _is_within(path, root):
     return path == root or path.startswith(root.rstrip(os.sep) + os.sep)
 
 
+def working_dir(dst):
+    """The folder a video is written into before the rename to ``dst``: a hidden name (find_videos skips
+    hidden files, so no video's output can be called that)."""
+    return os.path.join(os.path.dirname(dst), '.' + os.path.basename(dst) + PARTIAL_SUFFIX)
+
+
 def process_video(task):
-    """Convert one video into ``<dst>.partial`` and rename it to ``<dst>``. Never raises."""
+    """Convert one video into ``working_dir(dst)`` and rename it to ``<dst>``. Raises only when the output
+    cannot be written (a full or read-only disk); a video's own problem is returned as 'failed'."""
     src, dst, opts = task
     start = time.time()
-    partial = dst + PARTIAL_SUFFIX
+    partial = working_dir(dst)
     try:
         if os.path.lexists(partial):
             shutil.rmtree(partial)
-        if os.path.lexists(dst):  # incomplete (or --overwrite): redo
-            shutil.rmtree(dst)
+        if os.path.isdir(dst) and not os.path.islink(dst) and not os.listdir(dst):
+            os.rmdir(dst)  # an empty folder in the way: nothing to lose
+        if os.path.lexists(dst):
+            if not is_complete(dst):
+                raise VideoError('%s exists but is no finished conversion (no %s); it was not made here, so '
+                                 'it is left alone: move it away and re-run' % (dst, FRAME_PATTERN % 1))
+            shutil.rmtree(dst)  # --overwrite of a finished conversion
         os.makedirs(partial)
         if opts['backend'] == 'ffmpeg':
             n, warnings = convert_video_ffmpeg(src, partial, opts['size'], opts['qscale'],
@@ -510,6 +532,12 @@ def process_video(task):
         return src, 'ok', n, warnings, time.time() - start
     except VideoError as e:
         reason = str(e)
+    except OSError as e:
+        if e.errno not in WRITE_ERRNOS:
+            reason = '%s: %s' % (type(e).__name__, e)
+        else:  # a full or read-only disk is no fault of the video: it stops the run
+            shutil.rmtree(partial, ignore_errors=True)
+            raise
     except Exception as e:  # noqa: BLE001 - one bad file must not stop the run
         reason = '%s: %s' % (type(e).__name__, e)
     shutil.rmtree(partial, ignore_errors=True)
@@ -546,14 +574,14 @@ def _run(tasks, n_jobs, record):
             record(process_video(task))
         return
     import multiprocessing
-    pool = multiprocessing.Pool(min(n_jobs, len(tasks)))
+    pool = multiprocessing.Pool(min(n_jobs, len(tasks)), initializer=quiet_worker)
     try:
         for result in pool.imap_unordered(process_video, tasks):
             record(result)
         pool.close()
         pool.join()
     except BaseException:
-        pool.terminate()
+        pool.terminate()  # SIGTERM: the workers end silently (quiet_worker)
         pool.join()
         raise
 
@@ -656,54 +684,55 @@ def build_parser():
     return p
 
 
-def main(argv=None):
-    args = build_parser().parse_args(argv)
+def check_args(args):
+    """The checks before any work: folders, the backend's program or library."""
     src, dst = args.dir_path, args.dst_dir_path
     if not os.path.isdir(src):
-        print('error: AVI_ROOT %s is not a folder' % src, file=sys.stderr)
-        return 2
+        raise UserError('AVI_ROOT %s is not a folder' % src)
     if _is_within(dst, src):
-        print('error: JPG_ROOT %s is inside AVI_ROOT %s; the source tree is never written to, '
-              'choose an output folder outside it' % (dst, src), file=sys.stderr)
-        return 2
-    if args.qscale is not None and not 2 <= args.qscale <= 31:
-        print('error: --qscale must be in 2..31', file=sys.stderr)
-        return 2
-    if args.size <= 0:
-        print('error: --size must be positive', file=sys.stderr)
-        return 2
-    ffmpeg = None
+        raise UserError('JPG_ROOT %s is inside AVI_ROOT %s; the source tree is never written to, choose an '
+                        'output folder outside it' % (dst, src))
+    check_output_folder(dst, 'JPG_ROOT')
     if args.backend == 'ffmpeg':
         ffmpeg = find_ffmpeg(args.ffmpeg)
         if ffmpeg is None:
-            print("error: --backend ffmpeg needs the ffmpeg program, but '%s' was not found (not "
-                  'installed or not on PATH). Install it (e.g. apt-get install ffmpeg), pass its '
-                  'location with --ffmpeg PATH, or use the default --backend pyav, which needs '
-                  'no ffmpeg program.' % args.ffmpeg, file=sys.stderr)
-            return 2
-    else:
-        try:
-            import av  # noqa: F401
-        except ImportError:
-            print('error: the pyav backend needs PyAV (pip install av), or use --backend ffmpeg',
-                  file=sys.stderr)
-            return 2
-    exts = tuple(e if e.startswith('.') else '.' + e for e in args.ext)
-    os.makedirs(dst, exist_ok=True)
+            raise UserError("--backend ffmpeg needs the ffmpeg program, but '%s' was not found (not installed "
+                            'or not on PATH). Install it (e.g. apt-get install ffmpeg), pass its location with '
+                            '--ffmpeg PATH, or use the default --backend pyav, which needs no ffmpeg program.'
+                            % args.ffmpeg)
+        return ffmpeg
     try:
-        summary = convert_tree(src, dst, n_jobs=args.n_jobs, backend=args.backend, size=args.size,
-                               qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
+        import av  # noqa: F401
+    except ImportError:
+        raise UserError('the pyav backend needs PyAV (pip install av), or use --backend ffmpeg') from None
+    return None
+
+
+def run(args):
+    ffmpeg = check_args(args)
+    exts = tuple(e if e.startswith('.') else '.' + e for e in args.ext)
+    os.makedirs(args.dst_dir_path, exist_ok=True)
+    try:
+        summary = convert_tree(args.dir_path, args.dst_dir_path, n_jobs=args.n_jobs, backend=args.backend,
+                               size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
                                overwrite=args.overwrite, extensions=exts, strict=args.strict,
                                progress=not args.no_progress)
-    except KeyboardInterrupt:
-        print('\ninterrupted: finished videos are kept, the unfinished ones are redone when the '
-              'same command is run again', file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as e:  # Interrupted (SIGINT, SIGTERM) too
+        raise Interrupted(getattr(e, 'signum', 2),
+                          'interrupted: finished videos are kept, the unfinished ones are redone when the same '
+                          'command is run again') from None
     print_summary(summary)
     if summary['found'] == 0:
-        print('warning: no video found (expected AVI_ROOT/<class>/<video>%s)' % exts[0],
-              file=sys.stderr)
+        print('warning: no video found (expected AVI_ROOT/<class>/<video>%s)' % exts[0], file=sys.stderr)
     return 1 if summary['failed'] else 0
+
+
+def main(argv=None):
+    """Exit status 0, or 1 when a video failed; bad input, an unwritable JPG_ROOT and signals end with one
+    'error: ...' line (engine.errors.run_command)."""
+    parser = build_parser()
+    args = check_flags(parser, parser.parse_args(argv))
+    return run_command(run, args, output=args.dst_dir_path)
 
 
 if __name__ == '__main__':

@@ -1,0 +1,128 @@
+"""The one table of numeric flag constraints, checked by every command right after parsing.
+
+A flag whose value cannot mean anything (``--batch_size 0``, ``--learning_rate -0.1``, a negative
+``--sample_duration``) is an argparse error at start-up, before any file is read or written. The table
+is keyed by the option's name (its ``dest``); ``check_flags(parser, args)`` applies every rule whose
+name the parser has and whose value is a number (or a list of numbers), so one table serves main.py,
+test.py (opts.py), the scripts and the data-preparation tools. A name used by two commands for two
+different things (``export_model.py --checkpoint`` is a path) is left alone where its value is not a
+number. Importable without Paddle.
+"""
+import math
+import os
+
+
+def _rule(test, text):
+    return test, text
+
+
+def at_least(low):
+    return _rule(lambda v: v >= low, f'must be >= {low}')
+
+
+def greater_than(low):
+    return _rule(lambda v: v > low, f'must be > {low}')
+
+
+def between(low, high):
+    return _rule(lambda v: low <= v <= high, f'must be in [{low}, {high}]')
+
+
+def in_unit_interval():
+    return _rule(lambda v: 0 < v <= 1, 'must be in (0, 1]')
+
+
+FLAG_RULES = {
+    # input
+    'sample_size': at_least(1), 'sample_duration': at_least(1), 'sample_t_stride': at_least(1),
+    'n_val_samples': at_least(1), 'n_scales': at_least(1), 'initial_scale': greater_than(0),
+    'scale_step': in_unit_interval(), 'train_crop_min_scale': in_unit_interval(),
+    'train_crop_min_ratio': greater_than(0), 'norm_value': greater_than(0), 'value_scale': greater_than(0),
+    'scale_in_test': greater_than(0), 'inference_stride': at_least(0), 'output_topk': at_least(1),
+    # model
+    'model_depth': at_least(1), 'n_classes': at_least(1), 'n_pretrain_classes': at_least(0),
+    'n_finetune_classes': at_least(0), 'resnet_widen_factor': greater_than(0), 'wide_resnet_k': at_least(1),
+    'resnext_cardinality': at_least(1), 'conv1_t_size': at_least(1), 'conv1_t_stride': at_least(1),
+    'n_input_channels': at_least(1), 'ft_begin_index': at_least(0),
+    # optimisation and run
+    'learning_rate': greater_than(0), 'momentum': between(0, 1), 'dampening': between(0, 1),
+    'weight_decay': at_least(0), 'lr_patience': at_least(0), 'multistep_milestones': at_least(1),
+    'warmup_epochs': at_least(0), 'batch_size': at_least(1), 'n_epochs': at_least(1), 'begin_epoch': at_least(1),
+    'checkpoint': at_least(1), 'n_threads': at_least(0), 'cpu_threads': at_least(0),
+    # scripts
+    'top_k': at_least(1), 'clips_per_batch': at_least(1), 'tolerance': at_least(0),
+    'size': at_least(1), 'qscale': between(2, 31),
+}
+
+
+def problems(args, names=None):
+    """'--name: must be ... (got v)' for each value of ``args`` (a namespace) that breaks its rule."""
+    found = []
+    for name, value in sorted(vars(args).items()):
+        if name not in FLAG_RULES or (names is not None and name not in names):
+            continue
+        test, text = FLAG_RULES[name]
+        values = value if isinstance(value, (list, tuple)) else [value]
+        for v in values:
+            if isinstance(v, bool) or not isinstance(v, (int, float)):
+                continue
+            if not math.isfinite(v) or not test(v):
+                found.append(f'--{name} {text} (got {v:g})')
+                break
+    return found
+
+
+def check_flags(parser, args):
+    """parser.error (status 2, one 'error:' line after the usage) for the first flag that breaks its rule;
+    returns args."""
+    names = {action.dest for action in parser._actions}
+    found = problems(args, names)
+    if found:
+        parser.error('; '.join(found))
+    return args
+
+
+# ----------------------------------------------------------------------------------------------
+# Outputs, checked before any work starts
+# ----------------------------------------------------------------------------------------------
+
+def _cannot_write(path, reason):
+    from engine.errors import BadInput
+    return BadInput(f'cannot write {path} ({reason})')
+
+
+def _existing_ancestor(path):
+    parent = os.path.dirname(os.path.abspath(path))
+    while not os.path.lexists(parent):
+        parent = os.path.dirname(parent)
+    return parent
+
+
+def check_output_folder(path, flag):
+    """A folder the command will create (if missing) and write into: refuse an existing file, a path under a
+    file and a read-only place now, before any work, naming ``flag``."""
+    if os.path.lexists(path) and not os.path.isdir(path):
+        raise _cannot_write(path, f'{flag} is an existing file, not a folder; choose another {flag}')
+    target = path if os.path.isdir(path) else _existing_ancestor(path)
+    if not os.path.isdir(target):
+        raise _cannot_write(path, f'{target} is a file, not a folder; choose another {flag}')
+    if not os.access(target, os.W_OK | os.X_OK):
+        raise _cannot_write(path, f'{target} is not writable; choose another {flag}')
+    return path
+
+
+def check_output_file(path, flag, inputs=(), suffixes=None):
+    """A file the command will (over)write: not one of ``inputs``, not a folder, not an existing file of
+    another kind (its name does not end with one of ``suffixes``), in a writable folder."""
+    for source in inputs:
+        if source and os.path.exists(source) and os.path.exists(path) and os.path.samefile(source, path):
+            raise _cannot_write(path, f'{flag} is one of the inputs ({source}); choose another {flag}')
+        if source and os.path.abspath(source) == os.path.abspath(path):
+            raise _cannot_write(path, f'{flag} is one of the inputs; choose another {flag}')
+    if os.path.isdir(path):
+        raise _cannot_write(path, f'{flag} is an existing folder; give a file name')
+    if suffixes and os.path.lexists(path) and not path.lower().endswith(tuple(suffixes)):
+        raise _cannot_write(path, f'{flag} is an existing file that is not a {"/".join(suffixes)} file; '
+                                  'it is not replaced, choose another name')
+    check_output_folder(os.path.dirname(os.path.abspath(path)), f'the folder of {flag}')
+    return path
