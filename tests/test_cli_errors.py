@@ -393,3 +393,48 @@ def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, 
     straight = run('utils/video_jpg_ucf101_hmdb51.py', src, tmp_path / 'straight', *argv)
     assert rerun.returncode == straight.returncode == 0, rerun.stderr + straight.stderr
     assert fingerprint(tmp_path / 'jpg') == fingerprint(tmp_path / 'straight')
+
+
+@pytest.mark.parametrize('workers', ['0', '2'])
+def test_missing_frame_is_named_in_every_worker_configuration(tmp_path, workers):
+    """The worker's own message (the missing file) reaches the user, also with random temporal crops (loading
+    the clip again in the main process would draw another window)."""
+    make_frame_dataset(tmp_path, n_train=1, n_val=1, n_frames=6)
+    os.remove(tmp_path / 'jpg' / 'GreenThings' / 'v_GreenThings_g02_c01' / 'image_00003.jpg')
+    proc = run('main.py', *tiny_run_args(tmp_path, tmp_path / 'r', '--n_epochs', '1', '--no_val', '--no_vdl',
+                                         '--sample_duration', '6', '--n_threads', workers))
+    errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr and len(errors) == 1, proc.stderr[-3000:]
+    assert os.path.join('v_GreenThings_g02_c01', 'image_00003.jpg') in errors[0], errors[0]
+
+
+class FailsOnce:
+    """Items (clip, target) whose item 1 fails only on its first load (as a random window that touched a
+    missing frame, drawn differently when loaded again)."""
+    samples = [{'video': 'v0'}, {'video': 'v1'}]
+    clip_dtype = 'uint8'
+
+    def __init__(self):
+        self.calls = 0
+
+    def __len__(self):
+        return 2
+
+    def __getitem__(self, index):
+        import numpy as np
+        if index == 1 and self.calls == 0:
+            self.calls += 1
+            raise FileNotFoundError('frame not found: jpg/v1/image_00003.jpg')
+        return np.zeros((3, 2, 4, 4), 'uint8'), 0
+
+
+@pytest.mark.parametrize('workers', [0, 2])
+def test_the_workers_own_message_is_reported(workers):
+    import paddle
+    from datasets.safe_clips import SafeClips
+    from engine.errors import quiet_worker
+    safe = SafeClips(FailsOnce(), (3, 2, 4, 4))
+    loader = paddle.io.DataLoader(safe, batch_size=2, num_workers=workers, worker_init_fn=quiet_worker)
+    (clips, targets, indices, ok, messages), = list(loader)
+    assert safe.first_error(indices.numpy(), ok.numpy(), messages.numpy()) == \
+        'frame not found: jpg/v1/image_00003.jpg'
