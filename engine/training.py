@@ -123,12 +123,17 @@ class Data:
 def refuse_to_overwrite(opt):
     """A folder holding a checkpoint holds a run; one without (a failed or interrupted start) holds nothing
     to protect, so the corrected command may use it."""
-    previous = [p for p in ['last.pdparams'] if os.path.exists(os.path.join(opt.result_path, p))]
-    previous += sorted(glob.glob(os.path.join(opt.result_path, 'save_*.pdparams')))
+    last = os.path.join(opt.result_path, 'last.pdparams')
+    saved = sorted(glob.glob(os.path.join(opt.result_path, 'save_*.pdparams')), key=_saved_epoch)
+    previous = ([last] if os.path.exists(last) else []) + saved[::-1]  # the newest checkpoint first
     if previous and not opt.resume_path and not opt.no_train:
         raise UserError(f'{opt.result_path} already holds a run ({os.path.basename(previous[0])}); continue it '
-                        f'with --resume_path {os.path.join(opt.result_path, "last.pdparams")} '
-                        'or choose another --result_path')
+                        f'with --resume_path {previous[0]} or choose another --result_path')
+
+
+def _saved_epoch(path):
+    digits = os.path.basename(path)[len('save_'):-len('.pdparams')]
+    return int(digits) if digits.isdigit() else -1
 
 
 def build_data(opt, setup):

@@ -106,6 +106,9 @@ def world(tmp_path_factory):
     write(os.path.join(root, 'hmdb', 'Cls_test_split1.txt'), 'v_Cls_g01_c01.avi 1 \nv_Cls_g02_c01.avi 2 \n')
     write(os.path.join(root, 'hmdb_zero', 'Cls_test_split1.txt'), 'v_Cls_g01_c01.avi 0 \nv_Cls_g02_c01.avi 0 \n')
     write(os.path.join(root, 'hmdb_bad', 'Cls_test_split1.txt'), 'v_Cls_g01_c01.avi seven\n')
+    proc = run('scripts/export_model.py', '--checkpoint', os.path.join(root, 'run', 'last.pdparams'), '--output',
+               os.path.join(root, 'export'), '--sample_size', '32', '--sample_duration', '4', '--no_verify')
+    assert proc.returncode == 0, proc.stderr[-2000:]
     write(os.path.join(root, 'a_file'), 'not a folder\n')
     write(os.path.join(root, 'model.pth'), 'stands in for a PyTorch checkpoint\n')
     return {'root': root, 'ckpt': os.path.join(root, 'run', 'last.pdparams'),
@@ -213,6 +216,7 @@ CASES = [
     case(TRAIN, '', 'cannot write', full_disk=20000),
     case(TEST, '', 'cannot write', full_disk=300),
     case(EXPORT, '', 'cannot write', full_disk=100),
+    case(EXPORT, '--output {r}/export', 'cannot write', full_disk=100),  # the previous export stays
     case(PREDICT, '--output_json {o}/p.json', 'cannot write', full_disk=50),
     case(JPG, '', 'cannot write', full_disk=100),
     case(UCF, '', 'cannot write', full_disk=50),
