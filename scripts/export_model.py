@@ -10,7 +10,8 @@ preprocessing: sample_size, sample_duration, norm_value, mean, std). The input i
 
 Model options come from the checkpoint (flags may only repeat them). After saving, the exported model is
 run through paddle.inference on a random clip and compared with the dynamic model (max abs difference
-must be <= --tolerance, default 1e-4; --no_verify skips this).
+must be <= --tolerance, default 1e-4; --no_verify skips this). The files are built and checked in a
+temporary folder next to --output and only then moved in, so a failed export leaves the previous one as it was.
 """
 import argparse
 import json
@@ -41,7 +42,7 @@ def build_parser():
     p.add_argument('--checkpoint', required=True,
                    help='.pdparams written by main.py (or a bare / converted state_dict)')
     p.add_argument('--output', required=True, help='folder to write the static model into (created if missing)')
-    p.add_argument('--name', default='model', help='file name prefix inside --output (default: model)')
+    p.add_argument('--name', default='model', help='file name prefix inside --output (default: model; a plain name, no folder)')
     p.add_argument('--no_verify', action='store_true', help='skip the paddle.inference vs dynamic comparison')
     p.add_argument('--tolerance', type=float, default=1e-4, help='max abs logit difference allowed by the check')
     return p
