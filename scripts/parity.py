@@ -154,14 +154,20 @@ def summarize(results, args):
                       '{:.3f} ± {:.3f}'.format(*summary[side]['video_top1'])]
     lines.append('| mean ± sd | ' + ' | '.join(cells) + ' |')
     if len(summary) == 2:
-        loss_gap = summary['paddle']['late_loss'][0] / summary['torch']['late_loss'][0] - 1
-        acc_gap = summary['paddle']['video_top1'][0] - summary['torch']['video_top1'][0]
-        summary['loss_gap_relative'], summary['acc_gap'] = loss_gap, acc_gap
-        summary['parity'] = abs(loss_gap) <= LOSS_TOLERANCE and abs(acc_gap) <= ACC_TOLERANCE
+        n = len(args.seeds)
+        (loss_p, loss_p_sd), (loss_t, loss_t_sd) = summary['paddle']['late_loss'], summary['torch']['late_loss']
+        (acc_p, acc_p_sd), (acc_t, acc_t_sd) = summary['paddle']['video_top1'], summary['torch']['video_top1']
+        loss_gap, acc_gap = loss_p / loss_t - 1, acc_p - acc_t
+        # standard errors of the differences of the means (independent seeds on each side)
+        loss_gap_se = (loss_p_sd ** 2 / n + loss_t_sd ** 2 / n) ** 0.5 / loss_t
+        acc_gap_se = (acc_p_sd ** 2 / n + acc_t_sd ** 2 / n) ** 0.5
+        summary.update(loss_gap_relative=loss_gap, loss_gap_relative_se=loss_gap_se, acc_gap=acc_gap,
+                       acc_gap_se=acc_gap_se,
+                       parity=abs(loss_gap) <= LOSS_TOLERANCE and abs(acc_gap) <= ACC_TOLERANCE)
         lines.append('')
-        lines.append(f'paddle - torch: late loss {loss_gap:+.2%} (tolerance ±{LOSS_TOLERANCE:.0%}), '
-                     f'video top-1 {acc_gap:+.3f} (tolerance ±{ACC_TOLERANCE}) -> '
-                     + ('PARITY' if summary['parity'] else 'NO PARITY'))
+        lines.append(f'paddle - torch over {n} seeds: late loss {loss_gap:+.2%} ± {loss_gap_se:.2%} (standard error; '
+                     f'tolerance ±{LOSS_TOLERANCE:.0%}), video top-1 {acc_gap:+.3f} ± {acc_gap_se:.3f} '
+                     f'(tolerance ±{ACC_TOLERANCE}) -> ' + ('PARITY' if summary['parity'] else 'NO PARITY'))
     return '\n'.join(lines), summary
 
 
