@@ -48,7 +48,7 @@ if REPO_ROOT not in sys.path:
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
 from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
-from engine.errors import WRITE_ERRNOS, Interrupted, UserError, quiet_worker, run_command  # noqa: E402
+from engine.errors import WRITE_ERRNOS, Interrupted, UserError, run_command  # noqa: E402
 from engine.flags import check_flags, check_output_folder  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
@@ -429,11 +429,6 @@ def find_ffmpeg(path=None):
     return shutil.which(path or 'ffmpeg')
 
 
-def _default_sigint():
-    import signal
-    signal.signal(signal.SIGINT, signal.SIG_DFL)
-
-
 def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode='cfr',
                          ffmpeg='ffmpeg', threads=1):
     cmd = [ffmpeg, '-nostdin', '-hide_banner', '-loglevel', 'error', '-y', '-i', src,
@@ -444,9 +439,7 @@ def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode=
         cmd += ['-q:v', str(int(qscale))]
     cmd.append(os.path.join(out_dir.replace('%', '%%'), FRAME_PATTERN))
     try:
-        # The worker ignores SIGINT (engine.errors.quiet_worker) and ffmpeg would inherit that: give it back
-        # the default, so Ctrl-C stops ffmpeg too.
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, preexec_fn=_default_sigint)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
         raise VideoError('cannot run %s: %s' % (ffmpeg, e))
     err = proc.stderr.decode('utf-8', 'replace').strip().splitlines()
@@ -567,23 +560,32 @@ def _plan(videos, dst_root, overwrite, opts):
     return skipped, tasks
 
 
+def _end_on_signals():
+    """Initializer of the conversion workers: Ctrl-C and SIGTERM (sent to the whole process group) end a
+    worker at once and silently; the parent reports the interruption."""
+    import signal
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, signal.SIG_DFL)
+
+
 def _run(tasks, n_jobs, record):
-    """process_video on every task (in a pool of n_jobs processes), each result to ``record``."""
+    """process_video on every task (in n_jobs worker processes), each result to ``record``.
+
+    A process pool that survives its workers' death (concurrent.futures; multiprocessing.Pool deadlocks
+    when a worker dies holding its queue's lock, as a signal to the process group does)."""
     if n_jobs == 1 or len(tasks) <= 1:
         for task in tasks:
             record(process_video(task))
         return
-    import multiprocessing
-    pool = multiprocessing.Pool(min(n_jobs, len(tasks)), initializer=quiet_worker)
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    executor = ProcessPoolExecutor(min(n_jobs, len(tasks)), initializer=_end_on_signals)
     try:
-        for result in pool.imap_unordered(process_video, tasks):
-            record(result)
-        pool.close()
-        pool.join()
+        for future in as_completed([executor.submit(process_video, task) for task in tasks]):
+            record(future.result())
     except BaseException:
-        pool.terminate()  # SIGTERM: the workers end silently (quiet_worker)
-        pool.join()
+        executor.shutdown(wait=False, cancel_futures=True)
         raise
+    executor.shutdown()
 
 
 def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_SIZE, qscale=None,
