@@ -11,6 +11,7 @@ that names a file (or a full disk), SIGINT and SIGTERM all end with one ``error:
 non-zero status (1, or 128 + the signal), and nothing else does.
 """
 import errno as _errno
+import os as _os
 import signal as _signal
 import sys as _sys
 
@@ -63,8 +64,36 @@ class Interrupted(KeyboardInterrupt):
         return self.message or f'interrupted ({SIGNAL_NAMES.get(self.signum, self.signum)})'
 
 
+_received = []  # the signals this process received (the last decides the exit status)
+
+
 def _raise_interrupted(signum, frame):
+    _received.append(signum)
     raise Interrupted(signum)
+
+
+def _unraisable(hook_args, default=_sys.unraisablehook):
+    """An Interrupted raised where Python cannot propagate it (an at-fork hook while a DataLoader starts its
+    workers, a __del__) is not printed: the command reports it at its next check (raise_if_interrupted)
+    or when it ends."""
+    if not isinstance(hook_args.exc_value, Interrupted):
+        default(hook_args)
+
+
+def raise_if_interrupted():
+    """Raise Interrupted if a signal arrived whose exception was swallowed (see _unraisable)."""
+    if _received:
+        raise Interrupted(_received[-1])
+
+
+def interruption(e):
+    """The signal behind exception ``e`` (also an error it caused, e.g. a DataLoader worker that the same
+    signal ended), or None."""
+    if isinstance(e, Interrupted):
+        return e.signum
+    if _received:
+        return _received[-1]
+    return _signal.SIGINT if isinstance(e, KeyboardInterrupt) else None
 
 
 def catch_signals():
@@ -72,6 +101,7 @@ def catch_signals():
     SIGTERM dump is no message for a user)."""
     for signum in SIGNAL_NAMES:
         _signal.signal(signum, _raise_interrupted)
+    _sys.unraisablehook = _unraisable
 
 
 def quiet_worker(*_):
@@ -93,6 +123,18 @@ def describe_os_error(e, output=None):
     return f'{path}: {reason}' if path else reason
 
 
+def _failure(e, output):
+    """(message, exit status) of an exception that ends a command, None for a bug (keeps its traceback)."""
+    signum = interruption(e)
+    if signum is not None:
+        return str(e) if isinstance(e, Interrupted) else str(Interrupted(signum)), 128 + signum
+    if isinstance(e, UserError):
+        return str(e), 1
+    if isinstance(e, OSError) and (e.filename or e.errno in WRITE_ERRNOS):
+        return describe_os_error(e, output), 1
+    return None
+
+
 def run_command(body, *args, output=None, **kwargs):
     """``body(*args, **kwargs)`` as a command: its return value, or one ``error: ...`` line on stderr and a
     non-zero exit for a UserError (status 1), an OSError naming a file or a full disk (1), SIGINT (130) and
@@ -102,16 +144,11 @@ def run_command(body, *args, output=None, **kwargs):
     catch_signals()
     try:
         return body(*args, **kwargs)
-    except UserError as e:
-        message, status = str(e), 1
-    except Interrupted as e:
-        message, status = str(e), 128 + e.signum
-    except KeyboardInterrupt:
-        message, status = str(Interrupted()), 128 + _signal.SIGINT
-    except OSError as e:
-        if not (e.filename or e.errno in WRITE_ERRNOS):
+    except BaseException as e:
+        failure = _failure(e, output)
+        if failure is None:
             raise
-        message, status = describe_os_error(e, output), 1
+        message, status = failure
     finally:
         for signum, handler in previous.items():  # a second signal while shutting down: the usual handling
             _signal.signal(signum, handler if handler is not None else _signal.SIG_DFL)
@@ -122,4 +159,17 @@ def run_command(body, *args, output=None, **kwargs):
     if status == 1:
         raise SystemExit(f'error: {message}')  # printed to stderr by the interpreter; callers can read it
     print(f'error: {message}', file=_sys.stderr, flush=True)
-    raise SystemExit(status)
+    _end_interrupted(status)
+
+
+def _end_interrupted(status):
+    """Stop the worker processes and leave at once: the interpreter's own shutdown would meet loader threads
+    stopped mid-batch (Paddle's C++ reader thread aborts the process with 'terminate called ...')."""
+    if 'multiprocessing' in _sys.modules:
+        children = _sys.modules['multiprocessing'].active_children()
+        for child in children:
+            child.terminate()
+        for child in children:
+            child.join(timeout=10)
+    _sys.stderr.flush()
+    _os._exit(status)

@@ -31,7 +31,7 @@ import models
 from datasets.safe_clips import SafeClips, clip_shape
 from engine.checkpoint import (DATA_OPTION_NAMES, apply_model_options, check_class_names, checkpoint_state_dict,
                                classifier_classes, load_checkpoint, load_weights, option_record, save_checkpoint)
-from engine.errors import BadInput, Interrupted, UserError, quiet_worker
+from engine.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
 from engine.logger import ScalarWriter, TSVLogger
 from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 from engine.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph
@@ -277,6 +277,7 @@ def progress(loader, desc, show_progress):
 def checked(batches, loader):
     """(clips, targets) of each batch; a clip that failed to load stops the run with its real message."""
     for clips, targets, indices, ok, messages in batches:
+        raise_if_interrupted()
         error = loader.dataset.first_error(indices.numpy(), ok.numpy(), messages.numpy())
         if error:
             raise UserError(error)
@@ -420,9 +421,11 @@ def fit(state, data, opt, setup, logs):
     try:
         for epoch in range(state.begin_epoch, opt.n_epochs + 1):
             metrics = fit_epoch(state, data, opt, setup, logs, predict, epoch)
-    except Interrupted as e:
-        e.message = interrupted_message(opt, epoch)
-        raise
+    except BaseException as e:
+        signum = interruption(e)  # also an error caused by the signal (a DataLoader worker it ended)
+        if signum is None:
+            raise
+        raise Interrupted(signum, interrupted_message(opt, epoch)) from None
     return dict(metrics, best_acc=state.best_acc)
 
 

@@ -48,7 +48,7 @@ if REPO_ROOT not in sys.path:
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
 from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
-from engine.errors import WRITE_ERRNOS, Interrupted, UserError, run_command  # noqa: E402
+from engine.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
 from engine.flags import check_flags, check_output_folder  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
@@ -719,10 +719,12 @@ def run(args):
                                size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
                                overwrite=args.overwrite, extensions=exts, strict=args.strict,
                                progress=not args.no_progress)
-    except KeyboardInterrupt as e:  # Interrupted (SIGINT, SIGTERM) too
-        raise Interrupted(getattr(e, 'signum', 2),
-                          'interrupted: finished videos are kept, the unfinished ones are redone when the same '
-                          'command is run again') from None
+    except BaseException as e:
+        signum = interruption(e)  # SIGINT, SIGTERM, or the end of a worker they caused
+        if signum is None:
+            raise
+        raise Interrupted(signum, 'interrupted: finished videos are kept, the unfinished ones are redone when the '
+                                  'same command is run again') from None
     print_summary(summary)
     if summary['found'] == 0:
         print('warning: no video found (expected AVI_ROOT/<class>/<video>%s)' % exts[0], file=sys.stderr)
