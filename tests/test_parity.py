@@ -256,7 +256,7 @@ def test_parity_script_end_to_end(tmp_path):
                '--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16', '--sample_duration', '4',
                '--batch_size', '4', '--milestones', '1', '--n_epochs', '2', '--n_threads', '0')
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
-    assert 'paddle - torch: late loss' in proc.stdout
+    assert 'paddle - torch over 2 seeds: late loss' in proc.stdout
     with open(work / 'default' / 'summary.json') as f:
         summary = json.load(f)
     for side in ('torch', 'paddle'):
