@@ -168,7 +168,8 @@ def test_export_bad_input(tiny, tmp_path):
 
 def test_unreadable_video_by_subprocess(tiny, tmp_path):
     garbage = tmp_path / 'broken.mp4'
-    garbage.write_bytes(os.urandom(4096))
+    # fixed bytes: random ones are now and then read as a container without a video stream
+    garbage.write_bytes(b'this is not a video file\n' * 170)
     proc = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'predict.py'), str(garbage),
                            '--checkpoint', tiny['ckpt'], *SIZE_ARGS], capture_output=True, text=True, timeout=300)
     assert proc.returncode == 1
