@@ -8,7 +8,6 @@ main.py (0 and 2 DataLoader workers) and the frame extraction (1 and 2 processes
 point, check the one line, the exit status and that no worker is left, and then that continuing gives
 what an uninterrupted run gives.
 """
-import hashlib
 import json
 import os
 import shutil
@@ -20,7 +19,7 @@ import time
 import pytest
 
 from tests.conftest import _write_video
-from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
+from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args, tree_digest
 
 TIMEOUT = 240  # generous: only a hang would reach it
 
@@ -39,17 +38,6 @@ def run(script, *args, limit_file_size=None, **popen):
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
     return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)], capture_output=True,
                           text=True, cwd=REPO, timeout=TIMEOUT, preexec_fn=preexec, **popen)
-
-
-def fingerprint(root):
-    """{relative path: sha1} of every file below root."""
-    found = {}
-    for folder, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(folder, name)
-            with open(path, 'rb') as f:
-                found[os.path.relpath(path, root)] = hashlib.sha1(f.read()).hexdigest()
-    return found
 
 
 def write(path, text, mode='w'):
@@ -112,7 +100,7 @@ def world(tmp_path_factory):
     write(os.path.join(root, 'a_file'), 'not a folder\n')
     write(os.path.join(root, 'model.pth'), 'stands in for a PyTorch checkpoint\n')
     return {'root': root, 'ckpt': os.path.join(root, 'run', 'last.pdparams'),
-            'video': os.path.join(root, 'videos', 'Cls', 'v_Cls_g01_c01.avi'), 'fingerprint': fingerprint(root)}
+            'video': os.path.join(root, 'videos', 'Cls', 'v_Cls_g01_c01.avi'), 'fingerprint': tree_digest(root)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -232,7 +220,7 @@ def test_one_error_line_and_nothing_lost(world, tmp_path, script, args, fragment
     assert 'Traceback' not in proc.stderr, proc.stderr[-3000:]
     assert len(errors) == 1, proc.stderr[-3000:]
     assert fragment in errors[0], errors[0]
-    after = fingerprint(world['root'])
+    after = tree_digest(world['root'])
     changed = [p for p, digest in world['fingerprint'].items() if after.get(p) != digest]
     assert not changed, changed
 
@@ -396,7 +384,7 @@ def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, 
     rerun = run('utils/video_jpg_ucf101_hmdb51.py', src, tmp_path / 'jpg', *argv)
     straight = run('utils/video_jpg_ucf101_hmdb51.py', src, tmp_path / 'straight', *argv)
     assert rerun.returncode == straight.returncode == 0, rerun.stderr + straight.stderr
-    assert fingerprint(tmp_path / 'jpg') == fingerprint(tmp_path / 'straight')
+    assert tree_digest(tmp_path / 'jpg') == tree_digest(tmp_path / 'straight')
 
 
 @pytest.mark.parametrize('workers', ['0', '2'])

@@ -1,5 +1,4 @@
 """utils/video_jpg_ucf101_hmdb51.py and utils/n_frames_ucf101_hmdb51.py on tiny real videos."""
-import hashlib
 import os
 import shutil
 import subprocess
@@ -10,6 +9,7 @@ import pytest
 from PIL import Image
 
 from conftest import REPO_ROOT
+from tests.tiny_data import tree_digest
 from utils import video_jpg_ucf101_hmdb51 as v2j
 
 av = pytest.importorskip('av')
@@ -36,17 +36,6 @@ def decoded_count(path):
 
 def frame_files(video_dir):
     return sorted(n for n in os.listdir(video_dir) if n.startswith('image_'))
-
-
-def tree_digest(root):
-    """{relative path: sha1} of every file below root."""
-    out = {}
-    for dirpath, _, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            with open(path, 'rb') as f:
-                out[os.path.relpath(path, root)] = hashlib.sha1(f.read()).hexdigest()
-    return out
 
 
 # (class folder, file name, codec candidates, container format, width, height, expected output size)

@@ -2,6 +2,7 @@
 
 Each class has its own colour, so a narrow network learns it in a few epochs on the CPU.
 """
+import hashlib
 import os
 
 import numpy as np
@@ -36,3 +37,14 @@ def tiny_run_args(root, result_path, *extra):
 
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def tree_digest(root):
+    """{relative path: sha1} of every file below root."""
+    out = {}
+    for dirpath, _, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            with open(path, 'rb') as f:
+                out[os.path.relpath(path, root)] = hashlib.sha1(f.read()).hexdigest()
+    return out
