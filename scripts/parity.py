@@ -95,14 +95,14 @@ def read_train_log(path):
 def run_result(side, run_dir):
     """(train.log rows, held-out video top-1) of a finished run, else None."""
     if side == 'torch':
-        log, metrics, key = 'train.log', 'metrics.json', 'video_top1'
+        log, metrics = 'train.log', 'metrics.json'
     else:
-        log, metrics, key = os.path.join('train', 'train.log'), os.path.join('val', 'val_metrics.json'), 'video_top1'
+        log, metrics = os.path.join('train', 'train.log'), os.path.join('val', 'val_metrics.json')
     log, metrics = os.path.join(run_dir, log), os.path.join(run_dir, metrics)
     if not os.path.isfile(metrics):
         return None
     with open(metrics) as f:
-        return read_train_log(log), float(json.load(f)[key])
+        return read_train_log(log), float(json.load(f)['video_top1'])
 
 
 def late_loss(rows, first_milestone):
