@@ -1,0 +1,357 @@
+"""Two diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
+(tests/torch_reference_training.py) where the seed-level harness (scripts/parity.py) cannot:
+
+    python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
+    python scripts/parity_checks.py trajectory --data_dir data/parity --steps 40 --dtype float64
+
+* ``draws``: both sides' real training loaders (ours: the DataLoader main.py builds, reseeded per
+  epoch as main.py does; the PyTorch side's: its DataLoader and worker seeding) run for some epochs with
+  2 workers, recording every clip's temporal start, crop scale and crop position. Prints the counts per
+  side, chi-square statistics against uniform draws and between the sides, and how often a video
+  gets the same draw in every epoch (a reseeding bug would make that common).
+* ``trajectory``: the same model (the PyTorch side's initial weights converted into ours) trained on
+  the same batches by both sides, step by step, in float32 or float64; prints the loss difference and
+  the largest relative parameter difference. In float64 an implementation difference shows at once,
+  rounding only after many steps.
+
+PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is scripts/parity.py's
+dataset (built by it); ``trajectory`` can also run on random batches (``--random_batches``).
+"""
+import argparse
+import collections
+import glob
+import os
+import random
+import sys
+import tempfile
+
+import numpy as np
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.join(ROOT, 'tests'))
+
+import torch  # noqa: E402
+
+import torch_reference_training as ref  # noqa: E402
+
+
+# ------------------------------------------------------------------------------------------ draws
+class DrawRecorder:
+    """Appends 'side video n_frames begin scale position' lines to one file per process under ``folder``
+    (DataLoader workers are separate processes)."""
+
+    def __init__(self, folder):
+        self.folder = folder
+        self.pending = {}
+
+    def write(self, *values):
+        with open(os.path.join(self.folder, f'{os.getpid()}.txt'), 'a') as f:
+            f.write(' '.join(map(str, values)) + '\n')
+
+    def read(self):
+        records = []
+        for path in sorted(glob.glob(os.path.join(self.folder, '*.txt'))):
+            with open(path) as f:
+                for line in f:
+                    epoch, video, n, begin, scale, position = line.split()
+                    records.append(dict(epoch=int(epoch), video=video, n=int(n), begin=int(begin),
+                                        scale=round(float(scale), 3), position=position, process=path))
+        return records
+
+
+def our_draws(video_path, annotation_path, epochs, seed, recorder, sample_size=48, sample_duration=8, n_threads=2):
+    """Every training clip's draws through the loader main.py builds for this recipe."""
+    import opts
+    from engine import training
+    from datasets import spatial_transforms, temporal_transforms
+
+    opt = opts.parse_opts(['--video_path', video_path, '--annotation_path', annotation_path, '--dataset', 'ucf101',
+                           '--n_classes', str(n_classes(annotation_path)), '--sample_size', str(sample_size),
+                           '--sample_duration', str(sample_duration), '--batch_size', '8', '--no_hflip',
+                           '--train_crop', 'corner', '--no_val', '--n_threads', str(n_threads),
+                           '--manual_seed', str(seed), '--result_path', recorder.folder, '--device', 'cpu'])
+    import datasets
+    dataset = datasets.get_training_set(opt)
+    state = {}
+    crop, draw = temporal_transforms.TemporalRandomCrop.__call__, spatial_transforms.MultiScaleCornerCrop.randomize_parameters
+
+    def recording_crop(self, indices):
+        indices = list(indices)
+        out = crop(self, indices)
+        state['temporal'] = (len(indices), indices.index(out[0]))
+        return out
+
+    def recording_draw(self):
+        draw(self)
+        recorder.write(state['epoch'], state['video'], *state['temporal'], self.scale, self.crop_position)
+
+    get_item = type(dataset).__getitem__
+
+    def recording_get_item(self, index):
+        state['video'] = os.path.basename(self.samples[index]['video'])
+        return get_item(self, index)
+
+    temporal_transforms.TemporalRandomCrop.__call__ = recording_crop
+    spatial_transforms.MultiScaleCornerCrop.randomize_parameters = recording_draw
+    type(dataset).__getitem__ = recording_get_item
+    try:
+        loader = training.build_loader(dataset, opt, True, 0, 1)
+        for epoch in range(1, epochs + 1):
+            training.reseed(opt, epoch, 0)
+            state['epoch'] = epoch  # forked into the workers of this epoch
+            for _ in loader:
+                pass
+    finally:
+        temporal_transforms.TemporalRandomCrop.__call__ = crop
+        spatial_transforms.MultiScaleCornerCrop.randomize_parameters = draw
+        type(dataset).__getitem__ = get_item
+
+
+def reference_draws(video_path, annotation_path, epochs, seed, recorder, sample_size=48, sample_duration=8,
+                    n_threads=2):
+    """The same through the PyTorch side's dataset, DataLoader and worker seeding."""
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
+    state = {}
+
+    class RecordingCrop(ref.MultiScaleCornerCrop):
+        def randomize_parameters(self):
+            super().randomize_parameters()
+            recorder.write(state['epoch'], state['video'], *state['temporal'], self.scale, self.position)
+
+    class RecordingClips(ref.TrainingClips):
+        def __getitem__(self, index):
+            state['video'] = os.path.basename(self.videos[index][1])
+            return super().__getitem__(index)
+
+    def recording_crop(indices, size):
+        out = crop(indices, size)
+        state['temporal'] = (len(indices), indices.index(out[0]))
+        return out
+
+    crop = ref.temporal_random_crop
+    ref.temporal_random_crop = recording_crop  # looked up by TrainingClips at each call
+    try:
+        dataset = RecordingClips(ref.read_videos(video_path, annotation_path, 'training'), sample_duration,
+                                 ref.Compose([RecordingCrop(sample_size, ref.multiscale_scales()), ToUint8Tensor()]))
+        loader = torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True, num_workers=n_threads,
+                                             worker_init_fn=ref.worker_init_fn)
+        for epoch in range(1, epochs + 1):
+            state['epoch'] = epoch
+            for _ in loader:
+                pass
+    finally:
+        ref.temporal_random_crop = crop
+
+
+class ToUint8Tensor:
+    """The clip without normalisation: the draws are what is recorded."""
+
+    def randomize_parameters(self):
+        pass
+
+    def __call__(self, img):
+        return torch.from_numpy(np.asarray(img, dtype=np.uint8).copy()).permute(2, 0, 1)
+
+
+def n_classes(annotation_path):
+    import json
+    with open(annotation_path) as f:
+        return len(json.load(f)['labels'])
+
+
+def chi_square(counts, expected):
+    return sum((counts.get(k, 0) - e) ** 2 / e for k, e in expected.items() if e > 0)
+
+
+def draw_statistics(records):
+    """Counts of scales, positions and temporal-start deciles; chi-square against uniform draws; the share
+    of videos drawn identically in every epoch."""
+    n = len(records)
+    scales = collections.Counter(r['scale'] for r in records)
+    positions = collections.Counter(r['position'] for r in records)
+    deciles = collections.Counter(min(9, int(10 * r['begin'] / max(1, r['n'] - 8))) for r in records
+                                  if r['n'] > 9)
+    per_video = collections.defaultdict(set)
+    epochs = collections.defaultdict(int)
+    for r in records:
+        per_video[r['video']].add((r['begin'], r['scale'], r['position']))
+        epochs[r['video']] += 1
+    repeated = sum(1 for v, draws in per_video.items() if len(draws) == 1 and epochs[v] > 1)
+    return dict(n=n, scales=dict(sorted(scales.items())), positions=dict(sorted(positions.items())),
+                start_deciles=dict(sorted(deciles.items())),
+                chi2_scale=chi_square(scales, {k: n / 5 for k in scales}),
+                chi2_position=chi_square(positions, {k: n / 5 for k in ('c', 'tl', 'tr', 'bl', 'br')}),
+                videos=len(per_video), videos_repeating_one_draw=repeated,
+                processes=len({r['process'] for r in records}))
+
+
+def two_sample_chi_square(a, b):
+    """Chi-square of a 2 x k contingency table (the two sides' counts of the same categories)."""
+    keys = sorted(set(a) | set(b))
+    total_a, total_b = sum(a.values()), sum(b.values())
+    stat = 0.0
+    for k in keys:
+        column = a.get(k, 0) + b.get(k, 0)
+        for counts, total in ((a, total_a), (b, total_b)):
+            expected = column * total / (total_a + total_b)
+            if expected:
+                stat += (counts.get(k, 0) - expected) ** 2 / expected
+    return stat, len(keys) - 1
+
+
+def compare_draws(args):
+    statistics = {}
+    for side, collect in (('ours', our_draws), ('torch', reference_draws)):
+        with tempfile.TemporaryDirectory() as folder:
+            recorder = DrawRecorder(folder)
+            collect(os.path.join(args.data_dir, 'jpg'), os.path.join(args.data_dir, 'ucf101_01.json'), args.epochs,
+                    args.seed, recorder)
+            statistics[side] = draw_statistics(recorder.read())
+    for side, s in statistics.items():
+        print(f"{side}: {s['n']} clips from {s['processes']} worker processes, {s['videos']} videos")
+        print(f"  scales {s['scales']}  chi2 vs uniform {s['chi2_scale']:.1f} (4 dof)")
+        print(f"  positions {s['positions']}  chi2 vs uniform {s['chi2_position']:.1f} (4 dof)")
+        print(f"  temporal start deciles {s['start_deciles']}")
+        print(f"  videos drawn identically in all {args.epochs} epochs: {s['videos_repeating_one_draw']}")
+    for key in ('scales', 'positions', 'start_deciles'):
+        stat, dof = two_sample_chi_square(statistics['ours'][key], statistics['torch'][key])
+        print(f'ours vs torch, {key}: chi2 {stat:.1f} ({dof} dof)')
+    return statistics
+
+
+# ------------------------------------------------------------------------------------- trajectory
+def paired_models(dtype, widen_factor, n_classes_, seed=0):
+    """(ours, theirs): the PyTorch side's initial weights (reference init) converted into our model."""
+    import paddle
+    import models
+    from utils.convert_torch_checkpoint import convert_state_dict
+
+    paddle.set_default_dtype(dtype)
+    torch.set_default_dtype(getattr(torch, dtype))
+    torch.manual_seed(seed)
+    theirs = ref.reference_init_(ref.torch_reference_models.build(
+        'resnet', 10, n_classes=n_classes_, resnet_shortcut='B', resnet_widen_factor=widen_factor))
+    with paddle.utils.unique_name.guard():
+        ours = models.generate_model(dict(model='resnet', model_depth=10, n_classes=n_classes_,
+                                          resnet_shortcut='B', resnet_widen_factor=widen_factor))
+    state = {k: v.detach().numpy() for k, v in theirs.state_dict().items()}
+    ours.set_state_dict({k: paddle.to_tensor(v) for k, v in convert_state_dict(state, ours).items()})
+    return ours, theirs
+
+
+def random_batches(dtype, n_classes_, sample_size, sample_duration, batch_size=8, seed=0):
+    rng = np.random.RandomState(seed)
+    while True:
+        yield (rng.randn(batch_size, 3, sample_duration, sample_size, sample_size).astype(dtype),
+               rng.randint(0, n_classes_, batch_size))
+
+
+def dataset_batches(data_dir, dtype, sample_size, sample_duration, batch_size=8, seed=0):
+    """Training batches of the PyTorch side's pipeline (normalised clips), epoch after epoch."""
+    random.seed(seed)
+    torch.manual_seed(seed)
+    opt = argparse.Namespace(value_scale=1, mean_dataset='kinetics', std_norm=True)
+    transform = ref.Compose([ref.MultiScaleCornerCrop(sample_size, ref.multiscale_scales()), ref.normalizer(opt)])
+    dataset = ref.TrainingClips(ref.read_videos(os.path.join(data_dir, 'jpg'), os.path.join(data_dir, 'ucf101_01.json'),
+                                                'training'), sample_duration, transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=batch_size, shuffle=True, num_workers=0)
+    while True:
+        for clips, targets in loader:
+            yield clips.numpy().astype(dtype), targets.numpy()
+
+
+def trajectory(ours, theirs, batches, steps, learning_rate=0.003, momentum=0.9, dampening=0.0, weight_decay=1e-3,
+               report=None):
+    """Train both models on the same batches; [{step, loss_ours, loss_theirs, weight_error, worst,
+    statistics_error}] after each step: the largest relative difference (max |diff| / max |value|) over the
+    learned parameters (naming the worst) and over the BN running statistics."""
+    import paddle
+    import paddle.nn.functional as F
+    import torch.nn.functional as TF
+    from engine.optim import PyTorchSGD
+    from utils.convert_torch_checkpoint import convert_state_dict
+
+    ours.train()
+    theirs.train()
+    ours_sgd = PyTorchSGD(ours.parameters(), learning_rate, momentum, dampening, weight_decay, False)
+    their_sgd = torch.optim.SGD(theirs.parameters(), lr=learning_rate, momentum=momentum, dampening=dampening,
+                                weight_decay=weight_decay)
+    rows = []
+    for step in range(1, steps + 1):
+        clips, targets = next(batches)
+        their_loss = TF.cross_entropy(theirs(torch.from_numpy(clips)), torch.from_numpy(targets))
+        their_sgd.zero_grad()
+        their_loss.backward()
+        their_sgd.step()
+        our_loss = F.cross_entropy(ours(paddle.to_tensor(clips)), paddle.to_tensor(targets))
+        our_loss.backward()
+        ours_sgd.step()
+        ours_sgd.clear_grad()
+        expected = convert_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()}, ours)
+        errors = {name: float(np.abs(value.numpy() - expected[name]).max() / (np.abs(expected[name]).max() + 1e-30))
+                  for name, value in ours.state_dict().items()}
+        learned = {k: v for k, v in errors.items() if not k.endswith(('._mean', '._variance'))}
+        worst = max(learned, key=learned.get)
+        rows.append(dict(step=step, loss_ours=our_loss.item(), loss_theirs=their_loss.item(),
+                         weight_error=learned[worst], worst=worst,
+                         statistics_error=max(v for k, v in errors.items() if k not in learned)))
+        if report:
+            report(rows[-1])
+    return rows
+
+
+def compare_trajectory(args):
+    ours, theirs = paired_models(args.dtype, args.widen_factor, args.n_classes)
+    if args.random_batches:
+        batches = random_batches(args.dtype, args.n_classes, args.sample_size, args.sample_duration)
+    else:
+        batches = dataset_batches(args.data_dir, args.dtype, args.sample_size, args.sample_duration)
+
+    def report(row):
+        print('step {step:4d}  loss ours {loss_ours:.10f}  torch {loss_theirs:.10f}  (diff {d:+.2e})  '
+              'parameters max rel diff {weight_error:.2e} ({worst})  BN statistics {statistics_error:.2e}'
+              .format(d=row['loss_ours'] - row['loss_theirs'], **row), flush=True)
+
+    return trajectory(ours, theirs, batches, args.steps, report=report)
+
+
+def parse_args(argv=None):
+    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], allow_abbrev=False,
+                                formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+    sub = p.add_subparsers(dest='check', required=True)
+    draws = sub.add_parser('draws', help='data draws of both sides over epochs', allow_abbrev=False)
+    draws.add_argument('--epochs', type=int, default=10)
+    draws.add_argument('--seed', type=int, default=1)
+    path = sub.add_parser('trajectory', help='paired training from identical weights on identical batches',
+                          allow_abbrev=False)
+    path.add_argument('--steps', type=int, default=40)
+    path.add_argument('--dtype', choices=('float32', 'float64'), default='float64')
+    path.add_argument('--widen_factor', type=float, default=1.0)
+    path.add_argument('--n_classes', type=int, default=6)
+    path.add_argument('--sample_size', type=int, default=48)
+    path.add_argument('--sample_duration', type=int, default=8)
+    path.add_argument('--random_batches', action='store_true', help='Gaussian batches instead of the dataset')
+    for parser in (draws, path):
+        parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
+                            help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")
+    args = p.parse_args(argv)
+    args.data_dir = os.path.abspath(args.data_dir)
+    needs_data = args.check == 'draws' or not args.random_batches
+    if needs_data and not os.path.isfile(os.path.join(args.data_dir, 'ucf101_01.json')):
+        p.error(f'{args.data_dir} holds no ucf101_01.json; build it with scripts/parity.py --data_dir '
+                f'{args.data_dir} (or pass --random_batches to trajectory)')
+    return args
+
+
+def main(argv=None):
+    args = parse_args(argv)
+    os.chdir(ROOT)
+    (compare_draws if args.check == 'draws' else compare_trajectory)(args)
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())
