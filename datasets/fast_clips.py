@@ -92,9 +92,10 @@ class ClipFrameReader(object):
             self._geometries[size] = self.spatial_transform.geometry(ClipGeometry.whole(*size))
         return self._geometries[size]
 
-    def __call__(self, path):
-        """The frame's pixels; file errors are the caller's to name (loader.frame_errors)."""
-        with open(path, 'rb') as f, Image.open(f) as img:
+    def __call__(self, source):
+        """The pixels of the JPEG ``source`` (a path, or a binary file object such as a frame's bytes from an
+        HDF5 video); file errors are the caller's to name (loader.frame_errors)."""
+        with Image.open(source) as img:
             geometry = self.geometry(img.size)
             if not geometry.inside(*img.size):
                 return np.asarray(self.spatial_transform(img.convert('RGB')))
