@@ -296,3 +296,17 @@ def test_main_and_test_py_give_the_jpeg_runs_results(tiny, tmp_path):
     assert json.load(open(tmp_path / 'hdf5' / 'opts.json'))['file_type'] == 'hdf5'
     assert len(outputs['jpg']['val.json']['results']) == 6 and len(outputs['jpg']['accuracy']) >= 2
     assert outputs['hdf5'] == outputs['jpg']
+
+
+def test_bench_loader_measures_both_storages(tmp_path):
+    from scripts import bench_loader
+    video_path, annotation_path = bench_loader.write_jpeg_dataset(
+        str(tmp_path / 'data'), n_classes=1, n_train=1, n_val=1, n_frames=8, width=64, height=48)
+    out = tmp_path / 'bench.json'
+    assert bench_loader.main(['--video_path', video_path, '--annotation_path', annotation_path, '--workers', '0',
+                              '--n_clips', '8', '--batch_size', '4', '--sample_size', '32', '--sample_duration',
+                              '4', '--modes', 'val', '--file_types', 'jpg', 'hdf5', '--json', str(out)]) == 0
+    results = json.load(open(out))['results']
+    assert sorted((r['file_type'], r['loader']) for r in results) == [
+        (f, name) for f in ('hdf5', 'jpg') for name in ('fast', 'fast_draft', 'pil')]
+    assert all(r['clips'] == 4 and r['clips_per_s'] > 0 for r in results)
