@@ -35,7 +35,7 @@ import paddle
 
 from engine.errors import BadInput, MissingInput
 from .annotation import SUBSET_NAMES, get_class_names, load_annotation
-from .hdf5 import FILE_TYPES, Hdf5FrameBytes, frame_count, video_file
+from .hdf5 import FILE_TYPES, HDF5_SUFFIX, Hdf5FrameBytes, frame_count, video_file
 from .loader import CLIP_LOADERS, ClipLoader, frame_numbers, frame_path, read_n_frames_file
 from .temporal_transforms import sliding_windows, validation_windows
 
@@ -236,6 +236,14 @@ class VideoDataset(paddle.io.Dataset):
                                                video_dir, path, n, source, key))
         return [(label, begin, n)]
 
+    def _other_storage_hint(self, path):
+        """Where the video exists in the other storage: the --file_type that reads it."""
+        if self.file_type == 'hdf5' and os.path.isdir(path[:-len(HDF5_SUFFIX)]):
+            return '; {} is a JPEG frames folder: pass --file_type jpg'.format(path[:-len(HDF5_SUFFIX)])
+        if self.file_type == 'jpg' and os.path.isfile(video_file(path)):
+            return '; {} is an HDF5 video: pass --file_type hdf5'.format(video_file(path))
+        return ''
+
     def _hdf5_range(self, key, label, annotations, path):
         """``_frames_range`` of an HDF5 video: the range must lie within the file's frames."""
         begin, n, source, stored = _hdf5_frame_range(path, annotations)
@@ -260,9 +268,9 @@ class VideoDataset(paddle.io.Dataset):
                                               else annotations)
         video_dir = self._video_dir(key, label_name, value)
         if not (os.path.isfile(video_dir) if self.file_type == 'hdf5' else os.path.isdir(video_dir)):
-            return self._skip_or_raise(video_dir, '{} not found: {} (video {!r}, subset {!r} of {})'.format(
+            return self._skip_or_raise(video_dir, '{} not found: {} (video {!r}, subset {!r} of {}){}'.format(
                 'HDF5 video' if self.file_type == 'hdf5' else 'video folder', video_dir, key, self.subset,
-                self.annotation_path))
+                self.annotation_path, self._other_storage_hint(video_dir)))
         if segments and annotations and self.mode != 'test':
             ranges = self._segment_ranges(key, value, annotations, video_dir)
         else:

@@ -250,6 +250,12 @@ def test_frame_counts_segments_and_errors(tiny, tmp_path):
     with pytest.raises(MissingInput, match=r'HDF5 video not found: .*v_RedThings_g01_c01\.hdf5'):
         datasets.get_test_set(opt_for(tiny, 'hdf5', video_path=str(tmp_path)))
 
+    # the other storage's tree: the error says which --file_type reads it
+    with pytest.raises(MissingInput, match=r'is a JPEG frames folder: pass --file_type jpg'):
+        datasets.get_test_set(opt_for(tiny, 'hdf5', video_path=str(tiny / 'jpg')))
+    with pytest.raises(MissingInput, match=r'is an HDF5 video: pass --file_type hdf5'):
+        datasets.get_test_set(opt_for(tiny, 'jpg', video_path=str(tiny / 'h5')))
+
     bad = tmp_path / 'bad'
     (bad / 'RedThings').mkdir(parents=True)
     with h5py.File(bad / 'RedThings' / 'v_RedThings_g01_c01.hdf5', 'w') as f:
