@@ -4,6 +4,7 @@ import io
 import json
 import os
 import random
+import shutil
 import subprocess
 import sys
 from argparse import Namespace
@@ -148,7 +149,7 @@ def test_bad_sources_and_arguments(videos, tmp_path, run_script):
     reference_form = run_script(SCRIPT, videos / 'avi', tmp_path / 'ref', 'ucf101', '--no_progress')
     assert '5 videos in' in reference_form.stdout
     (tmp_path / 'mp4' / 'Jump').mkdir(parents=True)
-    os.link(videos / 'avi' / 'Jump' / 'v_Jump_g01_c01.avi', tmp_path / 'mp4' / 'Jump' / 'v_Jump_g01_c01.mp4')
+    shutil.copy(videos / 'avi' / 'Jump' / 'v_Jump_g01_c01.avi', tmp_path / 'mp4' / 'Jump' / 'v_Jump_g01_c01.mp4')
     assert '0 videos in' in run_script(SCRIPT, tmp_path / 'mp4', tmp_path / 'ref2', 'ucf101').stdout
 
 
