@@ -133,9 +133,9 @@ class VideoDataset(paddle.io.Dataset):
         self.clip_loader = clip_loader
         self.clip_dtype = np.uint8
         if not os.path.isdir(self.root_path):
+            maker = 'generate_video_hdf5.py' if file_type == 'hdf5' else 'video_jpg_ucf101_hmdb51.py'
             raise MissingInput('video root folder not found: {} (check --root_path and --video_path; '
-                               'utils/{} writes it)'.format(self.root_path, 'generate_video_hdf5.py' if file_type == 'hdf5'
-                                                            else 'video_jpg_ucf101_hmdb51.py'))
+                               'utils/{} writes it)'.format(self.root_path, maker))
         self._read_annotation()
 
     def _read_annotation(self):

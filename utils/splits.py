@@ -287,8 +287,9 @@ def build_parser(prog, description, split_dir_help, json_names):
     p.add_argument('--video_path', metavar='JPG_ROOT', default=None,
                    help='frames folder made by video_jpg_ucf101_hmdb51.py (<class>/<video>/'
                         'image_00001.jpg ...) or by generate_video_hdf5.py (<class>/<video>.hdf5). When '
-                        'given, every video also gets "segment": [1, n_frames + 1] (the newer reference\'s JSON), and videos listed in the '
-                        'split files but without frames are reported and left out. Without it, '
+                        'given, every video also gets "segment": [1, n_frames + 1] (the newer reference\'s '
+                        'JSON), and videos listed in the split files but without frames are reported and left '
+                        'out. Without it, '
                         'the JSON holds the label only (the CVPR2018 reference\'s JSON)')
     p.add_argument('--keep_missing', action='store_true',
                    help='with --video_path: keep videos that have no frames folder (written '
