@@ -210,12 +210,12 @@ class ClipLoader(object):
         """``pixels(frame index)`` for frames given as JPEG bytes, through the same decoders as the files."""
         data = self.frame_bytes(video, sorted(set(frame_indices)))
         if self.uses_geometry(spatial_transform):
-            decode = ClipFrameReader(spatial_transform, draft=self.mode == 'fast_draft')
+            decode = ClipFrameReader(spatial_transform, draft=self.mode == 'fast_draft').pixels
         else:
-            def decode(f):
-                return frame_pixels(spatial_transform, rgb_image(f))
+            def decode(jpeg):
+                return frame_pixels(spatial_transform, rgb_image(io.BytesIO(jpeg)))
 
         def pixels(index):
             with frame_errors('{} (frame {})'.format(video, index)):
-                return decode(io.BytesIO(data[index]))
+                return decode(data[index])
         return pixels
