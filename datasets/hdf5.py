@@ -16,6 +16,7 @@ opened without HDF5's file locking: they are never modified once written (the co
 temporary file and renames it), and locking fails on many network filesystems. h5py is imported on first use.
 """
 import os
+import re
 
 import numpy as np
 
@@ -27,6 +28,8 @@ __all__ = ['FILE_TYPES', 'HDF5_SUFFIX', 'DATASET_NAME', 'video_file', 'frame_cou
 FILE_TYPES = ('jpg', 'hdf5')  # --file_type
 HDF5_SUFFIX = '.hdf5'
 DATASET_NAME = 'video'
+# how HDF5 quotes the system's error in the text of a failed write
+_ERRNO = re.compile(r'errno = (\d+)')
 
 
 def _h5py():
@@ -110,6 +113,16 @@ def write_video(path, frames):
     data = np.empty(len(frames), dtype=object)
     for i, jpeg in enumerate(frames):
         data[i] = np.frombuffer(jpeg, dtype=np.uint8)
-    with h5py.File(path, 'w', locking=False) as f:
-        f.create_dataset(DATASET_NAME, data=data, dtype=h5py.vlen_dtype(np.uint8))
+    try:
+        with h5py.File(path, 'w', locking=False) as f:
+            f.create_dataset(DATASET_NAME, data=data, dtype=h5py.vlen_dtype(np.uint8))
+    except (OSError, RuntimeError) as e:
+        # h5py reports a failed write (a full disk, a file size limit) as RuntimeError or an OSError without
+        # errno, the system's error only in its text: give it back as that OSError, so callers tell a disk
+        # that stops the run from a bad video
+        found = _ERRNO.search(str(e))
+        if found is None or not int(found.group(1)):
+            raise
+        code = int(found.group(1))
+        raise OSError(code, os.strerror(code), path) from None
     return len(frames)

@@ -153,6 +153,18 @@ def test_bad_sources_and_arguments(videos, tmp_path, run_script):
     assert '0 videos in' in run_script(SCRIPT, tmp_path / 'mp4', tmp_path / 'ref2', 'ucf101').stdout
 
 
+@pytest.mark.parametrize('n_jobs', ['1', '2'])
+def test_full_disk_is_one_error_line(videos, tmp_path, n_jobs):
+    """HDF5 reports a failed write with the system's errno only in its text: still one line, no partial file."""
+    from tests.test_cli_errors import run as run_limited
+    proc = run_limited(SCRIPT, videos / 'jpg', tmp_path / 'h5', '--n_jobs', n_jobs, '--no_progress',
+                       limit_file_size=3000)
+    errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
+    assert proc.returncode == 1 and 'Traceback' not in proc.stderr and 'FAILED' not in proc.stderr
+    assert len(errors) == 1 and 'cannot write' in errors[0] and 'File too large' in errors[0], proc.stderr
+    assert [f for _, _, files in os.walk(tmp_path / 'h5') for f in files] == []
+
+
 def test_annotation_counts_frames_of_hdf5_videos(videos, tmp_path, run_script):
     lists = tmp_path / 'lists'
     lists.mkdir()
