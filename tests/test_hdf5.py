@@ -5,6 +5,7 @@ import json
 import os
 import random
 import shutil
+import signal
 import subprocess
 import sys
 from argparse import Namespace
@@ -163,6 +164,52 @@ def test_full_disk_is_one_error_line(videos, tmp_path, n_jobs):
     assert proc.returncode == 1 and 'Traceback' not in proc.stderr and 'FAILED' not in proc.stderr
     assert len(errors) == 1 and 'cannot write' in errors[0] and 'File too large' in errors[0], proc.stderr
     assert [f for _, _, files in os.walk(tmp_path / 'h5') for f in files] == []
+
+
+def packed_frames(root):
+    """{relative .hdf5 path: [frame bytes]} of an HDF5 tree."""
+    out = {}
+    for folder, _, files in os.walk(root):
+        for name in files:
+            with h5py.File(os.path.join(folder, name), 'r') as f:
+                out[os.path.relpath(os.path.join(folder, name), root)] = [x.tobytes() for x in f['video']]
+    return out
+
+
+@pytest.mark.parametrize('jobs, signum', [('1', signal.SIGINT), ('2', signal.SIGTERM)])
+def test_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
+    """A signal mid-video (a stand-in ffmpeg hangs on v_c): one line, no v_c.hdf5, and the same command
+    finishes the tree exactly as an uninterrupted run."""
+    from tests.test_cli_errors import FAKE_FFMPEG, interrupt, run as run_cli, wait_for
+    src = tmp_path / 'videos' / 'Cls'
+    src.mkdir(parents=True)
+    for name in ('v_a', 'v_b', 'v_c', 'v_d'):
+        (src / f'{name}.avi').write_text(name)
+    ffmpeg = tmp_path / 'ffmpeg'
+    ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
+    ffmpeg.chmod(0o755)
+    argv = [tmp_path / 'videos', '--backend', 'ffmpeg', '--ffmpeg', ffmpeg, '--n_jobs', jobs, '--no_progress']
+    started = tmp_path / 'started'
+    env = dict(os.environ, HANG_ON='v_c.avi', STARTED=str(started))
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, SCRIPT), str(argv[0]), str(tmp_path / 'h5'),
+                             *map(str, argv[1:])], cwd=REPO, text=True, env=env, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, start_new_session=True)
+    try:
+        wait_for(started.exists, proc, 'the conversion of v_c')
+        status, err = interrupt(proc, signum)
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+    errors = [line for line in err.splitlines() if 'error:' in line]
+    assert status == 128 + signum and 'Traceback' not in err, err[-3000:]
+    assert len(errors) == 1 and 'interrupted' in errors[0], err[-3000:]
+    assert not os.path.exists(tmp_path / 'h5' / 'Cls' / 'v_c.hdf5')  # never looks finished
+
+    rerun = run_cli(SCRIPT, argv[0], tmp_path / 'h5', *argv[1:])
+    straight = run_cli(SCRIPT, argv[0], tmp_path / 'straight', *argv[1:])
+    assert rerun.returncode == straight.returncode == 0, rerun.stderr + straight.stderr
+    assert packed_frames(tmp_path / 'h5') == packed_frames(tmp_path / 'straight')
+    assert len(packed_frames(tmp_path / 'h5')) == 4 and hidden_files(tmp_path / 'h5') == []
 
 
 def test_annotation_counts_frames_of_hdf5_videos(videos, tmp_path, run_script):
