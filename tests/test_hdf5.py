@@ -229,6 +229,9 @@ def test_annotation_counts_frames_of_hdf5_videos(videos, tmp_path, run_script):
         assert '1 of 5 listed videos have no frames' in proc.stdout  # the broken video
         written[storage] = json.load(open(tmp_path / storage / 'json' / 'ucf101_01.json'))
     assert written['h5'] == written['jpg']
+    n_frames = run_script('utils/n_frames_ucf101_hmdb51.py', tmp_path / 'h5')
+    assert n_frames.returncode == 0 and 'note: 4 .hdf5 videos' in n_frames.stdout
+    assert [f for _, _, files in os.walk(tmp_path / 'h5') for f in files if f == 'n_frames'] == []
     assert written['h5']['database']['v_Run_g02_c01']['annotations']['segment'] == [1, 10]
 
 
