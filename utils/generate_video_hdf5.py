@@ -190,7 +190,7 @@ def build_parser():
         description='Pack <class>/<video>.<ext> videos or <class>/<video>/image_00001.jpg frame folders into '
                     "<class>/<video>.hdf5 files (the reference's HDF5 layout; train with --file_type hdf5). "
                     'Resumable: re-run the same command after an interruption.',
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter)
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter, allow_abbrev=False)
     p.add_argument('dir_path', metavar='SRC_ROOT',
                    help='one folder per class holding videos (e.g. UCF-101/) and/or frame folders made by '
                         'utils/video_jpg_ucf101_hmdb51.py (their JPEG bytes are copied, not re-encoded); only read')
