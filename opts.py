@@ -27,6 +27,10 @@ def build_parser(description=None):
                         '--resume_path and --pretrain_path')
     g.add_argument('--video_path', default='video_kinetics_jpg', type=str,
                    help='root of the JPEG frames: <video_path>/<class>/<video>/image_00001.jpg')
+    g.add_argument('--file_type', default='jpg', choices=['jpg', 'hdf5'],
+                   help='how --video_path stores the frames: jpg = <class>/<video>/image_00001.jpg ...; hdf5 = '
+                        "one <class>/<video>.hdf5 per video (the reference's layout, made by "
+                        'utils/generate_video_hdf5.py; same pixels)')
     g.add_argument('--annotation_path', default='kinetics.json', type=str,
                    help='annotation JSON (utils/ucf101_json.py writes ucf101_01.json for split 1)')
     g.add_argument('--result_path', default='results', type=str,

@@ -27,6 +27,9 @@ loader's setting:
 Importing this package does not import Paddle (utils/ scripts use loader.py and annotation.py);
 ``VideoDataset``, ``input_normalizer`` and ``normalization_values`` load it when first used.
 
+``opt.file_type`` ('jpg' default, or 'hdf5': one ``<label>/<video>.hdf5`` of JPEG bytes per video, the
+reference's layout, datasets/hdf5.py) says how the frames are stored; the pixels are the same.
+
 ``opt.train_crop``: 'corner' (default, MultiScaleCornerCrop over 5 positions), 'center'
 (MultiScaleCornerCrop at the centre only; the OLD meaning), 'random' (the NEW layout's
 RandomResizedCrop with ``train_crop_min_scale`` / ``train_crop_min_ratio``), and
@@ -158,7 +161,7 @@ def _dataset(opt, subset, mode):
     return VideoDataset(
         opt.video_path, opt.annotation_path, subset, mode=mode, dataset=dataset,
         spatial_transform=build_spatial_transform(opt, mode, to_tensor=False),
-        clip_loader=loader,
+        clip_loader=loader, file_type=getattr(opt, 'file_type', 'jpg') or 'jpg',
         temporal_transform=build_temporal_transform(opt, mode),
         sample_duration=opt.sample_duration,
         n_val_samples=getattr(opt, 'n_val_samples', 3),

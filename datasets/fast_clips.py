@@ -28,6 +28,7 @@ Where the one-step path does not apply:
   full size and transformed with PIL, still into a uint8 clip.
 """
 
+import io
 import math
 
 import numpy as np
@@ -78,8 +79,8 @@ def _resample(img, geometry, draft):
 
 
 class ClipFrameReader(object):
-    """``reader(path)`` -> H x W x 3 uint8 pixels of one frame of a clip, transformed with the
-    clip's parameters (drawn before the first call)."""
+    """``reader(path)`` or ``reader.pixels(file bytes)`` -> H x W x 3 uint8 pixels of one frame of a clip,
+    transformed with the clip's parameters (drawn before the first call)."""
 
     def __init__(self, spatial_transform, draft):
         self.spatial_transform = spatial_transform
@@ -94,7 +95,12 @@ class ClipFrameReader(object):
 
     def __call__(self, path):
         """The frame's pixels; file errors are the caller's to name (loader.frame_errors)."""
-        with open(path, 'rb') as f, Image.open(f) as img:
+        with open(path, 'rb') as f:
+            return self.pixels(f.read())
+
+    def pixels(self, data):
+        """The transformed pixels of one frame given as its file's bytes (e.g. from an HDF5 video)."""
+        with Image.open(io.BytesIO(data)) as img:
             geometry = self.geometry(img.size)
             if not geometry.inside(*img.size):
                 return np.asarray(self.spatial_transform(img.convert('RGB')))

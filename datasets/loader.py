@@ -15,12 +15,16 @@ normalises whole batches (``datasets.input_normalizer``). ``mode`` is ``--loader
   benchmark and the equivalence tests (a transform without geometry, or a custom ``video_loader``,
   also takes this path).
 
+Frames kept elsewhere than in a JPEG tree (``--file_type hdf5``: datasets/hdf5.py) reach the same decoders as
+bytes (``ClipLoader(frame_bytes=...)``), so their pixels are the JPEG tree's for the same JPEG files.
+
 Unlike the reference (which stopped at, or skipped, the first missing file and could return an
 empty clip), a missing frame raises ``FileNotFoundError`` naming the exact file, and an
 undecodable frame raises ``OSError`` naming it.
 """
 
 import contextlib
+import io
 import os
 import re
 
@@ -105,8 +109,13 @@ def pil_loader(path):
     """Open one image as RGB. FileNotFoundError / OSError name the file."""
     with frame_errors(path):
         with open(path, 'rb') as f:
-            with Image.open(f) as img:
-                return img.convert('RGB')
+            return rgb_image(f)
+
+
+def rgb_image(source):
+    """The image in ``source`` (a path or a binary file object) as an RGB PIL image."""
+    with Image.open(source) as img:
+        return img.convert('RGB')
 
 
 class VideoLoader(object):
@@ -143,14 +152,18 @@ class ClipLoader(object):
     ``mode``: 'fast', 'fast_draft' or 'pil' (module docstring). Like ``transform_clip``, the loader
     calls the transform's ``randomize_parameters()`` once per clip, so every mode draws the same
     random numbers. ``video_loader``: a custom ``VideoLoader``-like frame source (PIL path).
+    ``frame_bytes``: where the frames are when they are not files of a JPEG tree: ``frame_bytes(video,
+    distinct frame indices)`` -> {index: JPEG bytes} (datasets/hdf5.py); they are decoded exactly as the
+    files would be.
     """
 
-    def __init__(self, mode='fast', template=IMAGE_TEMPLATE, video_loader=None):
+    def __init__(self, mode='fast', template=IMAGE_TEMPLATE, video_loader=None, frame_bytes=None):
         if mode not in CLIP_LOADERS:
             raise ValueError('unknown loader {!r}; expected one of {}'.format(mode, CLIP_LOADERS))
         self.mode = mode
         self.template = template
         self.video_loader = video_loader
+        self.frame_bytes = frame_bytes
 
     def uses_geometry(self, spatial_transform):
         """True where frames are cut and resized in one step (not the per-frame PIL pipeline)."""
@@ -180,6 +193,8 @@ class ClipLoader(object):
         if self.video_loader is not None:
             images = dict(zip(frame_indices, self.video_loader(video_dir, frame_indices)))
             return lambda index: frame_pixels(spatial_transform, images[index])
+        if self.frame_bytes is not None:
+            return self._bytes_source(video_dir, frame_indices, spatial_transform)
         if self.uses_geometry(spatial_transform):
             one_step = ClipFrameReader(spatial_transform, draft=self.mode == 'fast_draft')
 
@@ -190,3 +205,17 @@ class ClipLoader(object):
             def reader(path):
                 return frame_pixels(spatial_transform, pil_loader(path))
         return lambda index: read_frame(reader, video_dir, index, self.template)
+
+    def _bytes_source(self, video, frame_indices, spatial_transform):
+        """``pixels(frame index)`` for frames given as JPEG bytes, through the same decoders as the files."""
+        data = self.frame_bytes(video, sorted(set(frame_indices)))
+        if self.uses_geometry(spatial_transform):
+            decode = ClipFrameReader(spatial_transform, draft=self.mode == 'fast_draft').pixels
+        else:
+            def decode(jpeg):
+                return frame_pixels(spatial_transform, rgb_image(io.BytesIO(jpeg)))
+
+        def pixels(index):
+            with frame_errors('{} (frame {})'.format(video, index)):
+                return decode(data[index])
+        return pixels

@@ -1,8 +1,11 @@
-"""Video datasets over the JPEG-frame tree and an ActivityNet-style JSON annotation.
+"""Video datasets over the JPEG-frame tree (or HDF5 videos) and an ActivityNet-style JSON annotation.
 
 Layout: ``<root>/<label>/<video_id>/image_00001.jpg ...`` (+ optional ``n_frames`` file);
 Kinetics ``testing`` videos live in ``<root>/test/<video_id>``, ActivityNet videos in
-``<root>/v_<video_id>``; a database entry's own ``video_path`` (NEW layout) wins.
+``<root>/v_<video_id>``; a database entry's own ``video_path`` (NEW layout) wins. With
+``file_type='hdf5'`` (``--file_type hdf5``) each of these folders is a file ``<folder>.hdf5`` of JPEG bytes
+(datasets/hdf5.py; the reference's layout), decoded exactly as the JPEG files; its frame count is the JSON
+segment, else the file's length.
 
 Sampling follows the reference's OLD (CVPR2018) ``make_dataset``:
 
@@ -32,6 +35,7 @@ import paddle
 
 from engine.errors import BadInput, MissingInput
 from .annotation import SUBSET_NAMES, get_class_names, load_annotation
+from .hdf5 import FILE_TYPES, HDF5_SUFFIX, Hdf5FrameBytes, frame_count, video_file
 from .loader import CLIP_LOADERS, ClipLoader, frame_numbers, frame_path, read_n_frames_file
 from .temporal_transforms import sliding_windows, validation_windows
 
@@ -51,6 +55,19 @@ def _frame_range(video_dir, annotations):
     return 1, n, ('no image_*.jpg files' if n == 0 else 'highest image_*.jpg number')
 
 
+def _hdf5_frame_range(path, annotations):
+    """(first frame number, number of frames, source, frames in the file) of an HDF5 video: the JSON segment
+    (the reference's Kinetics HDF5 JSON counts from 0, [0, n): shifted to our 1-based numbers), else the
+    file's length."""
+    stored = frame_count(path)
+    segment = annotations.get('segment') if isinstance(annotations, dict) else None
+    if segment is not None and len(segment) == 2:
+        begin, end = int(segment[0]), int(segment[1])
+        shift = 1 if begin == 0 else 0
+        return begin + shift, end - begin, 'JSON segment {}'.format(list(segment)), stored
+    return 1, stored, 'length of {}'.format(path), stored
+
+
 def _video_fps(video_dir, value):
     if 'fps' in value:
         return float(value['fps'])
@@ -63,13 +80,15 @@ def _video_fps(video_dir, value):
                                 'entry and no file {}'.format(video_dir, path)) from None
 
 
-def _check_arguments(mode, target_type, clip_loader, subset):
+def _check_arguments(mode, target_type, clip_loader, subset, file_type):
     if mode not in ('train', 'val', 'test'):
         raise ValueError("mode must be 'train', 'val' or 'test', got {!r}".format(mode))
     if target_type not in (None, 'label', 'video_index'):
         raise ValueError("target_type must be 'label' or 'video_index', got {!r}".format(target_type))
     if clip_loader not in CLIP_LOADERS:
         raise ValueError('clip_loader must be one of {}, got {!r}'.format(CLIP_LOADERS, clip_loader))
+    if file_type not in FILE_TYPES:
+        raise ValueError('file_type must be one of {}, got {!r}'.format(FILE_TYPES, file_type))
     if subset not in SUBSET_NAMES:
         raise ValueError('unknown subset {!r}; expected one of {}'.format(subset, sorted(SUBSET_NAMES)))
 
@@ -85,15 +104,16 @@ class VideoDataset(paddle.io.Dataset):
     'label', 'segment', 'n_frames', 'frame_indices'), ``video_ids``, ``video_labels`` (-1 when
     unknown), ``video_paths``, ``n_clips_per_video``, ``missing_videos`` (folders skipped with
     ``allow_missing``), ``subset``, ``mode``, ``clip_loader`` (the loader's setting: 'fast',
-    'fast_draft' or 'pil'), ``clip_dtype`` (uint8).
+    'fast_draft' or 'pil'), ``file_type`` ('jpg' or 'hdf5'), ``clip_dtype`` (uint8).
     """
 
     def __init__(self, root_path, annotation_path, subset, mode='train', dataset='ucf101',
                  spatial_transform=None, temporal_transform=None, sample_duration=16,
                  n_val_samples=3, sample_t_stride=1, inference_stride=None,
-                 allow_missing=False, target_type=None, video_loader=None, clip_loader='pil'):
+                 allow_missing=False, target_type=None, video_loader=None, clip_loader='pil',
+                 file_type='jpg'):
         super().__init__()
-        _check_arguments(mode, target_type, clip_loader, subset)
+        _check_arguments(mode, target_type, clip_loader, subset, file_type)
         self.root_path = os.fspath(root_path)
         self.annotation_path = os.fspath(annotation_path)
         self.subset = SUBSET_NAMES[subset]
@@ -107,12 +127,15 @@ class VideoDataset(paddle.io.Dataset):
         self.allow_missing = allow_missing
         self.spatial_transform = spatial_transform
         self.temporal_transform = temporal_transform
-        self.loader = ClipLoader(clip_loader, video_loader=video_loader)
+        self.file_type = file_type
+        self.loader = ClipLoader(clip_loader, video_loader=video_loader,
+                                 frame_bytes=Hdf5FrameBytes() if file_type == 'hdf5' else None)
         self.clip_loader = clip_loader
         self.clip_dtype = np.uint8
         if not os.path.isdir(self.root_path):
+            maker = 'generate_video_hdf5.py' if file_type == 'hdf5' else 'video_jpg_ucf101_hmdb51.py'
             raise MissingInput('video root folder not found: {} (check --root_path and --video_path; '
-                               'utils/video_jpg_ucf101_hmdb51.py writes it)'.format(self.root_path))
+                               'utils/{} writes it)'.format(self.root_path, maker))
         self._read_annotation()
 
     def _read_annotation(self):
@@ -153,12 +176,18 @@ class VideoDataset(paddle.io.Dataset):
         return self.class_to_idx[name], name
 
     def _video_dir(self, key, label_name, value):
+        """The video's JPEG folder, or its .hdf5 file."""
+        path = self._jpeg_dir(key, label_name, value)
+        return video_file(path) if self.file_type == 'hdf5' else path
+
+    def _jpeg_dir(self, key, label_name, value):
         if 'video_path' in value:
             path = os.fspath(value['video_path'])
             return path if os.path.isabs(path) else os.path.join(self.root_path, path)
         if self.dataset == 'activitynet':
             path = os.path.join(self.root_path, 'v_' + key)
-            return path if os.path.isdir(path) else os.path.join(self.root_path, key)
+            exists = os.path.isfile(video_file(path)) if self.file_type == 'hdf5' else os.path.isdir(path)
+            return path if exists else os.path.join(self.root_path, key)
         if label_name is None:
             # unlabelled (testing) videos: Kinetics keeps them in <root>/test/
             sub = 'test' if self.dataset == 'kinetics' else ''
@@ -191,6 +220,8 @@ class VideoDataset(paddle.io.Dataset):
     def _frames_range(self, key, label, annotations, video_dir):
         """[(label, first frame, frame count)] of the video's frames; None (and the video skipped or
         reported) when it has none or its first or last frame is missing."""
+        if self.file_type == 'hdf5':
+            return self._hdf5_range(key, label, annotations, video_dir)
         begin, n, source = _frame_range(video_dir, annotations)
         if n <= 0:
             return self._skip_or_raise(video_dir, 'video folder {} has no frames ({}; video '
@@ -203,6 +234,24 @@ class VideoDataset(paddle.io.Dataset):
                 return self._skip_or_raise(video_dir, 'video folder {} lacks frame {} ({} '
                                            'frames expected from {}; video {!r})'.format(
                                                video_dir, path, n, source, key))
+        return [(label, begin, n)]
+
+    def _other_storage_hint(self, path):
+        """Where the video exists in the other storage: the --file_type that reads it."""
+        if self.file_type == 'hdf5' and os.path.isdir(path[:-len(HDF5_SUFFIX)]):
+            return '; {} is a JPEG frames folder: pass --file_type jpg'.format(path[:-len(HDF5_SUFFIX)])
+        if self.file_type == 'jpg' and os.path.isfile(video_file(path)):
+            return '; {} is an HDF5 video: pass --file_type hdf5'.format(video_file(path))
+        return ''
+
+    def _hdf5_range(self, key, label, annotations, path):
+        """``_frames_range`` of an HDF5 video: the range must lie within the file's frames."""
+        begin, n, source, stored = _hdf5_frame_range(path, annotations)
+        if n <= 0:
+            return self._skip_or_raise(path, 'HDF5 video {} has no frames ({}; video {!r})'.format(path, source, key))
+        if begin < 1 or begin + n - 1 > stored:
+            return self._skip_or_raise(path, 'HDF5 video {} holds {} frames, but {} asks for frames {}..{} '
+                                             '(video {!r})'.format(path, stored, source, begin, begin + n - 1, key))
         return [(label, begin, n)]
 
     def _windows(self, frames):
@@ -218,10 +267,10 @@ class VideoDataset(paddle.io.Dataset):
         label, label_name = self._label_index(key, (annotations[0] if annotations else {}) if segments
                                               else annotations)
         video_dir = self._video_dir(key, label_name, value)
-        if not os.path.isdir(video_dir):
-            return self._skip_or_raise(video_dir, 'video folder not found: {} (video {!r}, subset '
-                                       '{!r} of {})'.format(video_dir, key, self.subset,
-                                                            self.annotation_path))
+        if not (os.path.isfile(video_dir) if self.file_type == 'hdf5' else os.path.isdir(video_dir)):
+            return self._skip_or_raise(video_dir, '{} not found: {} (video {!r}, subset {!r} of {}){}'.format(
+                'HDF5 video' if self.file_type == 'hdf5' else 'video folder', video_dir, key, self.subset,
+                self.annotation_path, self._other_storage_hint(video_dir)))
         if segments and annotations and self.mode != 'test':
             ranges = self._segment_ranges(key, value, annotations, video_dir)
         else:

@@ -4,6 +4,10 @@ clips/s from the JPEG tree to batched, normalised float32 paddle tensors on the 
     python scripts/bench_loader.py                        # on a generated set (temporary)
     python scripts/bench_loader.py --video_path data/ucf101_jpg \\
         --annotation_path data/ucf101_01.json --workers 0 4 --json loader.json
+    python scripts/bench_loader.py --file_types jpg hdf5  # both storages (--file_type), same frames
+
+With ``--file_types ... hdf5`` the same frames are also read from HDF5 videos (``--file_type hdf5``): the JPEG
+tree packed by utils/generate_video_hdf5.py into a temporary folder, or ``--hdf5_path`` if given.
 
 Each run goes through ``paddle.io.DataLoader`` with ``--workers`` worker processes (0: in the main
 process) and then ``datasets.input_normalizer``, as training does; training clips use the
@@ -37,6 +41,7 @@ from datasets.loader import IMAGE_TEMPLATE  # noqa: E402
 from datasets.safe_clips import clip_shape  # noqa: E402
 
 MODES = ('train', 'val')
+FILE_TYPES = ('jpg', 'hdf5')
 LOADERS = ('pil', 'fast', 'fast_draft')
 # PIL's own default; the frames utils/video_jpg_ucf101_hmdb51.py writes (FFmpeg's mjpeg at 200 kb/s)
 # are smaller still, which makes decoding cheaper.
@@ -124,17 +129,18 @@ class _Cycled(paddle.io.Dataset):
 
 
 def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clips,
-                      sample_size=112, sample_duration=16, batch_size=8, seed=0):
+                      sample_size=112, sample_duration=16, batch_size=8, seed=0, file_type='jpg'):
     """Clips/s of ``loader`` ('pil' or 'fast') in ``mode`` ('train' or 'val') with ``workers``
     DataLoader workers, over ``n_clips`` clips (the first batch, which includes the workers'
-    start-up, is not timed). Returns a dict: loader, mode, workers, clips (timed), seconds,
-    clips_per_s, frames_per_s, clips_per_s_per_worker (per busy process), batch_shape."""
+    start-up, is not timed), from ``video_path`` stored as ``file_type``. Returns a dict: loader, mode,
+    file_type, workers, clips (timed), seconds, clips_per_s, frames_per_s, clips_per_s_per_worker (per busy
+    process), batch_shape."""
     if mode not in MODES:
         raise ValueError('mode must be one of {}, got {!r}'.format(MODES, mode))
     if n_clips < 2 * batch_size:
         raise ValueError('n_clips ({}) must be at least two batches ({}): the first one is not '
                          'timed'.format(n_clips, 2 * batch_size))
-    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101',
+    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101', file_type=file_type,
                     loader=loader, sample_size=sample_size, sample_duration=sample_duration)
     random.seed(seed)
     np.random.seed(seed)
@@ -156,7 +162,7 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
     if batch.dtype != paddle.float32 or batch_shape[1:] != clip_shape(opt):
         raise RuntimeError('unexpected batch {} {}'.format(batch.dtype, batch_shape))
     clips_per_s = timed_clips / seconds
-    return {'loader': loader, 'mode': mode, 'workers': workers, 'clips': timed_clips,
+    return {'loader': loader, 'mode': mode, 'file_type': file_type, 'workers': workers, 'clips': timed_clips,
             'seconds': seconds, 'clips_per_s': clips_per_s,
             'frames_per_s': clips_per_s * sample_duration,
             'clips_per_s_per_worker': clips_per_s / max(1, workers),
@@ -168,16 +174,27 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
 
 
 def _table(results):
-    """Rows 'mode workers' + clips/s of each loader and its ratio to pil."""
-    by_key = {(r['mode'], r['workers'], r['loader']): r for r in results}
+    """Rows 'mode workers storage' + clips/s of each loader and its ratio to pil."""
+    by_key = {(r['mode'], r['workers'], r.get('file_type', 'jpg'), r['loader']): r for r in results}
     others = [name for name in LOADERS if name != 'pil']
-    header = ['mode', 'workers', 'pil clips/s'] + ['%s clips/s' % n for n in others] + ['%s/pil' % n for n in others]
+    header = (['mode', 'workers', 'storage', 'pil clips/s'] + ['%s clips/s' % n for n in others]
+              + ['%s/pil' % n for n in others])
     lines = [' '.join('%16s' % h for h in header)]
-    for mode, workers in sorted({(r['mode'], r['workers']) for r in results}):
-        rates = [by_key[mode, workers, name]['clips_per_s'] for name in LOADERS]
-        cells = [mode, str(workers)] + ['%.1f' % r for r in rates] + ['%.2fx' % (r / rates[0]) for r in rates[1:]]
+    for mode, workers, file_type in sorted({key[:3] for key in by_key}):
+        rates = [by_key[mode, workers, file_type, name]['clips_per_s'] for name in LOADERS]
+        cells = ([mode, str(workers), file_type] + ['%.1f' % r for r in rates]
+                 + ['%.2fx' % (r / rates[0]) for r in rates[1:]])
         lines.append(' '.join('%16s' % c for c in cells))
     return '\n'.join(lines)
+
+
+def hdf5_copy(video_path, folder):
+    """The JPEG tree ``video_path`` packed into HDF5 videos below ``folder`` (utils/generate_video_hdf5.py)."""
+    from utils.generate_video_hdf5 import convert_tree
+    summary = convert_tree(video_path, folder, n_jobs=1, progress=False, out=sys.stderr)
+    if summary['failed']:
+        raise RuntimeError('cannot pack {} into HDF5: {}'.format(video_path, summary['failed'][0]))
+    return folder
 
 
 def main(argv=None):
@@ -189,6 +206,12 @@ def main(argv=None):
                    help='JPEG frame tree <label>/<video>/image_%%05d.jpg; by default a set of '
                         '320x240 frames is generated into a temporary folder')
     p.add_argument('--annotation_path', default=None, help='annotation JSON of --video_path')
+    p.add_argument('--file_types', nargs='+', choices=FILE_TYPES, default=['jpg'],
+                   help='frame storages to measure (--file_type): jpg = the JPEG tree, hdf5 = the same frames as '
+                        'HDF5 videos')
+    p.add_argument('--hdf5_path', default=None,
+                   help='HDF5 tree of the frames of --video_path (utils/generate_video_hdf5.py); by default '
+                        'the JPEG tree is packed into a temporary folder')
     p.add_argument('--workers', type=int, nargs='+', default=[0, 2], help='DataLoader workers')
     p.add_argument('--modes', nargs='+', choices=MODES, default=list(MODES))
     p.add_argument('--n_clips', type=int, default=160, help='clips per run')
@@ -203,6 +226,8 @@ def main(argv=None):
     args = p.parse_args(argv)
     if (args.video_path is None) != (args.annotation_path is None):
         p.error('give both --video_path and --annotation_path, or neither')
+    if args.hdf5_path is not None and args.video_path is None:
+        p.error('--hdf5_path holds the frames of --video_path: give --video_path and --annotation_path too')
 
     tmp = None
     try:
@@ -217,15 +242,20 @@ def main(argv=None):
         print('source: %s; %d clips of %d x %d x %d per run, batch %d, %d CPU core(s)' % (
             source, args.n_clips, args.sample_duration, args.sample_size, args.sample_size,
             args.batch_size, os.cpu_count()))
+        roots = {'jpg': video_path}
+        if 'hdf5' in args.file_types:
+            if args.hdf5_path is None and tmp is None:
+                tmp = tempfile.mkdtemp(prefix='bench_loader_')
+            roots['hdf5'] = args.hdf5_path or hdf5_copy(video_path, os.path.join(tmp, 'hdf5'))
         best = {}
         for _ in range(args.repeat):
             for mode in args.modes:
                 for workers in args.workers:
-                    for loader in LOADERS:
-                        r = loader_throughput(video_path, annotation_path, loader, mode, workers,
+                    for file_type, loader in ((f, name) for f in args.file_types for name in LOADERS):
+                        r = loader_throughput(roots[file_type], annotation_path, loader, mode, workers,
                                               args.n_clips, args.sample_size,
-                                              args.sample_duration, args.batch_size, args.seed)
-                        key = (mode, workers, loader)
+                                              args.sample_duration, args.batch_size, args.seed, file_type)
+                        key = (mode, workers, file_type, loader)
                         if key not in best or r['clips_per_s'] > best[key]['clips_per_s']:
                             best[key] = r
         results = list(best.values())

@@ -15,6 +15,7 @@ REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if REPO_ROOT not in sys.path:
     sys.path.insert(0, REPO_ROOT)
 
+from datasets.hdf5 import HDF5_SUFFIX  # noqa: E402
 from datasets.loader import frame_numbers  # noqa: E402
 
 from engine.errors import run_command  # noqa: E402
@@ -40,6 +41,7 @@ def class_process(class_dir, report):
     for name in sorted(os.listdir(class_dir)):
         video_dir = os.path.join(class_dir, name)
         if not os.path.isdir(video_dir):
+            report['hdf5'] += name.endswith(HDF5_SUFFIX)
             continue
         if name.startswith('.'):  # video_jpg's working folders (.<video>.partial) and other hidden ones
             if name.endswith(PARTIAL_SUFFIX):
@@ -71,13 +73,16 @@ def write_tree(dir_path):
     """n_frames in every video folder below ``dir_path``, then the report; returns the exit status."""
     check_output_folder(dir_path, 'JPG_ROOT')
     from tqdm import tqdm
-    report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': []}
+    report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': [], 'hdf5': 0}
     classes = sorted(c for c in os.listdir(dir_path)
                      if not c.startswith('.') and os.path.isdir(os.path.join(dir_path, c)))
     for class_name in tqdm(classes, unit='class'):
         class_process(os.path.join(dir_path, class_name), report)
     print('wrote n_frames for %d videos (%d frames) in %d classes'
           % (report['videos'], report['frames'], len(classes)))
+    if report['hdf5']:
+        print('  note: %d .hdf5 videos hold their frame count themselves (the length of their frames); they '
+              'need no n_frames file' % report['hdf5'])
     for d in report['partial']:
         print('  WARNING %s: unfinished conversion, skipped (re-run video_jpg_ucf101_hmdb51.py)' % d)
     for d in report['empty']:

@@ -1,9 +1,9 @@
 """Reading UCF-101 / HMDB-51 split files and writing the annotation JSON (shared by
 utils/ucf101_json.py and utils/hmdb51_json.py).
 
-With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py) every video also gets
-"segment": [1, n_frames + 1], and videos listed but without frames are reported and left out (or,
-with --keep_missing, written without segment).
+With --video_path (the frames folder made by video_jpg_ucf101_hmdb51.py, or the HDF5 tree made by
+generate_video_hdf5.py) every video also gets "segment": [1, n_frames + 1], and videos listed but
+without frames are reported and left out (or, with --keep_missing, written without segment).
 
 Split files are read as the datasets ship them: CRLF or LF line ends, an optional UTF-8 byte-order
 mark, trailing spaces, blank lines.  Anything else that does not fit (wrong number of fields, a class
@@ -25,7 +25,7 @@ import re
 import sys
 import tempfile
 
-from datasets.loader import frame_numbers
+from datasets.hdf5 import stored_frame_numbers
 from engine.errors import BadInput, run_command
 from engine.flags import check_output_folder
 
@@ -225,14 +225,14 @@ def build_database(labels, entries, video_path=None, keep_missing=False):
 
     Without `video_path` every entry is written with its label only (the old reference's JSON).
     With it, each video gets ``"segment": [1, n_frames + 1]`` from its frames folder
-    ``video_path/<label>/<video_id>/``; a video whose folder is missing (or has no frame) is left
-    out unless `keep_missing` (then it is written without segment).
+    ``video_path/<label>/<video_id>/`` or its HDF5 file ``<video_id>.hdf5`` there; a video whose folder is
+    missing (or has no frame) is left out unless `keep_missing` (then it is written without segment).
     """
     database, missing, empty = {}, [], []
     for video_id, label, subset in entries:
         ann = {'label': label}
         if video_path is not None:
-            found = frame_numbers(os.path.join(video_path, label, video_id))
+            found = stored_frame_numbers(os.path.join(video_path, label, video_id))
             n = found and found[0]
             if found and found[0] != found[1]:
                 print('  WARNING %s/%s: highest frame %d but %d frame files (a gap; the missing frames fail '
@@ -286,9 +286,10 @@ def build_parser(prog, description, split_dir_help, json_names):
                         '(default: SPLIT_DIR); see the forms below')
     p.add_argument('--video_path', metavar='JPG_ROOT', default=None,
                    help='frames folder made by video_jpg_ucf101_hmdb51.py (<class>/<video>/'
-                        'image_00001.jpg ...). When given, every video also gets "segment": '
-                        '[1, n_frames + 1] (the newer reference\'s JSON), and videos listed in the '
-                        'split files but without frames are reported and left out. Without it, '
+                        'image_00001.jpg ...) or by generate_video_hdf5.py (<class>/<video>.hdf5). When '
+                        'given, every video also gets "segment": [1, n_frames + 1] (the newer reference\'s '
+                        'JSON), and videos listed in the split files but without frames are reported and left '
+                        'out. Without it, '
                         'the JSON holds the label only (the CVPR2018 reference\'s JSON)')
     p.add_argument('--keep_missing', action='store_true',
                    help='with --video_path: keep videos that have no frames folder (written '
@@ -379,8 +380,8 @@ def run_conversion(convert, args, class_folder):
         check_output_folder(args.dst_dir_path, 'DST_DIR')
         _, ok = convert(args.dir_path, args.dst_dir_path, args.video_path, args.splits, args.keep_missing)
         if not ok:
-            raise BadInput('no listed video has frames under %s (expected %s/%s/<video>/image_00001.jpg); '
-                           'wrong --video_path?' % (args.video_path, args.video_path, class_folder))
+            raise BadInput('no listed video has frames under %s (expected %s/%s/<video>/image_00001.jpg or '
+                           '<video>.hdf5); wrong --video_path?' % (args.video_path, args.video_path, class_folder))
         return 0
 
     return run_command(body, output=args.dst_dir_path)

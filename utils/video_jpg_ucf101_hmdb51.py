@@ -568,19 +568,19 @@ def _end_on_signals():
         signal.signal(signum, signal.SIG_DFL)
 
 
-def _run(tasks, n_jobs, record):
-    """process_video on every task (in n_jobs worker processes), each result to ``record``.
+def _run(tasks, n_jobs, record, work=process_video):
+    """``work`` (process_video) on every task (in n_jobs worker processes), each result to ``record``.
 
     A process pool that survives its workers' death (concurrent.futures; multiprocessing.Pool deadlocks
     when a worker dies holding its queue's lock, as a signal to the process group does)."""
     if n_jobs == 1 or len(tasks) <= 1:
         for task in tasks:
-            record(process_video(task))
+            record(work(task))
         return
     from concurrent.futures import ProcessPoolExecutor, as_completed
     executor = ProcessPoolExecutor(min(n_jobs, len(tasks)), initializer=_end_on_signals)
     try:
-        for future in as_completed([executor.submit(process_video, task) for task in tasks]):
+        for future in as_completed([executor.submit(work, task) for task in tasks]):
             record(future.result())
     except BaseException:
         executor.shutdown(wait=False, cancel_futures=True)
@@ -657,6 +657,12 @@ def build_parser():
     p.add_argument('dst_dir_path', metavar='JPG_ROOT',
                    help='output tree: <class>/<video>/image_%%05d.jpg; created if missing; must '
                         'not be inside AVI_ROOT')
+    add_conversion_options(p)
+    return p
+
+
+def add_conversion_options(p):
+    """The options of decoding and encoding frames, shared with utils/generate_video_hdf5.py."""
     p.add_argument('--n_jobs', type=int, default=_default_jobs(),
                    help='videos converted in parallel (processes); <= 0 means all cores')
     p.add_argument('--backend', choices=['pyav', 'ffmpeg'], default='pyav',
@@ -681,9 +687,8 @@ def build_parser():
                    help='count a video that decodes only in part (decoding errors, truncated '
                         'file) as failed instead of converting its readable frames with a warning')
     p.add_argument('--overwrite', action='store_true',
-                   help='convert again videos whose folder is already complete')
+                   help='convert again videos whose output is already complete')
     p.add_argument('--no_progress', action='store_true', help='no progress bar')
-    return p
 
 
 def check_args(args):
