@@ -6,15 +6,21 @@ Per clip, the spatial transform draws its parameters once (``randomize_parameter
 PIL path, so one seed gives the same crops and flips in both) and describes its crops, resizes
 and flip as a ``ClipGeometry`` in source-frame coordinates. Then, per distinct frame index:
 
-1. with ``draft=True`` only (``--loader fast_draft``), ``Image.draft`` makes libjpeg decode at 1/2,
-   1/4 or 1/8 size (DCT-domain downscaling): the smallest size at which the source region still
-   has at least the output's pixels. Faster, but the pixels then differ from the reference
-   pipeline's (mean |diff| 1.2..1.8 / 255 per clip, up to 17) and scripts/parity.py measured that
-   this costs accuracy (docs/PARITY.md), so the default decodes at full size;
-2. one crop + ``resize(size, BILINEAR, box=...)`` turns the decoded frame into the output; the
+1. ``decode`` turns the file's bytes into pixels with simplejpeg (libjpeg-turbo through its TurboJPEG
+   API): the same pixels as Pillow's decoder (both libjpeg-turbo with the accurate integer IDCT and
+   fancy upsampling; checked on Pillow-written and FFmpeg-written frames, tests/test_fast_loader.py) at
+   about half Pillow's cost (scripts/bench_decode.py, docs/PERFORMANCE.md). Files libjpeg-turbo would
+   convert differently from Pillow (CMYK/YCCK JPEGs) or cannot read (other formats, damaged files) go to
+   Pillow, which also raises the error the reference pipeline would;
+2. with ``draft=True`` only (``--loader fast_draft``), the JPEG is decoded at 1/2, 1/4 or 1/8 size
+   (DCT-domain downscaling, the same pixels as Pillow's ``Image.draft``): the smallest size at which the
+   source region still has at least the output's pixels. Faster, but the pixels then differ from the
+   reference pipeline's (mean |diff| 1.2..1.8 / 255 per clip, up to 17) and scripts/parity.py measured
+   that this costs accuracy (docs/PARITY.md), so the default decodes at full size;
+3. one crop + ``resize(size, BILINEAR, box=...)`` (Pillow) turns the decoded frame into the output; the
    crop keeps the resize from reading pixels the PIL path had cut off, so without downscaling the
    pixels equal the PIL path's;
-3. the pixels (mirrored by a numpy slice when flipped) go straight into the preallocated clip.
+4. the pixels (mirrored by a numpy slice when flipped) go straight into the preallocated clip.
    Repeated indices (loop padding) are decoded once and copied.
 
 The clip stays uint8; ``input_normalizer`` (normalization.py) normalises whole batches.
@@ -32,11 +38,12 @@ import io
 import math
 
 import numpy as np
+import simplejpeg
 from PIL import Image
 
 from .spatial_transforms import BILINEAR, ClipGeometry
 
-__all__ = ['ClipFrameReader', 'draft_scale']
+__all__ = ['ClipFrameReader', 'EncodedFrame', 'draft_scale']
 
 # The reductions libjpeg's scaled IDCT offers through PIL's draft(), largest first.
 _JPEG_SCALES = (8, 4, 2)
@@ -60,17 +67,55 @@ def _outward(box, width, height):
             min(width, math.ceil(x1)), min(height, math.ceil(y1)))
 
 
-def _resample(img, geometry, draft):
-    """``img`` (opened, not yet decoded) cut and resized to ``geometry``, not yet mirrored;
-    decoded at reduced size where ``draft`` allows it."""
-    width, height = img.size
-    scale = draft_scale(geometry) if draft else 1
-    if scale > 1:
-        drafted = img.draft('RGB', (width // scale, height // scale))
-        # The scale the decoder will really use (None: not a JPEG, decoded at full size).
-        scale = width / drafted[1][2] if drafted else 1
-    if img.mode != 'RGB':
-        img = img.convert('RGB')
+# The JPEG colour spaces libjpeg-turbo turns into RGB as Pillow does (CMYK and YCCK: Pillow inverts Adobe's
+# CMYK, TurboJPEG does not).
+_TURBO_COLORSPACES = ('YCbCr', 'Gray')
+
+
+class EncodedFrame(object):
+    """One frame's file contents (JPEG bytes, or another format Pillow reads); ``size`` is known before
+    decoding, from the header."""
+
+    def __init__(self, data):
+        self.data = data
+        try:
+            height, width, colorspace, _ = simplejpeg.decode_jpeg_header(data)
+        except ValueError:  # not a JPEG libjpeg-turbo reads: Pillow will say what it is
+            colorspace = None
+        self.turbo = colorspace in _TURBO_COLORSPACES
+        if self.turbo:
+            self.size = (width, height)
+        else:
+            with Image.open(io.BytesIO(data)) as img:
+                self.size = img.size
+
+    def decode(self, scale=1):
+        """PIL image of the RGB pixels (mode RGB, or RGBX: the same bands plus padding), decoded at 1/scale
+        of the size where the format allows it (``image.size`` tells). Undecodable data raises Pillow's
+        OSError."""
+        if self.turbo:
+            width, height = self.size
+            try:
+                pixels = simplejpeg.decode_jpeg(self.data, 'RGBX', min_height=height // scale,
+                                                min_width=width // scale)
+            except ValueError:
+                # damaged (strict mode also refuses what libjpeg only warns about): Pillow decodes or raises
+                # exactly as the reference pipeline would
+                pass
+            else:
+                return Image.frombuffer('RGBX', pixels.shape[1::-1], pixels, 'raw', 'RGBX', 0, 1)
+        img = Image.open(io.BytesIO(self.data))
+        if scale > 1:
+            img.draft('RGB', (self.size[0] // scale, self.size[1] // scale))
+        img.load()
+        return img if img.mode == 'RGB' else img.convert('RGB')
+
+
+def _resample(frame, geometry, draft):
+    """The ``EncodedFrame`` cut and resized to ``geometry``, not yet mirrored; decoded at reduced size where
+    ``draft`` allows it."""
+    img = frame.decode(draft_scale(geometry) if draft else 1)
+    scale = frame.size[0] / img.size[0]  # the reduction the decoder really used
     domain = _outward([c / scale for c in geometry.domain], *img.size)
     left, top = domain[:2]
     x0, y0, x1, y1 = (c / scale for c in geometry.box)
@@ -99,10 +144,11 @@ class ClipFrameReader(object):
             return self.pixels(f.read())
 
     def pixels(self, data):
-        """The transformed pixels of one frame given as its file's bytes (e.g. from an HDF5 video)."""
-        with Image.open(io.BytesIO(data)) as img:
-            geometry = self.geometry(img.size)
-            if not geometry.inside(*img.size):
-                return np.asarray(self.spatial_transform(img.convert('RGB')))
-            pixels = np.asarray(_resample(img, geometry, self.draft))
+        """The transformed pixels of one frame given as its file's bytes (a JPEG, or any format Pillow reads;
+        e.g. from an HDF5 video)."""
+        frame = EncodedFrame(data)
+        geometry = self.geometry(frame.size)
+        if not geometry.inside(*frame.size):
+            return np.asarray(self.spatial_transform(frame.decode().convert('RGB')))
+        pixels = np.asarray(_resample(frame, geometry, self.draft))[:, :, :3]
         return pixels[:, ::-1] if geometry.flip else pixels

@@ -7,7 +7,7 @@ if [ ! -x "$VENV_PYTHON" ]; then
     echo "creating $ROOT/.venv"
     "${PYTHON:-python3}" -m venv "$ROOT/.venv"
 fi
-if ! "$VENV_PYTHON" -c "import paddle, numpy, PIL, tqdm, visualdl, av, h5py" >/dev/null 2>&1; then
+if ! "$VENV_PYTHON" -c "import paddle, numpy, PIL, tqdm, visualdl, av, h5py, simplejpeg" >/dev/null 2>&1; then
     echo "installing requirements.txt into .venv (once; a few minutes)"
     "$VENV_PYTHON" -m pip install -q --upgrade pip
     "$VENV_PYTHON" -m pip install -q -r "$ROOT/requirements.txt"

@@ -1,5 +1,6 @@
 """The fast clip loaders (``--loader fast``, ``--loader fast_draft``) against the PIL one
-(``--loader pil``) on textured 320 x 240 JPEG frames, where Image.draft really decodes at reduced size.
+(``--loader pil``) on textured 320 x 240 JPEG frames, where JPEGs really are decoded at reduced size;
+and their decoder (simplejpeg) against Pillow's on Pillow- and FFmpeg-written JPEGs.
 
 Tolerances, in 0..255 pixel units (the options use norm_value 1 and std 1): with the same seed
 all loaders cut the same boxes. 'fast' decodes at full size, so its clips equal the PIL clips (crop
@@ -10,6 +11,7 @@ filters: measured on these frames mean |diff| 1.2..1.8 per clip and max 17; the 
 of 2.5 and a max of 24 there. (That difference cost accuracy in scripts/parity.py, which is why
 'fast' does not draft: docs/PARITY.md.)
 """
+import io
 import json
 import os
 import random
@@ -21,7 +23,8 @@ import pytest
 from PIL import Image, ImageFile
 
 import datasets
-from datasets.fast_clips import draft_scale
+from datasets import fast_clips
+from datasets.fast_clips import EncodedFrame, draft_scale
 from datasets.safe_clips import SafeClips, clip_shape
 from datasets.spatial_transforms import ClipGeometry
 from scripts.bench_loader import write_jpeg_dataset
@@ -155,16 +158,23 @@ def test_portrait_frames(portrait):
 
 @pytest.fixture
 def decoded_sizes(monkeypatch):
-    """The sizes of the images PIL decodes while the test runs."""
+    """The sizes of the frames decoded (by Pillow, or by the fast loaders' decoder) while the test runs."""
     sizes = set()
     real_load = ImageFile.ImageFile.load
+    real_decode = EncodedFrame.decode
 
     def load(self):
         result = real_load(self)
         sizes.add(self.size)
         return result
 
+    def decode(self, scale=1):
+        img = real_decode(self, scale)
+        sizes.add(img.size)
+        return img
+
     monkeypatch.setattr(ImageFile.ImageFile, 'load', load)
+    monkeypatch.setattr(EncodedFrame, 'decode', decode)
     return sizes
 
 
@@ -206,11 +216,11 @@ def test_uint8_clips_and_loop_padding(landscape, monkeypatch):
     assert ds.clip_loader == 'fast' and ds.clip_dtype == np.uint8
     # 20 frames, 16-frame windows: step 2 -> the last window is frame 19, 20 (loop padded)
     assert ds.samples[-1]['frame_indices'] == [19, 20]
-    opened = []
-    real_open = Image.open
-    monkeypatch.setattr(Image, 'open', lambda fp, *a, **k: opened.append(fp) or real_open(fp, *a, **k))
+    decoded = []
+    real_decode = EncodedFrame.decode
+    monkeypatch.setattr(EncodedFrame, 'decode', lambda self, *a: decoded.append(self) or real_decode(self, *a))
     clip, target = ds[len(ds) - 1]
-    assert len(opened) == 2  # each distinct frame decoded once
+    assert len(decoded) == 2  # each distinct frame decoded once
     assert clip.dtype == np.uint8 and clip.shape == (3, 16, 112, 112) and target == 0
     assert clip.flags['C_CONTIGUOUS']
     for t in range(2, 16):
@@ -410,3 +420,77 @@ def test_bench_loader_runs_and_writes_json(tmp_path):
     assert sorted((r['mode'], r['loader']) for r in results) == [
         ('train', 'fast'), ('train', 'fast_draft'), ('train', 'pil'), ('val', 'fast'), ('val', 'fast_draft'),
         ('val', 'pil')]
+
+
+def _encoded(img, fmt='JPEG', **options):
+    buf = io.BytesIO()
+    img.save(buf, fmt, **options)
+    return buf.getvalue()
+
+
+def _pillow_pixels(data, scale=1):
+    """The reference pipeline's decode (Image.open + convert), with Image.draft for scale > 1."""
+    with Image.open(io.BytesIO(data)) as img:
+        if scale > 1:
+            img.draft('RGB', (img.size[0] // scale, img.size[1] // scale))
+        return np.asarray(img.convert('RGB'))
+
+
+def _decoded_pixels(data, scale=1):
+    return np.asarray(EncodedFrame(data).decode(scale))[:, :, :3]
+
+
+@pytest.fixture(scope='module')
+def encoded_frames(tmp_path_factory, make_video):
+    """{name: file bytes}: textured frames as Pillow writes them with various JPEG options (odd sizes
+    too), and frames FFmpeg's mjpeg encoder writes through utils/video_jpg_ucf101_hmdb51.py."""
+    from scripts.bench_loader import textured_frames
+    from utils.video_jpg_ucf101_hmdb51 import convert_video_pyav
+    frame = Image.fromarray(textured_frames(np.random.default_rng(3), 1, width=157, height=118)[0])
+    frames = {'q75 4:2:0': _encoded(frame, quality=75), 'q95 4:4:4': _encoded(frame, quality=95, subsampling=0),
+              'q90 4:2:2': _encoded(frame, quality=90, subsampling=1), 'q20': _encoded(frame, quality=20),
+              'progressive': _encoded(frame, progressive=True), 'grey': _encoded(frame.convert('L')),
+              'cmyk': _encoded(frame.convert('CMYK')), 'png': _encoded(frame, 'PNG')}
+    root = tmp_path_factory.mktemp('ffmpeg_frames')
+    video = make_video(str(root / 'v.avi'), width=96, height=72, n_frames=3)
+    os.makedirs(str(root / 'jpg'))
+    convert_video_pyav(video, str(root / 'jpg'))
+    for name in sorted(os.listdir(str(root / 'jpg')))[:3]:
+        with open(str(root / 'jpg' / name), 'rb') as f:
+            frames['ffmpeg ' + name] = f.read()
+    return frames
+
+
+def test_decoder_gives_pillows_pixels(encoded_frames):
+    for name, data in encoded_frames.items():
+        frame = EncodedFrame(data)
+        # libjpeg-turbo decodes the YCbCr and grey JPEGs; CMYK and other formats go to Pillow
+        assert frame.turbo == (name not in ('cmyk', 'png')), name
+        reference = _pillow_pixels(data)
+        assert frame.size == reference.shape[1::-1]
+        np.testing.assert_array_equal(_decoded_pixels(data), reference, err_msg=name)
+        for scale in (2, 4, 8):  # the reduced-size decoding of --loader fast_draft equals Image.draft's
+            np.testing.assert_array_equal(_decoded_pixels(data, scale), _pillow_pixels(data, scale),
+                                          err_msg='{} at 1/{}'.format(name, scale))
+
+
+def test_decoder_leaves_damaged_jpegs_to_pillow(encoded_frames, monkeypatch):
+    good = encoded_frames['q75 4:2:0']
+    with pytest.raises(OSError):  # Pillow's error, as the reference pipeline raises
+        EncodedFrame(good[:len(good) // 2]).decode()
+    # what Pillow is told to accept, it decodes (strict libjpeg-turbo does not)
+    monkeypatch.setattr(ImageFile, 'LOAD_TRUNCATED_IMAGES', True)
+    np.testing.assert_array_equal(_decoded_pixels(good[:len(good) // 2]), _pillow_pixels(good[:len(good) // 2]))
+
+
+def test_reader_takes_file_bytes(landscape):
+    """``ClipFrameReader.pixels(bytes)``: frames stored elsewhere than in files (e.g. HDF5) go the same way."""
+    ds = datasets.get_training_set(make_opt(landscape))  # corner crops: exactly the PIL pixels
+    transform = ds.spatial_transform
+    transform.randomize_parameters()
+    reader = fast_clips.ClipFrameReader(transform, draft=False)
+    path = os.path.join(ds.samples[0]['video'], 'image_00001.jpg')
+    with open(path, 'rb') as f:
+        data = f.read()
+    np.testing.assert_array_equal(reader.pixels(data), reader(path))
+    np.testing.assert_array_equal(reader(path), np.asarray(transform(Image.open(path).convert('RGB'))))
