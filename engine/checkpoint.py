@@ -12,6 +12,7 @@ scripts/predict.py and utils/convert_torch_checkpoint.py all go through it.
 import os
 import pickle
 import re
+import shutil
 import tempfile
 
 import numpy as np
@@ -48,6 +49,27 @@ def save_checkpoint(state, path):
         if os.path.exists(tmp_path):
             os.remove(tmp_path)
         raise
+
+
+def link_checkpoint(src, path):
+    """Give the checkpoint file ``src`` a second name ``path`` (best.pdparams, save_N.pdparams: the epoch's
+    last.pdparams) without writing it again: a hard link, or a copy where the file system has none. Safe
+    because save_checkpoint never rewrites a file, it replaces it: the next last.pdparams is a new file and
+    ``path`` keeps this one. Atomic like save_checkpoint."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp_path = os.path.join(directory, f'.{os.path.basename(path)}.{os.getpid()}.link')
+    try:
+        try:
+            os.link(src, tmp_path)
+        except OSError:
+            shutil.copyfile(src, tmp_path)
+            with open(tmp_path, 'rb') as f:
+                os.fsync(f.fileno())
+        os.replace(tmp_path, path)
+    finally:
+        # also when path already was this very file (rename between two names of one file does nothing)
+        if os.path.lexists(tmp_path):
+            os.remove(tmp_path)
 
 
 def load_checkpoint(path):

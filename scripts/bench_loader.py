@@ -1,5 +1,12 @@
-"""Benchmark the clip loaders (datasets' ``--loader pil``, ``fast`` and ``fast_draft``) on the same frames:
-clips/s from the JPEG tree to batched, normalised float32 paddle tensors on the CPU.
+"""Benchmark the clip loaders (datasets' ``--loader pil``, ``fast`` and ``fast_draft``) and the reference's
+naive loader on the same frames: clips/s from the JPEG tree to batched, normalised float32 paddle tensors on
+the CPU.
+
+'naive' is the reference's own pipeline: per frame PIL open -> convert -> crop -> resize -> float32 ->
+subtract the mean (ToTensor + Normalize), clips stacked as float32; it reads the JPEG tree only (the ratios
+of the HDF5 rows are to it too). 'pil' keeps that per-frame PIL order but stays uint8 and normalises whole
+batches (datasets.input_normalizer); 'fast' decodes with libjpeg-turbo and crops + resizes each frame in one
+step (the same pixels); 'fast_draft' also decodes at reduced size (other pixels).
 
     python scripts/bench_loader.py                        # on a generated set (temporary)
     python scripts/bench_loader.py --video_path data/ucf101_jpg \\
@@ -42,7 +49,7 @@ from datasets.safe_clips import clip_shape  # noqa: E402
 
 MODES = ('train', 'val')
 FILE_TYPES = ('jpg', 'hdf5')
-LOADERS = ('pil', 'fast', 'fast_draft')
+LOADERS = ('naive', 'pil', 'fast', 'fast_draft')  # the first is the baseline of the ratios
 # PIL's own default; the frames utils/video_jpg_ucf101_hmdb51.py writes (FFmpeg's mjpeg at 200 kb/s)
 # are smaller still, which makes decoding cheaper.
 DEFAULT_QUALITY = 75
@@ -113,6 +120,18 @@ def write_jpeg_dataset(root, n_classes=2, n_train=3, n_val=3, n_frames=48, width
 # measuring
 
 
+class ReferencePipeline(object):
+    """The reference's clip loader in a dataset's place: each frame opened with PIL and transformed to
+    float32 on its own (``ToTensor`` + ``Normalize``), then stacked."""
+
+    def __init__(self, opt, mode):
+        self.video_loader = datasets.loader.VideoLoader()
+        self.transform = datasets.build_spatial_transform(opt, mode, to_tensor=True)
+
+    def __call__(self, video_dir, frame_indices, spatial_transform):
+        return datasets.transform_clip(self.transform, self.video_loader(video_dir, frame_indices))
+
+
 class _Cycled(paddle.io.Dataset):
     """``n`` items, cycling through ``dataset``: as many clips as asked for, whatever its size."""
 
@@ -130,22 +149,27 @@ class _Cycled(paddle.io.Dataset):
 
 def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clips,
                       sample_size=112, sample_duration=16, batch_size=8, seed=0, file_type='jpg'):
-    """Clips/s of ``loader`` ('pil' or 'fast') in ``mode`` ('train' or 'val') with ``workers``
+    """Clips/s of ``loader`` (one of LOADERS; 'naive' from a JPEG tree only) in ``mode`` ('train' or 'val') with ``workers``
     DataLoader workers, over ``n_clips`` clips (the first batch, which includes the workers'
     start-up, is not timed), from ``video_path`` stored as ``file_type``. Returns a dict: loader, mode,
     file_type, workers, clips (timed), seconds, clips_per_s, frames_per_s, clips_per_s_per_worker (per busy
-    process), batch_shape."""
+    process), clips_per_cpu_s (workers 0 only: per CPU second of this process), batch_shape."""
     if mode not in MODES:
         raise ValueError('mode must be one of {}, got {!r}'.format(MODES, mode))
     if n_clips < 2 * batch_size:
         raise ValueError('n_clips ({}) must be at least two batches ({}): the first one is not '
                          'timed'.format(n_clips, 2 * batch_size))
+    if loader == 'naive' and file_type != 'jpg':
+        raise ValueError("the naive loader reads JPEG trees only (file_type 'jpg')")
     opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101', file_type=file_type,
-                    loader=loader, sample_size=sample_size, sample_duration=sample_duration)
+                    loader='pil' if loader == 'naive' else loader, sample_size=sample_size,
+                    sample_duration=sample_duration)
     random.seed(seed)
     np.random.seed(seed)
     paddle.seed(seed)
     dataset = (datasets.get_training_set if mode == 'train' else datasets.get_validation_set)(opt)
+    if loader == 'naive':
+        dataset.loader = ReferencePipeline(opt, mode)
     data = paddle.io.DataLoader(_Cycled(dataset, n_clips), batch_size=batch_size, shuffle=False,
                                 num_workers=workers, drop_last=False)
     normalize = datasets.input_normalizer(opt)
@@ -154,11 +178,12 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
     for clips, _ in data:
         batch = normalize(clips)
         if start is None:
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             batch_shape = tuple(batch.shape)
         else:
             timed_clips += batch.shape[0]
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     if batch.dtype != paddle.float32 or batch_shape[1:] != clip_shape(opt):
         raise RuntimeError('unexpected batch {} {}'.format(batch.dtype, batch_shape))
     clips_per_s = timed_clips / seconds
@@ -166,6 +191,9 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
             'seconds': seconds, 'clips_per_s': clips_per_s,
             'frames_per_s': clips_per_s * sample_duration,
             'clips_per_s_per_worker': clips_per_s / max(1, workers),
+            # without workers every clip is made in this process: clips per CPU second is the per-core rate,
+            # unaffected by other processes taking turns on a shared machine
+            'clips_per_cpu_s': timed_clips / max(cpu_seconds, 1e-9) if workers == 0 else None,
             'batch_shape': list(batch_shape)}
 
 
@@ -174,16 +202,17 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
 
 
 def _table(results):
-    """Rows 'mode workers storage' + clips/s of each loader and its ratio to pil."""
+    """Rows 'mode workers storage' + clips/s of each loader and its ratio to the naive one (on JPEGs)."""
     by_key = {(r['mode'], r['workers'], r.get('file_type', 'jpg'), r['loader']): r for r in results}
-    others = [name for name in LOADERS if name != 'pil']
-    header = (['mode', 'workers', 'storage', 'pil clips/s'] + ['%s clips/s' % n for n in others]
-              + ['%s/pil' % n for n in others])
+    base, others = LOADERS[0], LOADERS[1:]
+    header = (['mode', 'workers', 'storage', '%s clips/s' % base] + ['%s clips/s' % n for n in others]
+              + ['%s/%s' % (n, base) for n in others])
     lines = [' '.join('%16s' % h for h in header)]
     for mode, workers, file_type in sorted({key[:3] for key in by_key}):
-        rates = [by_key[mode, workers, file_type, name]['clips_per_s'] for name in LOADERS]
-        cells = ([mode, str(workers), file_type] + ['%.1f' % r for r in rates]
-                 + ['%.2fx' % (r / rates[0]) for r in rates[1:]])
+        baseline = by_key[mode, workers, 'jpg', base]['clips_per_s']
+        rates = [by_key[mode, workers, file_type, name]['clips_per_s'] for name in others]
+        cells = ([mode, str(workers), file_type, '%.1f' % baseline] + ['%.1f' % r for r in rates]
+                 + ['%.2fx' % (r / baseline) for r in rates])
         lines.append(' '.join('%16s' % c for c in cells))
     return '\n'.join(lines)
 
@@ -199,7 +228,8 @@ def hdf5_copy(video_path, folder):
 
 def main(argv=None):
     p = argparse.ArgumentParser(
-        description="Clip loader throughput, 'pil' vs 'fast' vs 'fast_draft', from JPEG frames to normalised "
+        description="Clip loader throughput, the reference's 'naive' one vs 'pil', 'fast' and 'fast_draft', "
+                    "from JPEG frames to normalised "
                     'float32 batches (DataLoader + datasets.input_normalizer).',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--video_path', default=None,
@@ -251,7 +281,8 @@ def main(argv=None):
         for _ in range(args.repeat):
             for mode in args.modes:
                 for workers in args.workers:
-                    for file_type, loader in ((f, name) for f in args.file_types for name in LOADERS):
+                    for file_type, loader in ((f, name) for f in sorted(set(args.file_types) | {'jpg'})
+                                              for name in LOADERS if f == 'jpg' or name != 'naive'):
                         r = loader_throughput(roots[file_type], annotation_path, loader, mode, workers,
                                               args.n_clips, args.sample_size,
                                               args.sample_duration, args.batch_size, args.seed, file_type)

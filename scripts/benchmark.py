@@ -1,4 +1,4 @@
-"""Throughput of this project on this machine, in one run: model, data loader, frame extraction, FLOPs.
+"""Throughput of this project on this machine, in one run: model, data loader, end to end, frame extraction, FLOPs.
 
     python scripts/benchmark.py                                   # CPU defaults, about 2 minutes
     python scripts/benchmark.py --model resnet --model_depth 50 --batch_size 8 --device gpu --amp
@@ -9,8 +9,12 @@ Sections (--sections, default all):
           warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
           a static oneDNN graph), Paddle untuned (a child process without those settings, CPU only), and
           PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
-  loader  JPEG tree -> normalised batch, clips/s, the reference's per-frame PIL pipeline vs --loader fast / fast_draft
-          (scripts/bench_loader.py)
+  loader  JPEG tree -> normalised batch, clips/s, the reference's naive per-frame pipeline (PIL, float32 per
+          frame) vs --loader pil / fast / fast_draft (scripts/bench_loader.py)
+  e2e     --e2e_epochs epochs of main.py (validation every epoch, 2 loader workers) on a generated JPEG set,
+          with its time split into data wait, forward + backward, optimizer, validation and the rest
+          (start-up, checkpoints), against tests/torch_reference_training.py (the reference's training loop
+          in PyTorch, no per-epoch validation) on the same data and recipe (scripts/parity.py's flags)
   prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
           fails under numpy 2)
@@ -34,7 +38,7 @@ for path in (REPO_ROOT, os.path.join(REPO_ROOT, 'tests')):
     if path not in sys.path:
         sys.path.insert(0, path)
 
-SECTIONS = ('model', 'loader', 'prep', 'flops')
+SECTIONS = ('model', 'loader', 'e2e', 'prep', 'flops')
 
 
 def best_seconds(step, repeat):
@@ -171,17 +175,105 @@ def flops_section(args):
 
 
 def loader_section(args):
-    from scripts.bench_loader import loader_throughput, write_jpeg_dataset
+    from scripts.bench_loader import LOADERS, loader_throughput, write_jpeg_dataset
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         video_path, annotation_path = write_jpeg_dataset(tmp)
         for mode in ('train', 'val'):
-            for loader in ('pil', 'fast', 'fast_draft'):
+            for loader in LOADERS:
                 result = loader_throughput(video_path, annotation_path, loader, mode, args.loader_workers,
                                            args.loader_clips, sample_size=112, sample_duration=16)
                 rows.append(dict(mode=mode, loader=loader, workers=args.loader_workers,
                                  clips_per_s=result['clips_per_s']))
     return rows
+
+
+class _Timers:
+    """Wall seconds spent inside wrapped functions, by name."""
+
+    def __init__(self):
+        self.seconds = {}
+
+    def wrap(self, owner, attribute, name):
+        real = getattr(owner, attribute)
+
+        def timed(*a, **k):
+            start = time.perf_counter()
+            try:
+                return real(*a, **k)
+            finally:
+                self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+        setattr(owner, attribute, timed)
+
+
+def e2e_probe(out_path, main_argv):
+    """main.py's main(main_argv) in this process, timing its parts; writes {part: seconds} to out_path."""
+    import main
+    from engine import optim, training
+    timers = _Timers()
+    timers.wrap(training, 'train_one_epoch', 'training epochs')
+    timers.wrap(training, 'train_step', 'train steps')
+    timers.wrap(optim.PyTorchSGD, 'step', 'optimizer')
+    timers.wrap(training, 'validate', 'validation')
+    timers.wrap(training, 'save_epoch_checkpoints', 'checkpoints')
+    main.main(main_argv)  # returns the metrics; a failure raises SystemExit
+    with open(out_path, 'w') as f:
+        json.dump(timers.seconds, f)
+    return 0
+
+
+def _timed_run(command, log_path):
+    start = time.perf_counter()
+    with open(log_path, 'w') as log:
+        status = subprocess.run(command, cwd=REPO_ROOT, stdout=log, stderr=subprocess.STDOUT).returncode
+    if status:
+        with open(log_path) as log:
+            raise RuntimeError('e2e: {} failed:\n{}'.format(' '.join(command[:3]), ''.join(log.readlines()[-15:])))
+    return time.perf_counter() - start
+
+
+def e2e_section(args):
+    from scripts import parity
+    from scripts.bench_loader import write_jpeg_dataset
+    recipe = parity.parse_args(['--n_epochs', str(args.e2e_epochs), '--milestones', str(args.e2e_epochs - 1),
+                                '--n_classes', '3', '--learning_rate', '0.01'])
+    with tempfile.TemporaryDirectory(prefix='benchmark_e2e_') as tmp:
+        video_path, annotation_path = write_jpeg_dataset(tmp, n_classes=3, n_train=args.e2e_videos, n_val=4,
+                                                         n_frames=32)
+        os.rename(annotation_path, os.path.join(tmp, 'ucf101_01.json'))  # the name parity's commands use
+        n_train = 3 * args.e2e_videos
+        timings = os.path.join(tmp, 'timings.json')
+        ours = (['--video_path', video_path, '--annotation_path', os.path.join(tmp, 'ucf101_01.json'),
+                 '--dataset', 'ucf101', '--device', 'cpu', '--model', 'resnet', '--lr_scheduler', 'multistep',
+                 '--train_crop', 'corner', '--checkpoint', str(args.e2e_epochs), '--manual_seed', '1', '--no_tqdm',
+                 '--result_path', os.path.join(tmp, 'paddle')] + parity.recipe_flags(recipe))
+        probe = ('import sys; sys.path.insert(0, sys.argv[1]); from scripts.benchmark import e2e_probe; '
+                 'sys.exit(e2e_probe(sys.argv[2], sys.argv[3:]))')
+        paddle_wall = _timed_run([sys.executable, '-c', probe, REPO_ROOT, timings] + ours,
+                                 os.path.join(tmp, 'paddle.log'))
+        with open(timings) as f:
+            parts = json.load(f)
+        rows = {'paddle': {'wall_s': paddle_wall, 'train_loop_s': parts['training epochs'],
+                           'data_wait_s': parts['training epochs'] - parts['train steps'],
+                           'forward_backward_s': parts['train steps'] - parts['optimizer'],
+                           'optimizer_s': parts['optimizer'], 'validation_s': parts.get('validation', 0.0),
+                           'checkpoints_s': parts.get('checkpoints', 0.0)}}
+        rows['paddle']['other_s'] = paddle_wall - sum(parts.get(k, 0.0) for k in (
+            'training epochs', 'validation', 'checkpoints'))
+        try:
+            import torch  # noqa: F401
+        except ImportError:
+            print('e2e: torch is not installed, no reference side')
+        else:
+            (command,) = parity.torch_commands(recipe, tmp, os.path.join(tmp, 'torch'), 1)
+            torch_wall = _timed_run(command, os.path.join(tmp, 'torch.log'))
+            with open(os.path.join(tmp, 'torch', 'metrics.json')) as f:
+                rows['torch'] = {'wall_s': torch_wall, 'train_loop_s': json.load(f)['train_seconds']}
+    for row in rows.values():
+        row['clips_per_s'] = args.e2e_epochs * n_train / row['train_loop_s']
+    return {'epochs': args.e2e_epochs, 'training_clips_per_epoch': n_train, 'validation_videos': 3 * 4,
+            'recipe': 'ResNet-10-B, 3x8x48x48 clips, batch 8, 2 loader workers, 320x240 JPEG frames', **rows}
 
 
 def prep_section(args):
@@ -244,6 +336,23 @@ def print_report(report, args):
         for r in report['loader']:
             print(f"| {r['mode']:<6}| {r['loader']:<7}| {r['workers']:>7} | {r['clips_per_s']:>7.1f} "
                   f"| {r['clips_per_s'] / pil[r['mode']]:>5.2f}x |")
+    if 'e2e' in report:
+        e = report['e2e']
+        p = e['paddle']
+        print(f"\ne2e: {e['epochs']} epochs x {e['training_clips_per_epoch']} training clips "
+              f"(our side also validates {e['validation_videos']} videos every epoch), {e['recipe']}")
+        print('| side   | process wall s | training loop s | clips/s | loop time vs torch |')
+        print('|--------|----------------|-----------------|---------|--------------------|')
+        for side in ('paddle', 'torch'):
+            if side in e:
+                r = e[side]
+                ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
+                print(f"| {side:<7}| {r['wall_s']:>14.1f} | {r['train_loop_s']:>15.1f} | {r['clips_per_s']:>7.1f} "
+                      f"| {ratio:>18} |")
+        shares = [('data wait', 'data_wait_s'), ('forward+backward', 'forward_backward_s'),
+                  ('optimizer', 'optimizer_s'), ('validation', 'validation_s'), ('checkpoints', 'checkpoints_s'),
+                  ('start-up and the rest', 'other_s')]
+        print('paddle wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %" for name, key in shares))
     if 'prep' in report:
         p = report['prep']
         print(f"\nprep (avi -> jpg, PyAV, {p['jobs']} jobs): {p['videos']} videos, {p['frames']} frames in "
@@ -277,6 +386,9 @@ def build_parser():
     g = p.add_argument_group('loader section')
     g.add_argument('--loader_workers', default=0, type=int, help='DataLoader workers (0: in the main process)')
     g.add_argument('--loader_clips', default=48, type=int, help='clips loaded per measurement')
+    g = p.add_argument_group('e2e section')
+    g.add_argument('--e2e_epochs', default=3, type=int, help='epochs of each side (at least 2)')
+    g.add_argument('--e2e_videos', default=16, type=int, help='training videos per class (3 classes)')
     p.add_argument('--quiet', action='store_true', help='no table on stdout')
     return p
 
