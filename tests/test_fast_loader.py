@@ -411,6 +411,7 @@ def test_bench_loader_runs_and_writes_json(tmp_path):
                                        sample_size=32, sample_duration=4, batch_size=4)
     assert r['clips'] == 4 and r['clips_per_s'] > 0 and r['batch_shape'] == [4, 3, 4, 32, 32]
     assert r['frames_per_s'] == pytest.approx(4 * r['clips_per_s'])
+    assert r['clips_per_cpu_s'] > 0  # in-process: the per-core rate is known
     out = tmp_path / 'bench.json'
     assert bench_loader.main(['--video_path', video_path, '--annotation_path', annotation_path,
                               '--workers', '0', '--n_clips', '8', '--batch_size', '4',
@@ -418,8 +419,12 @@ def test_bench_loader_runs_and_writes_json(tmp_path):
                               '--json', str(out)]) == 0
     results = json.load(open(str(out)))['results']
     assert sorted((r['mode'], r['loader']) for r in results) == [
-        ('train', 'fast'), ('train', 'fast_draft'), ('train', 'pil'), ('val', 'fast'), ('val', 'fast_draft'),
-        ('val', 'pil')]
+        ('train', 'fast'), ('train', 'fast_draft'), ('train', 'naive'), ('train', 'pil'), ('val', 'fast'),
+        ('val', 'fast_draft'), ('val', 'naive'), ('val', 'pil')]
+    # the naive loader (the reference's float32 pipeline) gives the same batch shape
+    naive = bench_loader.loader_throughput(video_path, annotation_path, 'naive', 'val', 0, 8,
+                                           sample_size=32, sample_duration=4, batch_size=4)
+    assert naive['batch_shape'] == [4, 3, 4, 32, 32]
 
 
 def _encoded(img, fmt='JPEG', **options):
