@@ -15,8 +15,9 @@ and flip as a ``ClipGeometry`` in source-frame coordinates. Then, per distinct f
 2. with ``draft=True`` only (``--loader fast_draft``), the JPEG is decoded at 1/2, 1/4 or 1/8 size
    (DCT-domain downscaling, the same pixels as Pillow's ``Image.draft``): the smallest size at which the
    source region still has at least the output's pixels. Faster, but the pixels then differ from the
-   reference pipeline's (mean |diff| 1.2..1.8 / 255 per clip, up to 17) and scripts/parity.py measured
-   that this costs accuracy (docs/PARITY.md), so the default decodes at full size;
+   reference pipeline's (mean |diff| 1.2..1.8 / 255 per clip, up to 17; on one seed of the parity recipe
+   the exact pixels closed about half of the old default's accuracy gap, docs/PARITY.md), so the default
+   decodes at full size;
 3. one crop + ``resize(size, BILINEAR, box=...)`` (Pillow) turns the decoded frame into the output; the
    crop keeps the resize from reading pixels the PIL path had cut off, so without downscaling the
    pixels equal the PIL path's;
