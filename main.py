@@ -11,10 +11,14 @@ The pieces (set-up, data, state, fit) live in engine/training.py.
 """
 import sys
 
-from engine import training
-from engine.errors import run_command
-from engine.flags import check_output_folder
-from opts import explicit_options, parse_opts
+from engine.preload import before_paddle, quiet_paddle
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); main() re-applies --verbose
+
+from engine import training  # noqa: E402
+from engine.errors import run_command  # noqa: E402
+from engine.flags import check_output_folder  # noqa: E402
+from opts import explicit_options, parse_opts  # noqa: E402
 
 
 def run(opt, explicit=()):
@@ -48,6 +52,7 @@ def main(argv=None):
     end with one 'error: ...' line (engine.errors.run_command); an interrupted run says how to resume."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Train and validate a 3D CNN (clip accuracy; video accuracy: test.py).')
+    quiet_paddle(opt.verbose)
     return run_command(run, opt, explicit_options(argv), output=opt.result_path)
 
 
