@@ -348,8 +348,9 @@ def validate(predict, loader, epoch, opt, show_progress=True):
 
 class RunLogs:
     """train.log, train_batch.log, val.log (rank 0) and VisualDL scalars. Resuming at ``begin_epoch``
-    appends to the logs after dropping their rows of that epoch and later (written after the checkpoint
-    by an interrupted run), so a resumed run's logs equal an uninterrupted run's."""
+    appends to the logs and to the one VisualDL record stream after dropping their rows of that epoch and
+    later (written after the checkpoint by an interrupted run), so a resumed run's logs equal an
+    uninterrupted run's and VisualDL shows epochs 1..N as one curve."""
 
     def __init__(self, opt, data, setup, begin_epoch=1):
         self.files = {}
@@ -364,7 +365,7 @@ class RunLogs:
             self.files['batch'] = log('train_batch.log', ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr'])
         if setup.is_main and data.val_loader:
             self.files['val'] = log('val.log', ['epoch', 'loss', 'acc'])
-        self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl)
+        self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl, keep_before=keep)
 
     def epoch(self, name, epoch, metrics):
         if name in self.files:

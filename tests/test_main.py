@@ -59,6 +59,39 @@ def test_training_learns_and_writes_logs_and_checkpoints(data_root, tmp_path):
     assert len(reader.get_data('scalar', 'train/loss')) == 6
 
 
+def vdl_curve(result, tag):
+    """(step, value) of ``tag`` in the run folder's VisualDL records, read with VisualDL's reader; the folder
+    must hold one record file (VisualDL shows only a folder's newest)."""
+    from visualdl import LogReader
+    files = glob.glob(str(result / 'vdl' / 'vdlrecords.*'))
+    assert [os.path.basename(f) for f in files] == ['vdlrecords.run.log']
+    return [(r.id, r.value) for r in LogReader(file_path=files[0]).get_data('scalar', tag)]
+
+
+def test_visualdl_records_continue_across_resumes(data_root, tmp_path):
+    result = tmp_path / 'run'
+    assert run_main(*tiny_run_args(data_root, result, '--n_epochs', '3', '--checkpoint', '1')).returncode == 0
+    assert [step for step, _ in vdl_curve(result, 'train/loss')] == [1, 2, 3]
+    # Interrupted after epoch 3's records but resumed from epoch 2's checkpoint: epoch 3 is trained again and
+    # its first records go. The folder's file is renamed as the code before one stream per run named it.
+    os.rename(result / 'vdl' / 'vdlrecords.run.log', result / 'vdl' / 'vdlrecords.1764633600.log')
+    proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '4', '--resume_path',
+                                   str(result / 'save_2.pdparams')))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'is exists' not in proc.stdout  # VisualDL's own print when it appends
+    train_log = [float(row['loss']) for row in read_tsv(result / 'train.log')]
+    curve = vdl_curve(result, 'train/loss')
+    assert [step for step, _ in curve] == [1, 2, 3, 4]
+    assert [value for _, value in curve] == pytest.approx(train_log, rel=1e-5)
+    assert [step for step, _ in vdl_curve(result, 'val/acc')] == [1, 2, 3, 4]
+
+    # A second run of the same command (the demo's second run): no epoch left, the curve stays whole.
+    proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '4', '--resume_path',
+                                   str(result / 'last.pdparams')))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert vdl_curve(result, 'train/loss') == curve
+
+
 @pytest.mark.parametrize('n_threads', ['0', '2'])  # 2: worker processes draw the augmentation
 def test_resumed_run_matches_uninterrupted(data_root, tmp_path, n_threads):
     straight, split = tmp_path / 'straight', tmp_path / 'split'
