@@ -129,7 +129,7 @@ def refuse_to_overwrite(opt):
     previous = ([last] if os.path.exists(last) else []) + saved[::-1]  # the newest checkpoint first
     if previous and not opt.resume_path and not opt.no_train:
         raise UserError(f'{opt.result_path} already holds a run ({os.path.basename(previous[0])}); continue it '
-                        f'with --resume_path {previous[0]} or choose another --result_path')
+                        f'with --resume_path {os.path.abspath(previous[0])} or choose another --result_path')
 
 
 def _saved_epoch(path):
@@ -434,10 +434,10 @@ def fit(state, data, opt, setup, logs):
 
 def interrupted_message(opt, epoch):
     """What an interrupted run keeps and the command that continues it."""
-    last = os.path.join(opt.result_path, 'last.pdparams')
+    last = os.path.abspath(os.path.join(opt.result_path, 'last.pdparams'))  # absolute: --root_path leaves it
     if os.path.isfile(last) or opt.resume_path:
         return (f'interrupted in epoch {epoch}; continue with --resume_path '
-                f'{last if os.path.isfile(last) else opt.resume_path}')
+                f'{last if os.path.isfile(last) else os.path.abspath(opt.resume_path)}')
     return f'interrupted in epoch {epoch}, before the first checkpoint; run the same command again'
 
 

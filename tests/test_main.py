@@ -3,6 +3,7 @@ import csv
 import glob
 import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -18,8 +19,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_main(*args, **popen):
+    popen.setdefault('cwd', REPO)
     return subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=240, **popen)
+                          text=True, timeout=240, **popen)
 
 
 def read_tsv(path):
@@ -313,3 +315,27 @@ def test_in_process_run_gives_the_command_lines_numbers(data_root, tmp_path):
     cli_metrics = json.load(open(tmp_path / 'cli' / 'val' / 'val_metrics.json'))
     for key in ['clip_top1', 'video_top1', 'video_top5', 'n_clips']:
         assert returned['test'][key] == cli_metrics[key], key
+
+
+def test_printed_next_commands_work_when_copied(data_root, tmp_path):
+    """--root_path prefixes --result_path (as the reference does); the commands main.py prints at the end
+    use absolute paths, so they run from any folder and with --root_path still given."""
+    os.symlink(data_root, tmp_path / 'data')
+    args = tiny_run_args('data', 'results', '--n_epochs', '1', '--checkpoint', '1')  # both relative
+    proc = run_main(*args, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    test_command = shlex.split(lines[lines.index(next(ln for ln in lines if 'video accuracy of the last' in ln)) + 1])
+    assert test_command[1].endswith('test.py')
+    run = subprocess.run(test_command + ['--root_path', str(tmp_path / 'elsewhere'), '--no_tqdm'],
+                         capture_output=True, text=True, cwd='/', timeout=240)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert os.path.isfile(tmp_path / 'data' / 'results_val' / 'val.json')
+
+    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves:')).split(':', 1)[1])
+    assert logdir[:2] == ['visualdl', '--logdir'] and os.listdir(logdir[2]) == ['vdlrecords.run.log']
+
+    resume = shlex.split(next(ln for ln in lines if 'more epochs' in ln).split('--resume_path', 1)[1])[0]
+    proc = run_main(*args, '--n_epochs', '2', '--resume_path', resume, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'continuing at epoch 2' in proc.stdout
