@@ -23,11 +23,12 @@ import re
 import sys
 import warnings
 
-# Starts of the UserWarning messages hidden (PYTHONWARNINGS matches message starts and splits at commas).
-KNOWN_WARNINGS = ('No ccache found', 'When training')
+# Starts of the UserWarning messages hidden.
+KNOWN_WARNINGS = ('No ccache found', 'When training, we now always track global mean and variance')
 # glog: 2 keeps ERROR and FATAL, hides INFO and WARNING.
 GLOG_LEVEL = '2'
-_ENV_WARNINGS = [f'ignore:{start}:UserWarning' for start in KNOWN_WARNINGS]
+# PYTHONWARNINGS splits its entries at commas, so a message start is cut at its first comma there.
+_ENV_WARNINGS = [f"ignore:{start.split(',')[0]}:UserWarning" for start in KNOWN_WARNINGS]
 _set_by_us = {}  # the environment variables quiet_paddle set, with the value they had before
 
 
