@@ -9,12 +9,18 @@ Multi-process CPU: python -m paddle.distributed.launch --nproc_per_node 2 main.p
 Validation accuracy here is clip accuracy (as the reference's val.log); test.py gives video accuracy.
 The pieces (set-up, data, state, fit) live in engine/training.py.
 """
+import os
+import shlex
 import sys
 
-from engine import training
-from engine.errors import run_command
-from engine.flags import check_output_folder
-from opts import explicit_options, parse_opts
+from engine.preload import before_paddle, quiet_paddle
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); main() re-applies --verbose
+
+from engine import training  # noqa: E402
+from engine.errors import run_command  # noqa: E402
+from engine.flags import check_output_folder  # noqa: E402
+from opts import explicit_options, parse_opts  # noqa: E402
 
 
 def run(opt, explicit=()):
@@ -38,9 +44,32 @@ def run(opt, explicit=()):
         print(f'rank {setup.rank}/{setup.world_size} parameter checksum '
               f'{training.parameter_checksum(state.model):.6e}', flush=True)
     if setup.is_main:
-        print(f'done: best validation clip accuracy {state.best_acc:.4f}; checkpoints in {opt.result_path}. '
-              'Video accuracy: python test.py ... --resume_path <checkpoint>')
+        print(f'done: best validation clip accuracy {state.best_acc:.4f}; checkpoints in '
+              f'{os.path.abspath(opt.result_path)}')
+        print('\n'.join(next_commands(opt)), flush=True)
     return metrics
+
+
+def next_commands(opt):
+    """The commands that continue from this run, with absolute paths: --root_path prefixes only relative
+    paths, so they are right whatever the current folder and whatever --root_path they are run with."""
+    result = os.path.abspath(opt.result_path)
+    here = os.path.dirname(os.path.abspath(__file__))
+    test_py = os.path.relpath(os.path.join(here, 'test.py'))
+    test = [sys.executable, test_py if not test_py.startswith('..') else os.path.join(here, 'test.py'),
+            '--video_path', os.path.abspath(opt.video_path), '--annotation_path', os.path.abspath(opt.annotation_path),
+            '--dataset', opt.dataset, '--result_path', result.rstrip(os.sep) + '_val',
+            '--resume_path', os.path.join(result, 'last.pdparams'),
+            '--batch_size', str(opt.batch_size), '--n_threads', str(opt.n_threads)]
+    if opt.device != 'auto':
+        test += ['--device', opt.device]
+    return ['next:',
+            '  video accuracy of the last epoch (best.pdparams: the best validation epoch):',
+            '    ' + shlex.join(test),
+            '  curves: ' + shlex.join(['visualdl', '--logdir', os.path.join(result, 'vdl')])
+            + (' (--no_vdl: none written)' if not opt.vdl else ''),
+            '  more epochs: the same command with --n_epochs N --resume_path '
+            + shlex.quote(os.path.join(result, 'last.pdparams'))]
 
 
 def main(argv=None):
@@ -48,6 +77,7 @@ def main(argv=None):
     end with one 'error: ...' line (engine.errors.run_command); an interrupted run says how to resume."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Train and validate a 3D CNN (clip accuracy; video accuracy: test.py).')
+    quiet_paddle(opt.verbose)
     return run_command(run, opt, explicit_options(argv), output=opt.result_path)
 
 

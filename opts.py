@@ -149,6 +149,8 @@ def build_parser(description=None):
     g.add_argument('--no_vdl', dest='vdl', action='store_false',
                    help='do not write VisualDL scalars (written to <result_path>/vdl by default)')
     g.add_argument('--no_tqdm', action='store_true', help='plain log lines instead of progress bars')
+    g.add_argument('--verbose', action='store_true',
+                   help="also show Paddle's known warnings and glog lines (hidden by default: engine/quiet.py)")
 
     g = p.add_argument_group('test')
     g.add_argument('--test_subset', default='val', choices=['val', 'test', 'train'],

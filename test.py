@@ -32,6 +32,10 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from engine.preload import before_paddle  # noqa: E402
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+
 from engine.evaluation import main  # noqa: E402,F401  (the command: parse, evaluate, one 'error:' line)
 
 if __name__ == '__main__':

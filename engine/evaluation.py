@@ -26,6 +26,7 @@ from engine.checkpoint import (apply_data_options, apply_model_options, check_cl
                                load_checkpoint, load_weights)
 from engine.errors import BadInput, UserError, quiet_worker, run_command
 from engine.flags import check_output_folder
+from engine.preload import quiet_paddle
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
                                    per_class_rows, results_json, strip_kinetics_suffix, topk_indices,
@@ -216,4 +217,5 @@ def main(argv=None):
     line (SystemExit, status 1)."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Video-level evaluation of a checkpoint (val.json, per-class accuracy).')
+    quiet_paddle(opt.verbose)
     return run_command(evaluate_checkpoint, opt, explicit_options(argv), output=opt.result_path)

@@ -129,7 +129,7 @@ def refuse_to_overwrite(opt):
     previous = ([last] if os.path.exists(last) else []) + saved[::-1]  # the newest checkpoint first
     if previous and not opt.resume_path and not opt.no_train:
         raise UserError(f'{opt.result_path} already holds a run ({os.path.basename(previous[0])}); continue it '
-                        f'with --resume_path {previous[0]} or choose another --result_path')
+                        f'with --resume_path {os.path.abspath(previous[0])} or choose another --result_path')
 
 
 def _saved_epoch(path):
@@ -348,8 +348,9 @@ def validate(predict, loader, epoch, opt, show_progress=True):
 
 class RunLogs:
     """train.log, train_batch.log, val.log (rank 0) and VisualDL scalars. Resuming at ``begin_epoch``
-    appends to the logs after dropping their rows of that epoch and later (written after the checkpoint
-    by an interrupted run), so a resumed run's logs equal an uninterrupted run's."""
+    appends to the logs and to the one VisualDL record stream after dropping their rows of that epoch and
+    later (written after the checkpoint by an interrupted run), so a resumed run's logs equal an
+    uninterrupted run's and VisualDL shows epochs 1..N as one curve."""
 
     def __init__(self, opt, data, setup, begin_epoch=1):
         self.files = {}
@@ -364,7 +365,7 @@ class RunLogs:
             self.files['batch'] = log('train_batch.log', ['epoch', 'batch', 'iter', 'loss', 'acc', 'lr'])
         if setup.is_main and data.val_loader:
             self.files['val'] = log('val.log', ['epoch', 'loss', 'acc'])
-        self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl)
+        self.scalars = ScalarWriter(os.path.join(path, 'vdl'), enabled=setup.is_main and opt.vdl, keep_before=keep)
 
     def epoch(self, name, epoch, metrics):
         if name in self.files:
@@ -433,10 +434,10 @@ def fit(state, data, opt, setup, logs):
 
 def interrupted_message(opt, epoch):
     """What an interrupted run keeps and the command that continues it."""
-    last = os.path.join(opt.result_path, 'last.pdparams')
+    last = os.path.abspath(os.path.join(opt.result_path, 'last.pdparams'))  # absolute: --root_path leaves it
     if os.path.isfile(last) or opt.resume_path:
         return (f'interrupted in epoch {epoch}; continue with --resume_path '
-                f'{last if os.path.isfile(last) else opt.resume_path}')
+                f'{last if os.path.isfile(last) else os.path.abspath(opt.resume_path)}')
     return f'interrupted in epoch {epoch}, before the first checkpoint; run the same command again'
 
 

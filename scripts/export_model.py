@@ -27,6 +27,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+
 from engine.checkpoint import DATA_OPTION_NAMES, option_record  # noqa: E402
 from engine.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
 from engine.flags import check_flags, check_output_folder  # noqa: E402
@@ -148,6 +152,7 @@ def run(args, opt, explicit):
 
 def main(argv=None):
     args, opt, explicit = parse_args(sys.argv[1:] if argv is None else list(argv))
+    quiet_paddle(opt.verbose)
     return run_command(run, args, opt, explicit, output=args.output)
 
 

@@ -27,6 +27,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+
 from datasets.safe_clips import clip_shape  # noqa: E402
 from engine.checkpoint import check_class_names  # noqa: E402
 from engine.errors import UserError, run_command  # noqa: E402
@@ -317,6 +321,7 @@ def run(args, opt, explicit):
 def main(argv=None):
     """Returns [(label, score)] best first; bad input exits with one 'error: ...' line."""
     args, opt, explicit = parse_args(sys.argv[1:] if argv is None else list(argv))
+    quiet_paddle(opt.verbose)
     return run_command(run, args, opt, explicit, output=args.output_json or None)[0]
 
 

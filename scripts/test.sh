@@ -3,7 +3,7 @@
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
 cd "$ROOT"
-if ! "$VENV_PYTHON" -c "import pytest, torch" >/dev/null 2>&1; then
+if ! "$VENV_PYTHON" -c "import pytest, torch, nbclient, ipykernel" >/dev/null 2>&1; then
     # The converter tests need PyTorch; 2.13.0 is the CPU build these machines carry (a looser
     # requirement would download a multi-GB CUDA build).
     "$VENV_PYTHON" -m pip install -q torch==2.13.0

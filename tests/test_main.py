@@ -1,7 +1,9 @@
 """End-to-end runs of the real main.py on a tiny generated dataset (CPU, a few seconds each)."""
 import csv
 import glob
+import json
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -17,8 +19,9 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def run_main(*args, **popen):
+    popen.setdefault('cwd', REPO)
     return subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), *args], capture_output=True,
-                          text=True, cwd=REPO, timeout=240, **popen)
+                          text=True, timeout=900, **popen)  # a hang guard; runs take seconds on an idle machine
 
 
 def read_tsv(path):
@@ -56,6 +59,39 @@ def test_training_learns_and_writes_logs_and_checkpoints(data_root, tmp_path):
     reader = LogReader(file_path=glob.glob(str(result / 'vdl' / 'vdlrecords.*'))[0])
     assert {'train/loss', 'train/acc', 'train/lr', 'train/clips_per_s', 'val/acc'} <= set(reader.get_tags()['scalar'])
     assert len(reader.get_data('scalar', 'train/loss')) == 6
+
+
+def vdl_curve(result, tag):
+    """(step, value) of ``tag`` in the run folder's VisualDL records, read with VisualDL's reader; the folder
+    must hold one record file (VisualDL shows only a folder's newest)."""
+    from visualdl import LogReader
+    files = glob.glob(str(result / 'vdl' / 'vdlrecords.*'))
+    assert [os.path.basename(f) for f in files] == ['vdlrecords.run.log']
+    return [(r.id, r.value) for r in LogReader(file_path=files[0]).get_data('scalar', tag)]
+
+
+def test_visualdl_records_continue_across_resumes(data_root, tmp_path):
+    result = tmp_path / 'run'
+    assert run_main(*tiny_run_args(data_root, result, '--n_epochs', '3', '--checkpoint', '1')).returncode == 0
+    assert [step for step, _ in vdl_curve(result, 'train/loss')] == [1, 2, 3]
+    # Interrupted after epoch 3's records but resumed from epoch 2's checkpoint: epoch 3 is trained again and
+    # its first records go. The folder's file is renamed as the code before one stream per run named it.
+    os.rename(result / 'vdl' / 'vdlrecords.run.log', result / 'vdl' / 'vdlrecords.1764633600.log')
+    proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '4', '--resume_path',
+                                   str(result / 'save_2.pdparams')))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'is exists' not in proc.stdout  # VisualDL's own print when it appends
+    train_log = [float(row['loss']) for row in read_tsv(result / 'train.log')]
+    curve = vdl_curve(result, 'train/loss')
+    assert [step for step, _ in curve] == [1, 2, 3, 4]
+    assert [value for _, value in curve] == pytest.approx(train_log, rel=1e-5)
+    assert [step for step, _ in vdl_curve(result, 'val/acc')] == [1, 2, 3, 4]
+
+    # A second run of the same command (the demo's second run): no epoch left, the curve stays whole.
+    proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '4', '--resume_path',
+                                   str(result / 'last.pdparams')))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert vdl_curve(result, 'train/loss') == curve
 
 
 @pytest.mark.parametrize('n_threads', ['0', '2'])  # 2: worker processes draw the augmentation
@@ -141,7 +177,7 @@ def test_two_process_cpu_launch_keeps_ranks_identical(data_root, tmp_path):
     proc = subprocess.run([sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', '2',
                            '--log_dir', str(logs), os.path.join(REPO, 'main.py'),
                            *tiny_run_args(data_root, result, '--n_epochs', '2')],
-                          capture_output=True, text=True, cwd=REPO, timeout=240)
+                          capture_output=True, text=True, cwd=REPO, timeout=900)
     worker_logs = [(logs / f'workerlog.{r}').read_text() for r in (0, 1)]
     assert proc.returncode == 0, worker_logs[0][-3000:] + worker_logs[1][-3000:]
     checksums = [[line for line in log.splitlines() if 'parameter checksum' in line][-1].split()[-1]
@@ -178,3 +214,128 @@ def test_resume_without_repeating_the_model_flags(data_root, tmp_path):
     second = load_checkpoint(str(result / 'last.pdparams'))
     assert second['epoch'] == 2 and second['arch'] == 'resnet-10'
     assert second['model_opts'] == first['model_opts']
+
+
+# Paddle's known chatter (engine/preload.py): UserWarnings and glog lines that say nothing about the run.
+PADDLE_NOISE = ('No ccache found', 'When training, we now always track', 'not support input out tensor',
+                'New Executor is Running', 'pir_interpreter', 'oneDNN v')
+
+
+def clean_env():
+    """This environment without the settings engine/preload.py may have put into it (an in-process import of
+    main.py in this test session), so a subprocess starts as a user's shell does."""
+    return {k: v for k, v in os.environ.items() if k not in ('GLOG_minloglevel', 'PYTHONWARNINGS')}
+
+
+def test_commands_hide_paddles_noise_unless_verbose(data_root, tmp_path):
+    workers = ['--n_epochs', '1', '--n_threads', '2']  # worker processes: they inherit the quiet settings
+    proc = run_main(*tiny_run_args(data_root, tmp_path / 'run', *workers), env=clean_env())
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert [noise for noise in PADDLE_NOISE if noise in proc.stdout + proc.stderr] == []
+    assert 'epoch 1/1' in proc.stdout
+
+    test_py = subprocess.run([sys.executable, os.path.join(REPO, 'test.py'), '--root_path', str(data_root),
+                              '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json', '--dataset', 'ucf101',
+                              '--result_path', str(tmp_path / 'val'), '--resume_path',
+                              str(tmp_path / 'run' / 'last.pdparams'), '--n_threads', '2', '--batch_size', '4',
+                              '--device', 'cpu'], capture_output=True, text=True, cwd=REPO, timeout=900,
+                             env=clean_env())
+    assert test_py.returncode == 0, test_py.stderr[-2000:]
+    assert [noise for noise in PADDLE_NOISE if noise in test_py.stdout + test_py.stderr] == []
+    assert 'video top-1 accuracy' in test_py.stdout
+
+    verbose = run_main(*tiny_run_args(data_root, tmp_path / 'verbose', *workers, '--verbose'), env=clean_env())
+    assert verbose.returncode == 0, verbose.stderr[-2000:]
+    assert [noise for noise in PADDLE_NOISE if noise in verbose.stderr] != []  # the static eval graph's glog lines
+
+
+def test_quiet_paddle_switches_filters_and_environment(monkeypatch):
+    import warnings
+    from engine.preload import quiet_paddle
+    monkeypatch.delenv('GLOG_minloglevel', raising=False)
+    monkeypatch.setenv('PYTHONWARNINGS', 'ignore::DeprecationWarning')  # a user's own entry is kept
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter('always')  # what Paddle's import does; quiet_paddle goes in front of it
+        assert quiet_paddle(False) is True
+        warnings.warn('No ccache found. Please be aware', UserWarning)
+        warnings.warn('When training, we now always track global mean and variance.', UserWarning)
+        warnings.warn('a warning of ours', UserWarning)
+        assert [str(w.message) for w in caught] == ['a warning of ours']
+        assert os.environ['GLOG_minloglevel'] == '2'
+        assert os.environ['PYTHONWARNINGS'].startswith('ignore::DeprecationWarning,ignore:No ccache found:')
+        assert quiet_paddle(True) is False
+        warnings.warn('No ccache found. Please be aware', UserWarning)
+        assert len(caught) == 2
+        assert 'GLOG_minloglevel' not in os.environ
+        assert os.environ['PYTHONWARNINGS'] == 'ignore::DeprecationWarning'
+
+
+IN_PROCESS = """
+import json, sys
+sys.path.insert(0, {repo!r})
+import main  # first, as the notebook does: MKL's code path is fixed by the process's first computation
+import paddle
+x = paddle.randn([256, 256]); (x @ x).sum().item()  # an earlier notebook cell that computed something
+from engine.evaluation import main as evaluate
+train = main.main({train!r})
+test = evaluate({test!r})
+print('METRICS ' + json.dumps({{'train': train, 'test': test}}))
+"""
+
+
+def test_in_process_run_gives_the_command_lines_numbers(data_root, tmp_path):
+    """main.main(argv) and engine.evaluation.main(argv), called in a process that had computed before (a
+    notebook kernel), return the metrics the commands print and log."""
+    def argv(where):
+        train = tiny_run_args(data_root, where / 'run', '--n_epochs', '2', '--n_threads', '2')
+        test = ['--root_path', str(data_root), '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json',
+                '--dataset', 'ucf101', '--result_path', str(where / 'val'), '--resume_path',
+                str(where / 'run' / 'last.pdparams'), '--n_threads', '0', '--batch_size', '4', '--device', 'cpu',
+                '--no_tqdm']
+        return train, test
+
+    train, test = argv(tmp_path / 'cli')
+    assert run_main(*train, env=clean_env()).returncode == 0
+    cli_test = subprocess.run([sys.executable, os.path.join(REPO, 'test.py'), *test], capture_output=True,
+                              text=True, cwd=REPO, timeout=900, env=clean_env())
+    assert cli_test.returncode == 0, cli_test.stderr[-2000:]
+
+    train, test = argv(tmp_path / 'inproc')
+    proc = subprocess.run([sys.executable, '-c', IN_PROCESS.format(repo=REPO, train=train, test=test)],
+                          capture_output=True, text=True, cwd=str(tmp_path), timeout=900, env=clean_env())
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    returned = json.loads(proc.stdout.split('METRICS ', 1)[1])
+
+    for name in ['train.log', 'val.log']:
+        cli = read_tsv(tmp_path / 'cli' / 'run' / name)
+        inproc = read_tsv(tmp_path / 'inproc' / 'run' / name)
+        assert [row['loss'] for row in inproc] == [row['loss'] for row in cli], name
+    assert f"{returned['train']['val']['loss']:.6g}" == read_tsv(tmp_path / 'cli' / 'run' / 'val.log')[-1]['loss']
+    assert f"{returned['train']['train']['loss']:.6g}" == read_tsv(tmp_path / 'cli' / 'run' / 'train.log')[-1]['loss']
+    cli_metrics = json.load(open(tmp_path / 'cli' / 'val' / 'val_metrics.json'))
+    for key in ['clip_top1', 'video_top1', 'video_top5', 'n_clips']:
+        assert returned['test'][key] == cli_metrics[key], key
+
+
+def test_printed_next_commands_work_when_copied(data_root, tmp_path):
+    """--root_path prefixes --result_path (as the reference does); the commands main.py prints at the end
+    use absolute paths, so they run from any folder and with --root_path still given."""
+    os.symlink(data_root, tmp_path / 'data')
+    args = tiny_run_args('data', 'results', '--n_epochs', '1', '--checkpoint', '1')  # both relative
+    proc = run_main(*args, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    lines = proc.stdout.splitlines()
+    test_command = shlex.split(lines[lines.index(next(ln for ln in lines if 'video accuracy of the last' in ln)) + 1])
+    assert test_command[1].endswith('test.py')
+    run = subprocess.run(test_command + ['--root_path', str(tmp_path / 'elsewhere'), '--no_tqdm'],
+                         capture_output=True, text=True, cwd='/', timeout=900)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert os.path.isfile(tmp_path / 'data' / 'results_val' / 'val.json')
+
+    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves:')).split(':', 1)[1])
+    assert logdir[:2] == ['visualdl', '--logdir'] and os.listdir(logdir[2]) == ['vdlrecords.run.log']
+
+    resume = shlex.split(next(ln for ln in lines if 'more epochs' in ln).split('--resume_path', 1)[1])[0]
+    proc = run_main(*args, '--n_epochs', '2', '--resume_path', resume, cwd=str(tmp_path))
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert 'continuing at epoch 2' in proc.stdout

@@ -34,6 +34,10 @@ ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 if ROOT not in sys.path:
     sys.path.insert(0, ROOT)
 
+from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+
+before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+
 from engine.errors import UserError, counted_problems, preview, run_command  # noqa: E402
 from engine.flags import check_flags, check_output_file  # noqa: E402
 
@@ -452,12 +456,14 @@ def build_parser():
     p.add_argument('--trust_pickle', action='store_true',
                    help='unpickle arbitrary Python objects (torch.load weights_only=False); only for files you trust')
     p.add_argument('--list', action='store_true', help='print the published reference checkpoints and their flags')
+    p.add_argument('--verbose', action='store_true', help="also show Paddle's known warnings and glog lines")
     return p
 
 
 def main(argv=None):
     parser = build_parser()
     args = check_flags(parser, parser.parse_args(argv))
+    quiet_paddle(args.verbose)
     if args.list:
         width = max(map(len, PUBLISHED))
         for name, (flags, note) in PUBLISHED.items():

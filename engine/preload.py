@@ -1,0 +1,68 @@
+"""What Paddle reads once, when it loads or first computes: set by every command at its top, before Paddle.
+
+``before_paddle()`` is the call (main.py, test.py, scripts/predict.py, ...; a notebook gets it by importing
+``main`` before anything computes):
+
+* MKL's fast code path on non-Intel CPUs (``MKL_DEBUG_CPU_TYPE=5``, engine/runtime.py explains): MKL reads it
+  at its first call, so set later (engine.runtime.configure_cpu) it is ignored in a process that already
+  computed, and an in-process run would not give the command line's numbers.
+* Paddle's known noise, hidden unless --verbose is given (``quiet_paddle``): UserWarnings ('No ccache found'
+  at import, 'When training, we now always track global mean and variance' from BatchNorm forwards) and
+  glog lines ('New Executor is Running', 'oneDNN v3.6.2', 'not support input out tensor for now!!!!!'). A
+  user who learns to skip them misses the line that matters.
+
+glog reads GLOG_minloglevel once, when Paddle's C++ core loads; in a process that has already imported
+Paddle (a notebook kernel) only the Python warnings can still be switched. Both settings also travel
+through the environment (GLOG_minloglevel, PYTHONWARNINGS), so worker and launched processes that start a
+new interpreter are as quiet as their parent. Paddle itself inserts an 'always' filter for every warning
+while it imports, so commands call ``quiet_paddle`` again after importing it (their main()).
+Importable without Paddle.
+"""
+import os
+import re
+import sys
+import warnings
+
+# Starts of the UserWarning messages hidden.
+KNOWN_WARNINGS = ('No ccache found', 'When training, we now always track global mean and variance')
+# glog: 2 keeps ERROR and FATAL, hides INFO and WARNING.
+GLOG_LEVEL = '2'
+# PYTHONWARNINGS splits its entries at commas, so a message start is cut at its first comma there.
+_ENV_WARNINGS = [f"ignore:{start.split(',')[0]}:UserWarning" for start in KNOWN_WARNINGS]
+_set_by_us = {}  # the environment variables quiet_paddle set, with the value they had before
+
+
+def before_paddle(verbose=None):
+    """MKL's fast path and quiet_paddle(verbose); call before the first ``import paddle``."""
+    os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')  # a user's own setting wins, as in configure_cpu
+    return quiet_paddle(verbose)
+
+
+def quiet_paddle(verbose=None):
+    """Hide Paddle's known warnings and glog chatter (``verbose`` False), or bring them back (True).
+    ``verbose`` None: True if '--verbose' is among this process's arguments. Returns whether it is quiet."""
+    if verbose is None:
+        verbose = '--verbose' in sys.argv[1:]
+    for start in KNOWN_WARNINGS:  # in front of the filters, replacing the other setting's entry
+        warnings.filterwarnings('default' if verbose else 'ignore', message=re.escape(start), category=UserWarning)
+    if verbose:
+        for name, before in _set_by_us.items():
+            if before is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = before
+        _set_by_us.clear()
+        return False
+    if 'GLOG_minloglevel' not in os.environ:
+        _set_env('GLOG_minloglevel', GLOG_LEVEL)
+    entries = [e for e in os.environ.get('PYTHONWARNINGS', '').split(',') if e]
+    missing = [e for e in _ENV_WARNINGS if e not in entries]
+    if missing:
+        _set_env('PYTHONWARNINGS', ','.join(entries + missing))
+    return True
+
+
+def _set_env(name, value):
+    _set_by_us.setdefault(name, os.environ.get(name))
+    os.environ[name] = value
+
