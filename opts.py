@@ -8,6 +8,7 @@ engine/flags.py's table, checked right after parsing.
 """
 import argparse
 import os
+import shlex
 import sys
 
 import datasets
@@ -19,7 +20,7 @@ PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', '
 
 
 def build_parser(description=None):
-    p = argparse.ArgumentParser(description=description or __doc__.splitlines()[0],
+    p = argparse.ArgumentParser(allow_abbrev=False, description=description or __doc__.splitlines()[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     g = p.add_argument_group('paths')
     g.add_argument('--root_path', default='', type=str,
@@ -36,7 +37,8 @@ def build_parser(description=None):
     g.add_argument('--result_path', default='results', type=str,
                    help='output folder (created if missing): logs, opts.json, checkpoints')
     g.add_argument('--dataset', default='kinetics', type=str,
-                   choices=['kinetics', 'activitynet', 'ucf101', 'hmdb51'], help='dataset kind')
+                   choices=['kinetics', 'activitynet', 'ucf101', 'hmdb51', 'mit'],
+                   help='dataset kind (mit: refused, no reader here)')
     g.add_argument('--allow_missing', action='store_true',
                    help='skip (and count) annotated videos whose frame folder is missing instead of stopping')
 
@@ -86,8 +88,14 @@ def build_parser(description=None):
     g.add_argument('--mean_dataset', default='activitynet', type=str, choices=['activitynet', 'kinetics', '0.5'],
                    help="which dataset's mean (and with --std_norm, std) is used; 0.5 needs --value_scale")
     g.add_argument('--no_mean_norm', action='store_true', help='do not subtract the mean')
-    g.add_argument('--std_norm', action='store_true', help='also divide by the standard deviation')
+    g.add_argument('--std_norm', action='store_true',
+                   help='also divide by the standard deviation (the newer reference\'s default; CVPR2018: off)')
+    g.add_argument('--no_std_norm', dest='std_norm', action='store_false',
+                   help='newer-reference spelling of the default here: do not divide by the standard deviation')
     g.add_argument('--n_val_samples', default=3, type=int, help='validation clips per video')
+    g.add_argument('--colorjitter', action='store_true',
+                   help="newer reference's flag, accepted and, as there, without effect: it appends ColorJitter() "
+                        'with all-zero strengths, which changes no pixel')
 
     g = p.add_argument_group('optimisation')
     g.add_argument('--learning_rate', '--lr', default=0.1, type=float, help='initial learning rate')
@@ -102,7 +110,11 @@ def build_parser(description=None):
     g.add_argument('--lr_patience', '--plateau_patience', dest='lr_patience', default=10, type=int,
                    help='epochs without validation-loss improvement before the plateau scheduler divides by 10')
     g.add_argument('--multistep_milestones', default=[50, 100, 150], type=int, nargs='+',
-                   help='epochs at which multistep divides the learning rate by 10')
+                   help='epochs at which multistep divides the learning rate by 10 (a resumed run uses the '
+                        "command line's, never the checkpoint's)")
+    g.add_argument('--overwrite_milestones', action='store_true',
+                   help="newer reference's flag for what a resumed run always does here: the command line's "
+                        '--multistep_milestones replace the schedule\'s')
     g.add_argument('--warmup_epochs', default=0, type=int, help='linear warm-up epochs (0 = none)')
     g.add_argument('--batch_size', default=128, type=int, help='clips per batch')
     g.add_argument('--n_epochs', default=200, type=int, help='last epoch')
@@ -152,17 +164,91 @@ def build_parser(description=None):
     g.add_argument('--verbose', action='store_true',
                    help="also show Paddle's known warnings and glog lines (hidden by default: engine/quiet.py)")
 
-    g = p.add_argument_group('test')
-    g.add_argument('--test_subset', default='val', choices=['val', 'test', 'train'],
-                   help='subset evaluated by test.py')
+    g = p.add_argument_group('test (test.py, and main.py --inference / --test after training)')
+    g.add_argument('--inference', '--test', dest='inference', action='store_true',
+                   help='main.py: after training (or, with --no_train, on --resume_path) evaluate as test.py does '
+                        'and write <result_path>/<subset>.json (newer reference: --inference, CVPR2018: --test)')
+    g.add_argument('--test_subset', '--inference_subset', dest='test_subset', default='val',
+                   choices=['val', 'test', 'train'],
+                   help='subset evaluated by test.py and --inference (newer reference: --inference_subset)')
+    g.add_argument('--inference_crop', default='center', choices=['center', 'nocrop'],
+                   help='center: the --sample_size crop at --crop_position_in_test; nocrop: the whole frame with '
+                        'its short side scaled to --sample_size (fully convolutional, one video per batch)')
+    g.add_argument('--inference_no_average', action='store_true',
+                   help='<subset>.json keeps one entry per window ({"segment", "result"}) instead of the video '
+                        'average, as the newer reference writes it; accuracy is still computed on the average')
+    g.add_argument('--inference_batch_size', default=0, type=int,
+                   help='clips per evaluation batch (0: --batch_size; the newer reference counted videos)')
     g.add_argument('--scale_in_test', default=1.0, type=float, help='test: resize short side to sample_size/scale')
     g.add_argument('--crop_position_in_test', default='c', choices=['c', 'tl', 'tr', 'bl', 'br'],
                    help='test crop position')
     g.add_argument('--no_softmax_in_test', action='store_true', help='average raw clip scores instead of softmax')
     g.add_argument('--inference_stride', default=0, type=int,
                    help='test window stride in frames (0: the window span, sample_duration x sample_t_stride, so windows do not overlap)')
-    g.add_argument('--output_topk', default=5, type=int, help='labels saved per video in val.json')
+    g.add_argument('--output_topk', default=5, type=int, help='labels saved per video in val.json (<= 0: all)')
+
+    g = p.add_argument_group('reference flags refused here (each error names what to use instead)')
+    g.add_argument('--file_type', default='jpg', choices=['jpg', 'hdf5'], help='jpg: JPEG frame folders')
+    g.add_argument('--input_type', default='rgb', choices=['rgb', 'flow'], help='rgb: the only input here')
+    g.add_argument('--batchnorm_sync', action='store_true', help='refused: see its error')
+    g.add_argument('--accimage', action='store_true', help='refused: the default --loader fast replaces it')
+    g.add_argument('--tensorboard', action='store_true', help='refused: VisualDL curves are written by default')
+    g.add_argument('--distributed', action='store_true', help='refused: the error gives the launcher command')
+    g.add_argument('--dist_url', default=None, help='refused: --master of the launcher')
+    g.add_argument('--world_size', default=None, type=int, help='refused: --nnodes of the launcher')
     return p
+
+
+def _without(argv, flags_with_value, flags):
+    """argv without the given flags (and the value of those in ``flags_with_value``)."""
+    kept, skip = [], False
+    for arg in argv:
+        name = arg.split('=', 1)[0]
+        if skip:
+            skip = False
+        elif name in flags_with_value:
+            skip = '=' not in arg
+        elif name not in flags:
+            kept.append(arg)
+    return kept
+
+
+def launch_command(opt, argv, prog):
+    """The paddle.distributed.launch command that does what the reference's --distributed did."""
+    nodes = ''
+    if opt.world_size is not None and opt.world_size > 1:
+        master = (opt.dist_url or 'tcp://<node-0 ip>:<port>').split('://')[-1]
+        nodes = f'--master {master} --nnodes {opt.world_size} '
+    rest = _without(argv, ('--dist_url', '--world_size'), ('--distributed',))
+    return (f'python -m paddle.distributed.launch {nodes}--gpus 0,1,2,3 {os.path.basename(prog)} '
+            + ' '.join(shlex.quote(a) for a in rest)).rstrip()
+
+
+def reference_refusal(opt, argv, prog):
+    """The one-line error for a reference flag this project does differently, or None."""
+    if opt.distributed or opt.dist_url is not None or opt.world_size is not None:
+        flag = '--distributed' if opt.distributed else '--dist_url' if opt.dist_url is not None else '--world_size'
+        return (f'{flag}: Paddle starts one process per GPU with its launcher (on every node, with --master '
+                f'and --nnodes for several); run: {launch_command(opt, argv, prog)}')
+    if opt.tensorboard:
+        vdl = os.path.join(opt.root_path, opt.result_path, 'vdl')
+        return (f'--tensorboard: the loss/accuracy/lr curves are written for VisualDL by default (to {vdl}; view '
+                f'them with: visualdl --logdir {vdl}); drop --tensorboard')
+    if opt.accimage:
+        return ('--accimage: the default --loader fast decodes each JPEG straight into the cropped, resized '
+                'uint8 clip (faster than accimage+PIL, same pixels as the reference); drop --accimage')
+    if opt.input_type == 'flow':
+        return '--input_type flow: optical-flow input is not supported here (RGB frames only); drop --input_type'
+    if opt.file_type == 'hdf5':
+        return ('--file_type hdf5: HDF5 video storage is not supported yet; extract JPEG frames with '
+                'utils/video_jpg_ucf101_hmdb51.py and drop --file_type')
+    if opt.dataset == 'mit':
+        return ('--dataset mit: Moments in Time has no reader here; the datasets supported are ucf101, hmdb51, '
+                'kinetics and activitynet')
+    if opt.batchnorm_sync:
+        return ('--batchnorm_sync: SyncBatchNorm is not wired in yet; per-GPU BatchNorm statistics are used '
+                '(drop --batchnorm_sync)')
+    return None
 
 
 def resolve_opts(opt):
@@ -200,8 +286,12 @@ def resolve_opts(opt):
 
 
 def parse_opts(argv=None, description=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(description)
     opt = check_flags(parser, parser.parse_args(argv))  # engine/flags.py: the one table of value constraints
+    refusal = reference_refusal(opt, argv, parser.prog)
+    if refusal:
+        parser.error(refusal)
     try:
         return resolve_opts(opt)
     except ValueError as e:
@@ -209,8 +299,8 @@ def parse_opts(argv=None, description=None):
 
 
 def explicit_options(argv=None):
-    """Names (dests) of the options actually given in argv (default: sys.argv[1:]), abbreviations and
-    '--x=v' included: the flags that win over what a checkpoint records."""
+    """Names (dests) of the options actually given in argv (default: sys.argv[1:]), aliases and '--x=v'
+    included: the flags that win over what a checkpoint records."""
     parser = build_parser()
     for action in parser._actions:
         action.default = argparse.SUPPRESS

@@ -38,7 +38,7 @@ FLAG_RULES = {
     'n_val_samples': at_least(1), 'n_scales': at_least(1), 'initial_scale': greater_than(0),
     'scale_step': in_unit_interval(), 'train_crop_min_scale': in_unit_interval(),
     'train_crop_min_ratio': greater_than(0), 'norm_value': greater_than(0), 'value_scale': greater_than(0),
-    'scale_in_test': greater_than(0), 'inference_stride': at_least(0), 'output_topk': at_least(1),
+    'scale_in_test': greater_than(0), 'inference_stride': at_least(0), 'inference_batch_size': at_least(0),
     # model
     'model_depth': at_least(1), 'n_classes': at_least(1), 'n_pretrain_classes': at_least(0),
     'n_finetune_classes': at_least(0), 'resnet_widen_factor': greater_than(0), 'wide_resnet_k': at_least(1),

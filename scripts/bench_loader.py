@@ -227,7 +227,7 @@ def hdf5_copy(video_path, folder):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         description="Clip loader throughput, the reference's 'naive' one vs 'pil', 'fast' and 'fast_draft', "
                     "from JPEG frames to normalised "
                     'float32 batches (DataLoader + datasets.input_normalizer).',

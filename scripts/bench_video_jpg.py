@@ -44,7 +44,7 @@ def bench(src, backend, n_jobs, ffmpeg=None, repeat=1, work_dir=None):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         description='avi -> jpg throughput (videos/s, frames/s) of the pyav and ffmpeg backends '
                     'of utils/video_jpg_ucf101_hmdb51.py on the same videos.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)

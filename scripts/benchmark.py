@@ -363,7 +363,7 @@ def print_report(report, args):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n')[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--sections', nargs='+', default=list(SECTIONS), choices=SECTIONS, help='what to measure')
     p.add_argument('--json', default='', help='also write the results to this JSON file')

@@ -40,7 +40,7 @@ from scripts import predict  # noqa: E402
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n\n')[0],
                                 epilog='Any other opts.py option (e.g. --sample_size, --sample_duration) is passed '
                                        'on; they fix the exported input shape and must match training.')
     p.add_argument('--checkpoint', required=True,

@@ -275,7 +275,7 @@ def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frame
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         description='Write the demo dataset: UCF-101-shaped tree of synthetic motion videos '
                     '(MoveUp/MoveDown, ZoomIn/ZoomOut, Flash, Still) with a ucfTrainTestlist.',
         formatter_class=argparse.ArgumentDefaultsHelpFormatter)

@@ -137,7 +137,7 @@ def flags(o):
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    ap = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n')[0])
     ap.add_argument('--update', default='', help='markdown file whose table (between the '
                                                  'model-table markers) is rewritten')
     ap.add_argument('--quick', action='store_true', help='parameters only, no forward pass')

@@ -240,7 +240,7 @@ def predict_video(path, predictor, opt, n_classes, batch_size=8):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0],
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n\n')[0],
                                 epilog='Any other opts.py option (e.g. --sample_size 112 --sample_duration 16) '
                                        'is passed on and must match training.')
     p.add_argument('video', help='video file (anything FFmpeg reads: .avi, .mp4, ...)')

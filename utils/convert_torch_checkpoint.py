@@ -427,7 +427,7 @@ def model_flags_string(record):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         description='Convert a kenshohara/3D-ResNets-PyTorch checkpoint (.pth) into a Paddle checkpoint '
                     '(.pdparams) for main.py/test.py --pretrain_path. Flags left out are read from the '
                     'checkpoint (arch, class count, shortcut type).',

@@ -28,7 +28,7 @@ from engine.video_accuracy import evaluate, load_ground_truth, load_results  # n
 # ----------------------------------------------------------------------------------------------
 
 def build_parser(prog=None, description=None):
-    parser = argparse.ArgumentParser(prog=prog, description=description or __doc__.split('\n\n')[0])
+    parser = argparse.ArgumentParser(allow_abbrev=False, prog=prog, description=description or __doc__.split('\n\n')[0])
     parser.add_argument('ground_truth_path', help='annotation JSON (e.g. ucf101_01.json)')
     parser.add_argument('result_path', help='prediction JSON written by test.py (e.g. results_val/val.json)')
     parser.add_argument('-k', '--top_k', type=int, default=1, help='top-k accuracy (default 1)')

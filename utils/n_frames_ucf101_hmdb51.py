@@ -58,7 +58,7 @@ def class_process(class_dir, report):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0] + ': JPG_ROOT/<class>/'
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n\n')[0] + ': JPG_ROOT/<class>/'
                                 '<video>/n_frames = number of image_NNNNN.jpg frames.')
     p.add_argument('dir_path', metavar='JPG_ROOT',
                    help='frames tree made by video_jpg_ucf101_hmdb51.py (<class>/<video>/'

@@ -267,7 +267,7 @@ def write_json(path, data):
 
 
 def build_parser(prog, description, split_dir_help, json_names):
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         prog=prog, description=description,
         usage='%(prog)s [annotation_dir_path] SPLIT_DIR [DST_DIR] [--video_path JPG_ROOT] '
               '[options]\n       %(prog)s SPLIT_DIR JPG_ROOT DST_DIR',

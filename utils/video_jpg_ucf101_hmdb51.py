@@ -646,7 +646,7 @@ def print_summary(summary, out=sys.stdout):
 
 
 def build_parser():
-    p = argparse.ArgumentParser(
+    p = argparse.ArgumentParser(allow_abbrev=False,
         description='Convert <class>/<video>.<ext> videos to <class>/<video>/image_00001.jpg ... '
                     'frames (short side scaled to 240 like ffmpeg -vf scale=-1:240). Resumable: '
                     're-run the same command after an interruption.',

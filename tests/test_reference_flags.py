@@ -1,0 +1,112 @@
+"""Reference users at home (issue 15): every option of both reference branches' opts.py
+(tests/reference_options.json) is accepted with the reference's meaning or refused with one error line
+that names the flag and what to use instead; no command takes an abbreviation for a longer flag."""
+import ast
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from opts import parse_opts
+from tests.tiny_data import REPO
+
+with open(os.path.join(REPO, 'tests', 'reference_options.json')) as f:
+    REFERENCE = json.load(f)['branches']
+
+# (option, value or None for a flag): what is refused here, each with the word its error must contain.
+REFUSED = {
+    ('batchnorm_sync', None): 'SyncBatchNorm', ('accimage', None): '--loader fast',
+    ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
+    ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch', ('world_size', '-1'): 'paddle.distributed.launch',
+    ('input_type', 'flow'): 'RGB', ('file_type', 'hdf5'): 'HDF5', ('dataset', 'mit'): 'Moments in Time',
+    ('mean_dataset', '0.5'): '--value_scale',  # the newer reference's value_scale default is 1; here it must be given
+}
+
+
+def reference_cases():
+    """(branch, option, argv) for each option with its default and every value its help lists."""
+    for branch, spec in REFERENCE.items():
+        for name, option in spec['options'].items():
+            if option['type'] == 'flag':
+                yield pytest.param(name, None, [f'--{name}'], id=f'{branch}:--{name}')
+                continue
+            values = option.get('values') or [option['default']]
+            for value in values:
+                if value is None:  # a path without default
+                    value = 'data'
+                argv = [f'--{name}'] + ([str(v) for v in value] if isinstance(value, list) else [str(value)])
+                yield pytest.param(name, ' '.join(argv[1:]), argv, id=f'{branch}:{" ".join(argv)}')
+
+
+@pytest.mark.parametrize('name, value, argv', list(reference_cases()))
+def test_every_reference_option_is_accepted_or_refused_in_one_line(name, value, argv, tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(tmp_path)
+    refused = REFUSED.get((name, value))
+    if refused is None:
+        parse_opts(argv)
+    else:
+        with pytest.raises(SystemExit) as exit_info:
+            parse_opts(argv)
+        assert exit_info.value.code == 2
+        errors = [line for line in capsys.readouterr().err.splitlines() if 'error:' in line]
+        assert len(errors) == 1 and f'--{name}' in errors[0] and refused in errors[0], errors
+    assert os.listdir(tmp_path) == []
+
+
+def test_both_branches_lists_are_complete():
+    # the counts of add_argument calls in the two opts.py (docs: reference-3d-resnets.md section 1)
+    assert len(REFERENCE['CVPR2018']['options']) == 48 and len(REFERENCE['master']['options']) == 66
+
+
+def test_new_reference_spellings_have_the_reference_meaning():
+    opt = parse_opts(['--test'])  # CVPR2018: test after training; not a prefix of --test_subset any more
+    assert opt.inference and opt.test_subset == 'val'
+    opt = parse_opts(['--inference', '--inference_subset', 'test', '--inference_batch_size', '0'])
+    assert opt.inference and opt.test_subset == 'test' and opt.inference_stride == 0
+    assert parse_opts(['--no_std_norm']).std == [1.0, 1.0, 1.0]
+    assert parse_opts(['--std_norm']).std != [1.0, 1.0, 1.0]
+    assert parse_opts(['--plateau_patience', '3']).lr_patience == 3
+    assert parse_opts(['--output_topk', '0']).output_topk == 0  # all classes, as the newer reference
+
+
+@pytest.mark.parametrize('argv', [['--test_sub', 'val'], ['--inference_s', '3'], ['--batch', '4'], ['--lr_pat', '2']])
+def test_abbreviations_are_not_taken_for_longer_flags(argv, capsys):
+    with pytest.raises(SystemExit):
+        parse_opts(argv)
+    assert 'unrecognized arguments' in capsys.readouterr().err
+
+
+def test_distributed_names_the_launcher_command_with_the_users_flags(capsys):
+    with pytest.raises(SystemExit):
+        parse_opts(['--distributed', '--dist_url', 'tcp://10.0.0.1:23456', '--world_size', '2', '--batch_size', '64'])
+    error = capsys.readouterr().err.splitlines()[-1]
+    assert 'python -m paddle.distributed.launch --master 10.0.0.1:23456 --nnodes 2 --gpus 0,1,2,3' in error
+    assert error.endswith('--batch_size 64') and '--dist_url' not in error.split('run:')[1]
+
+
+def test_every_command_parser_refuses_abbreviations():
+    """Each argparse.ArgumentParser(...) of the repository's commands passes allow_abbrev=False."""
+    missing = []
+    for folder in ('.', 'scripts', 'utils', 'engine', 'datasets', 'tests'):
+        for name in sorted(os.listdir(os.path.join(REPO, folder))):
+            if not name.endswith('.py'):
+                continue
+            path = os.path.join(REPO, folder, name)
+            with open(path) as f:
+                tree = ast.parse(f.read())
+            for node in ast.walk(tree):
+                if (isinstance(node, ast.Call) and getattr(node.func, 'attr', None) == 'ArgumentParser'
+                        and not any(k.arg == 'allow_abbrev' for k in node.keywords)):
+                    missing.append(f'{folder}/{name}:{node.lineno}')
+    assert missing == []
+
+
+def test_main_py_refuses_distributed_before_creating_anything(tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), '--distributed', '--result_path',
+                           str(tmp_path / 'run'), '--no_vdl'], capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    assert proc.returncode == 2
+    errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
+    assert len(errors) == 1 and 'paddle.distributed.launch --gpus 0,1,2,3 main.py --result_path' in errors[0]
+    assert os.listdir(tmp_path) == []
