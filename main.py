@@ -6,7 +6,9 @@
 Continue a run:  python main.py ... --resume_path results/last.pdparams   (model flags come from it)
 Multi-GPU:  python -m paddle.distributed.launch --gpus 0,1,2,3 main.py ...
 Multi-process CPU: python -m paddle.distributed.launch --nproc_per_node 2 main.py ... --device cpu
-Validation accuracy here is clip accuracy (as the reference's val.log); test.py gives video accuracy.
+Validation accuracy here is clip accuracy (as the reference's val.log); test.py gives video accuracy, and
+--inference (CVPR2018 spelling: --test) runs test.py's evaluation of the final weights after training,
+writing <result_path>/val.json (<subset>.json with --test_subset / --inference_subset).
 The pieces (set-up, data, state, fit) live in engine/training.py.
 """
 import os
@@ -18,14 +20,19 @@ from engine.preload import before_paddle, quiet_paddle
 before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); main() re-applies --verbose
 
 from engine import training  # noqa: E402
+from engine.evaluation import checkpoint_path, evaluate_after_training  # noqa: E402
 from engine.errors import run_command  # noqa: E402
 from engine.flags import check_output_folder  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402
 
 
 def run(opt, explicit=()):
-    """Train (unless --no_train) and validate; returns the last epoch's metrics."""
+    """Train (unless --no_train) and validate, then --inference; returns the last epoch's metrics."""
     check_output_folder(opt.result_path, '--result_path')
+    if opt.inference and opt.no_train:
+        checkpoint_path(opt)  # the checkpoint to evaluate, named before anything is written
+        if opt.no_val:
+            return {'inference': evaluate_after_training(opt, explicit)}
     setup = training.set_up(opt)
     resumed = training.resumed_checkpoint(opt, explicit)
     pretrained = training.pretrained_checkpoint(opt, explicit)
@@ -36,10 +43,15 @@ def run(opt, explicit=()):
     logs = training.RunLogs(opt, data, setup, state.begin_epoch)
     try:
         if not data.train_loader:
-            return training.validate_only(state, data, opt, setup, logs)
-        metrics = training.fit(state, data, opt, setup, logs)
+            metrics = training.validate_only(state, data, opt, setup, logs)
+        else:
+            metrics = training.fit(state, data, opt, setup, logs)
     finally:
         logs.close()
+    if opt.inference and setup.is_main:
+        metrics['inference'] = evaluate_after_training(opt, explicit)
+    if not data.train_loader:
+        return metrics
     if setup.world_size > 1:
         print(f'rank {setup.rank}/{setup.world_size} parameter checksum '
               f'{training.parameter_checksum(state.model):.6e}', flush=True)

@@ -122,7 +122,9 @@ def build_spatial_transform(opt, mode, to_tensor=True):
     else:
         scale_in_test = getattr(opt, 'scale_in_test', 1.0) or 1.0
         position = getattr(opt, 'crop_position_in_test', 'c') or 'c'
-        transforms = [Scale(int(size / scale_in_test)), CornerCrop(size, position)]
+        transforms = [Scale(int(size / scale_in_test))]
+        if getattr(opt, 'inference_crop', 'center') != 'nocrop':  # nocrop: the whole scaled frame
+            transforms.append(CornerCrop(size, position))
     if to_tensor:
         transforms += _norm(opt)
     return spatial_transforms.Compose(transforms)

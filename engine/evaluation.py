@@ -10,6 +10,7 @@ video (engine.video_accuracy). Writes <subset>.json, per_class.csv, confusion.pn
 <subset>_metrics.json to --result_path; returns the metrics dict. The checkpoint's model and input
 options replace the flags not given (engine.checkpoint).
 """
+import copy
 import os
 import sys
 import time
@@ -29,8 +30,8 @@ from engine.flags import check_output_folder
 from engine.preload import quiet_paddle
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
-                                   per_class_rows, results_json, strip_kinetics_suffix, topk_indices,
-                                   write_json_atomic, write_per_class_csv)
+                                   per_class_rows, results_json, segment_results_json, strip_kinetics_suffix,
+                                   topk_indices, write_json_atomic, write_per_class_csv)
 from opts import explicit_options, parse_opts
 
 
@@ -71,15 +72,36 @@ def test_set_for(opt, checkpoint, path):
     return test_set
 
 
-def predict_videos(predict, test_set, opt, n_classes):
+class VideoBatches(paddle.io.Sampler):
+    """Batches of up to ``batch_size`` consecutive clips of one video each (--inference_crop nocrop: the clips
+    of a video have its frames' shape, so two videos do not stack)."""
+
+    def __init__(self, test_set, batch_size):
+        self.batches = []
+        for start, n in zip(np.cumsum([0] + list(test_set.n_clips_per_video[:-1])), test_set.n_clips_per_video):
+            self.batches += [list(range(b, min(b + batch_size, start + n))) for b in range(start, start + n, batch_size)]
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        return len(self.batches)
+
+
+def predict_videos(predict, test_set, opt, n_classes, clip_scores=None):
     """Run every clip through ``predict`` (normalised clips -> float32 logits); returns (video scores,
-    clip counts, clip correct, clip total with a known label)."""
+    clip counts, clip correct, clip total with a known label). ``clip_scores`` (clips x classes), if given,
+    receives each clip's (softmax) scores."""
     normalize = datasets.input_normalizer(opt)
     video_labels = np.asarray(test_set.video_labels, dtype=np.int64)
     acc = VideoScoreAccumulator(len(test_set.video_ids), n_classes, use_softmax=not opt.no_softmax_in_test)
     safe_set = SafeClips(test_set, clip_shape(opt))
-    loader = paddle.io.DataLoader(safe_set, batch_size=opt.batch_size, shuffle=False, drop_last=False,
-                                  num_workers=opt.n_threads, worker_init_fn=quiet_worker)
+    batch_size = opt.inference_batch_size or opt.batch_size
+    if opt.inference_crop == 'nocrop':
+        batching = dict(batch_sampler=VideoBatches(test_set, batch_size))
+    else:
+        batching = dict(batch_size=batch_size, shuffle=False, drop_last=False)
+    loader = paddle.io.DataLoader(safe_set, num_workers=opt.n_threads, worker_init_fn=quiet_worker, **batching)
     clip_correct = clip_known = 0
     n_batches, start = len(loader), time.time()
     with tqdm(loader, total=n_batches, desc=f'test ({opt.test_subset})', disable=opt.no_tqdm,
@@ -90,7 +112,9 @@ def predict_videos(predict, test_set, opt, n_classes):
                 raise UserError(error)
             outputs = predict(normalize(clips)).numpy()
             video_indices = video_indices.numpy().reshape(-1)
-            acc.add(outputs, video_indices)
+            scores = acc.add(outputs, video_indices)
+            if clip_scores is not None:
+                clip_scores[sample_indices.numpy().reshape(-1)] = scores
             labels = video_labels[video_indices]
             known = labels >= 0
             clip_correct += int((outputs.argmax(axis=1)[known] == labels[known]).sum())
@@ -126,8 +150,9 @@ def describe_run(opt, path, taken, test_set, device, cpu_threads, static):
     print(f'checkpoint: {path} ({opt.arch}' + (f'; from the checkpoint: {", ".join(taken)}' if taken else '') + ')')
     stride = f'stride {opt.inference_stride}' if opt.inference_stride else 'non-overlapping'
     print(f'test subset: {subset_name(opt.test_subset)}, {len(test_set.video_ids)} videos, {len(test_set)} clips of '
-          f'{opt.sample_duration} frames ({stride}), crop {opt.crop_position_in_test} at '
-          f'scale {opt.scale_in_test}, {"raw scores" if opt.no_softmax_in_test else "softmax"} averaged; '
+          f'{opt.sample_duration} frames ({stride}), '
+          + ('no crop' if opt.inference_crop == 'nocrop' else f'crop {opt.crop_position_in_test}')
+          + f' at scale {opt.scale_in_test}, {"raw scores" if opt.no_softmax_in_test else "softmax"} averaged; '
           f'{describe(device, cpu_threads, static)}')
     missing_videos = list(getattr(test_set, 'missing_videos', []) or [])
     if missing_videos:
@@ -135,11 +160,17 @@ def describe_run(opt, path, taken, test_set, device, cpu_threads, static):
               f'{", ".join(map(str, missing_videos[:3]))}')
 
 
-def write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_known, elapsed):
-    """<subset>.json (the reference's val.json) and the metrics that need no ground truth."""
+def write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_known, elapsed, clip_scores=None):
+    """<subset>.json (the reference's val.json; per window with ``clip_scores``, --inference_no_average) and
+    the metrics that need no ground truth."""
     video_ids = list(test_set.video_ids)
     predicted_ids = [vid for i, vid in enumerate(video_ids) if counts[i] > 0]
-    results = results_json(predicted_ids, scores[counts > 0], list(test_set.class_names), opt.output_topk)
+    if clip_scores is not None:
+        windows = [(s['video_id'], (s['frame_indices'][0], s['frame_indices'][-1] + 1)) for s in test_set.samples]
+        results = segment_results_json([w[0] for w in windows], [w[1] for w in windows], clip_scores,
+                                       list(test_set.class_names), opt.output_topk)
+    else:
+        results = results_json(predicted_ids, scores[counts > 0], list(test_set.class_names), opt.output_topk)
     result_file = os.path.join(opt.result_path, f'{opt.test_subset}.json')
     write_json_atomic(results, result_file)
     print(f'predicted {len(predicted_ids)} videos ({int(counts.sum())} clips) in {elapsed:.1f} s; wrote {result_file}')
@@ -150,6 +181,7 @@ def write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_kn
             'softmax': not opt.no_softmax_in_test, 'sample_duration': opt.sample_duration,
             'sample_size': opt.sample_size, 'inference_stride': opt.inference_stride,
             'scale_in_test': opt.scale_in_test, 'crop_position_in_test': opt.crop_position_in_test,
+            'inference_crop': opt.inference_crop, 'averaged': clip_scores is None,
             'seconds': round(elapsed, 1), 'val_json': result_file}
 
 
@@ -195,14 +227,17 @@ def evaluate_checkpoint(opt, explicit=()):
     device, cpu_threads = select_device(opt.device, opt.cpu_threads)
     model, taken = build_model(opt, checkpoint, path, set(explicit))
     test_set = test_set_for(opt, checkpoint, path)
-    static = use_static_graph(opt.eval_graph, device, data_format=opt.data_format)
+    # nocrop clips take each video's frame shape; the static graph is traced for one clip shape
+    static = opt.inference_crop != 'nocrop' and use_static_graph(opt.eval_graph, device, data_format=opt.data_format)
     predict = compile_predict(model, clip_shape(opt), static)
     os.makedirs(opt.result_path, exist_ok=True)
     describe_run(opt, path, taken, test_set, device, cpu_threads, static)
 
     start = time.time()
-    scores, counts, clip_correct, clip_known = predict_videos(predict, test_set, opt, opt.n_classes)
-    metrics = write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_known, time.time() - start)
+    clip_scores = np.zeros((len(test_set), opt.n_classes)) if opt.inference_no_average else None
+    scores, counts, clip_correct, clip_known = predict_videos(predict, test_set, opt, opt.n_classes, clip_scores)
+    metrics = write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_known, time.time() - start,
+                                clip_scores)
     ground_truth, _ = load_ground_truth(opt.annotation_path, opt.test_subset)
     if ground_truth:
         metrics.update(report_accuracy(opt, ground_truth, test_set, scores, counts, clip_correct, clip_known))
@@ -210,6 +245,17 @@ def evaluate_checkpoint(opt, explicit=()):
         print(f'subset {subset_name(opt.test_subset)!r} has no labels: accuracy not computed')
     write_json_atomic(metrics, os.path.join(opt.result_path, f'{opt.test_subset}_metrics.json'))
     return metrics
+
+
+def evaluate_after_training(opt, explicit=()):
+    """main.py --inference (CVPR2018: --test): test.py's evaluation of the weights the run ended with
+    (<result_path>/last.pdparams, as the reference evaluated its model after the last epoch), written to
+    --result_path; with --no_train, of --resume_path / --pretrain_path as test.py does."""
+    last = os.path.join(opt.result_path, 'last.pdparams')
+    if not opt.no_train and os.path.isfile(last):
+        opt = copy.copy(opt)
+        opt.resume_path, opt.pretrain_path = last, ''
+    return evaluate_checkpoint(opt, explicit)
 
 
 def main(argv=None):

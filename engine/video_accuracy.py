@@ -104,11 +104,24 @@ def topk_correct(scores, labels, k):
 # ----------------------------------------------------------------------------------------------
 
 def results_json(video_ids, scores, class_names, top_k=5):
-    """The reference's prediction file: {"results": {video_id: [{"label", "score"}, ... best first]}}."""
+    """The reference's prediction file: {"results": {video_id: [{"label", "score"}, ... best first]}}.
+    ``top_k`` <= 0: every class."""
     results = {}
     top = topk_indices(scores, top_k)
     for i, video_id in enumerate(video_ids):
         results[video_id] = [{'label': class_names[c], 'score': float(scores[i, c])} for c in top[i]]
+    return {'results': results}
+
+
+def segment_results_json(video_ids, segments, scores, class_names, top_k=5):
+    """The newer reference's ``--inference_no_average`` file, one entry per window in time order:
+    {"results": {video_id: [{"segment": [first frame, last frame + 1], "result": [{"label", "score"}, ...]}]}}.
+    ``video_ids``, ``segments`` and ``scores`` have one row per window."""
+    per_window = results_json(range(len(video_ids)), scores, class_names, top_k)['results']
+    results = {}
+    for i, (video_id, segment) in enumerate(zip(video_ids, segments)):
+        results.setdefault(video_id, []).append({'segment': [int(segment[0]), int(segment[1])],
+                                                 'result': per_window[i]})
     return {'results': results}
 
 

@@ -7,6 +7,7 @@ import os
 import subprocess
 import sys
 
+import numpy as np
 import pytest
 
 from opts import parse_opts
@@ -109,4 +110,100 @@ def test_main_py_refuses_distributed_before_creating_anything(tmp_path):
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
     assert len(errors) == 1 and 'paddle.distributed.launch --gpus 0,1,2,3 main.py --result_path' in errors[0]
+    assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# main.py --inference / --test: test.py's evaluation after training
+# ----------------------------------------------------------------------------------------------
+
+@pytest.fixture(scope='module')
+def trained(tmp_path_factory):
+    """A tiny dataset (10-frame videos: 4-frame windows at frames 1, 5, 9) and a 1-epoch main.py --inference run."""
+    from main import main as run_main
+    from tests.tiny_data import make_frame_dataset, tiny_run_args
+    root = tmp_path_factory.mktemp('inference')
+    make_frame_dataset(root, n_train=2, n_val=2, n_frames=10)
+    run = root / 'run'
+    metrics = run_main(tiny_run_args(root, run, '--n_epochs', '1', '--no_vdl', '--inference'))
+    return {'root': root, 'run': run, 'metrics': metrics, 'args': lambda result, *extra: tiny_run_args(root, result, *extra)}
+
+
+def read_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def flat_predictions(path):
+    """{(video, rank): (label, score)} of a val.json, for a comparison with a float tolerance."""
+    return {(video, rank): (e['label'], e['score'])
+            for video, entries in read_json(path)['results'].items() for rank, e in enumerate(entries)}
+
+
+def assert_same_predictions(path, other):
+    a, b = flat_predictions(path), flat_predictions(other)
+    assert a.keys() == b.keys() and all(a[k][0] == b[k][0] for k in a)
+    assert [a[k][1] for k in sorted(a)] == pytest.approx([b[k][1] for k in sorted(a)], abs=1e-5)
+
+
+def test_main_inference_writes_what_test_py_writes_for_the_final_weights(trained, tmp_path):
+    from engine.evaluation import main as run_test_py
+    run, inference = trained['run'], trained['metrics']['inference']
+    tested = run_test_py(trained['args'](tmp_path / 'test', '--resume_path', str(run / 'last.pdparams')))
+    assert read_json(run / 'val.json') == read_json(tmp_path / 'test' / 'val.json')
+    assert inference['video_top1'] == tested['video_top1'] and inference['n_clips'] == tested['n_clips'] == 18
+    assert sorted(read_json(run / 'val.json')['results']) == sorted(
+        v for v, e in read_json(trained['root'] / 'ucf101_01.json')['database'].items() if e['subset'] == 'validation')
+    assert (run / 'val_metrics.json').is_file() and (run / 'per_class.csv').is_file()
+
+
+def test_cvpr2018_test_without_training_evaluates_the_checkpoint_only(trained, tmp_path):
+    from main import main as run_main
+    out = tmp_path / 'only_test'
+    metrics = run_main(trained['args'](out, '--no_train', '--no_val', '--test', '--batch_size', '1',
+                                       '--resume_path', str(trained['run'] / 'last.pdparams')))
+    assert_same_predictions(out / 'val.json', trained['run'] / 'val.json')  # batches of 1: float rounding differs
+    assert metrics['inference']['video_top1'] == trained['metrics']['inference']['video_top1']
+    assert not (out / 'opts.json').exists()  # no training machinery: test.py's outputs only
+
+
+def test_inference_no_average_keeps_each_window_and_averages_to_val_json(trained, tmp_path):
+    from engine.evaluation import main as run_test_py
+    out = tmp_path / 'windows'
+    run_test_py(trained['args'](out, '--resume_path', str(trained['run'] / 'last.pdparams'), '--inference_no_average',
+                                '--output_topk', '0', '--inference_batch_size', '2'))
+    windows, averaged = read_json(out / 'val.json')['results'], read_json(trained['run'] / 'val.json')['results']
+    assert set(windows) == set(averaged)
+    for video, entries in windows.items():
+        assert [e['segment'] for e in entries] == [[1, 5], [5, 9], [9, 11]]  # the last window loop-padded
+        assert all(len(e['result']) == 3 for e in entries)  # --output_topk 0: every class
+        mean = {label: np.mean([next(r['score'] for r in e['result'] if r['label'] == label) for e in entries])
+                for label in ('RedThings', 'GreenThings', 'BlueThings')}
+        assert {r['label']: r['score'] for r in averaged[video]} == pytest.approx(mean, abs=1e-6)
+
+
+def test_inference_nocrop_feeds_whole_frames_one_video_per_batch(trained, tmp_path, capsys):
+    from engine.evaluation import VideoBatches
+    from engine.evaluation import main as run_test_py
+
+    class Clips:
+        n_clips_per_video = [3, 1, 2]
+    assert list(VideoBatches(Clips, 2)) == [[0, 1], [2], [3], [4, 5]]
+    out = tmp_path / 'nocrop'
+    metrics = run_test_py(trained['args'](out, '--resume_path', str(trained['run'] / 'last.pdparams'),
+                                          '--inference_crop', 'nocrop', '--sample_size', '16'))
+    assert 'no crop' in capsys.readouterr().out and metrics['inference_crop'] == 'nocrop'
+    assert metrics['n_clips'] == 18 and len(read_json(out / 'val.json')['results']) == 6
+    # 40x32 frames at short side 16 are 20x16 clips: other inputs than the 16x16 centre crop, other scores
+    centre = run_test_py(trained['args'](tmp_path / 'centre', '--resume_path', str(trained['run'] / 'last.pdparams'),
+                                         '--sample_size', '16'))
+    assert read_json(out / 'val.json') != read_json(tmp_path / 'centre' / 'val.json')
+    assert centre['n_clips'] == 18
+
+
+def test_inference_without_a_checkpoint_fails_before_writing(trained, tmp_path):
+    proc = subprocess.run([sys.executable, os.path.join(REPO, 'main.py'),
+                           *trained['args'](tmp_path / 'r', '--no_train', '--inference', '--no_vdl')],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith('error: no checkpoint')
     assert os.listdir(tmp_path) == []
