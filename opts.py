@@ -116,9 +116,16 @@ def build_parser(description=None):
                    help="newer reference's flag for what a resumed run always does here: the command line's "
                         '--multistep_milestones replace the schedule\'s')
     g.add_argument('--warmup_epochs', default=0, type=int, help='linear warm-up epochs (0 = none)')
-    g.add_argument('--batch_size', default=128, type=int, help='clips per batch')
+    g.add_argument('--batch_size', default=128, type=int, help='clips per batch (per update with --accumulate_steps)')
+    g.add_argument('--accumulate_steps', default=1, type=int,
+                   help='split each --batch_size batch into this many forward/backward passes and update once: '
+                        "the reference's batch 128 on a GPU that fits 32 is --batch_size 128 --accumulate_steps 4 "
+                        '(same loss and update, except that BatchNorm normalises each pass on its own clips)')
     g.add_argument('--n_epochs', default=200, type=int, help='last epoch')
     g.add_argument('--begin_epoch', default=1, type=int, help='first epoch (a resumed run takes it from the checkpoint)')
+    g.add_argument('--batchnorm_sync', action='store_true',
+                   help='BatchNorm statistics over the clips of every GPU (Paddle SyncBatchNorm; needs several GPU '
+                        'processes under paddle.distributed.launch)')
     g.add_argument('--amp', action='store_true', help='automatic mixed precision (GPU only; ignored with a warning on CPU)')
     g.add_argument('--amp_dtype', default='float16', choices=['float16', 'bfloat16'], help='AMP dtype')
 
@@ -190,7 +197,6 @@ def build_parser(description=None):
     g = p.add_argument_group('reference flags refused here (each error names what to use instead)')
     g.add_argument('--file_type', default='jpg', choices=['jpg', 'hdf5'], help='jpg: JPEG frame folders')
     g.add_argument('--input_type', default='rgb', choices=['rgb', 'flow'], help='rgb: the only input here')
-    g.add_argument('--batchnorm_sync', action='store_true', help='refused: see its error')
     g.add_argument('--accimage', action='store_true', help='refused: the default --loader fast replaces it')
     g.add_argument('--tensorboard', action='store_true', help='refused: VisualDL curves are written by default')
     g.add_argument('--distributed', action='store_true', help='refused: the error gives the launcher command')
@@ -245,9 +251,6 @@ def reference_refusal(opt, argv, prog):
     if opt.dataset == 'mit':
         return ('--dataset mit: Moments in Time has no reader here; the datasets supported are ucf101, hmdb51, '
                 'kinetics and activitynet')
-    if opt.batchnorm_sync:
-        return ('--batchnorm_sync: SyncBatchNorm is not wired in yet; per-GPU BatchNorm statistics are used '
-                '(drop --batchnorm_sync)')
     return None
 
 
@@ -266,6 +269,8 @@ def resolve_opts(opt):
         raise ValueError('--warmup_epochs works with --lr_scheduler multistep or cosine, not plateau')
     if opt.eval_graph == 'static' and opt.data_format != 'NCDHW':
         raise ValueError('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
+    if opt.batch_size % opt.accumulate_steps:
+        raise ValueError(f'--batch_size {opt.batch_size} is not a multiple of --accumulate_steps {opt.accumulate_steps}')
     if opt.no_cuda:
         opt.device = 'cpu'
     if opt.nesterov:

@@ -47,7 +47,8 @@ FLAG_RULES = {
     # optimisation and run
     'learning_rate': greater_than(0), 'momentum': between(0, 1), 'dampening': between(0, 1),
     'weight_decay': at_least(0), 'lr_patience': at_least(0), 'multistep_milestones': at_least(1),
-    'warmup_epochs': at_least(0), 'batch_size': at_least(1), 'n_epochs': at_least(1), 'begin_epoch': at_least(1),
+    'warmup_epochs': at_least(0), 'batch_size': at_least(1), 'accumulate_steps': at_least(1),
+    'n_epochs': at_least(1), 'begin_epoch': at_least(1),
     'checkpoint': at_least(1), 'n_threads': at_least(0), 'cpu_threads': at_least(0),
     # scripts
     'top_k': at_least(1), 'clips_per_batch': at_least(1), 'tolerance': at_least(0),

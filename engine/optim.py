@@ -30,7 +30,12 @@ class PyTorchSGD:
                        for p in (item['params'] if isinstance(item, dict) else [item])]
 
     @paddle.no_grad()
-    def rewrite_gradients(self):
+    def rewrite_gradients(self, grad_scale=1.0):
+        """``grad_scale`` first (gradient accumulation: summed losses -> their mean), then PyTorch's rule."""
+        if grad_scale != 1.0:
+            for p in self.params:
+                if p.grad is not None:
+                    p.grad.scale_(grad_scale)
         scale = 1.0 if self.n_steps == 0 else 1.0 - self.dampening
         for p in self.params:
             if p.grad is None:
@@ -40,11 +45,11 @@ class PyTorchSGD:
             if scale != 1.0:
                 p.grad.scale_(scale)
 
-    def step(self, scaler=None):
+    def step(self, scaler=None, grad_scale=1.0):
         """One update; with an AMP GradScaler the gradients are unscaled before they are rewritten."""
         if scaler is not None:
             scaler.unscale_(self.inner)
-        self.rewrite_gradients()
+        self.rewrite_gradients(grad_scale)
         if scaler is not None:
             scaler.step(self.inner)
             scaler.update()

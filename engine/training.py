@@ -66,6 +66,11 @@ def set_up(opt):
     """Device and math threads (processes on one machine share its cores), ranks, the seed."""
     rank, world_size = dist.get_rank(), dist.get_world_size()
     device, cpu_threads = select_device(opt.device, opt.cpu_threads or max(1, cpu_cores() // world_size))
+    if opt.batchnorm_sync and (device != 'gpu' or world_size < 2):
+        # Paddle has no CPU kernel of sync_batch_norm, and one process's BatchNorm already sees its whole batch
+        raise UserError(f'--batchnorm_sync needs several GPU processes (this run: {world_size} on the {device}); '
+                        'run: python -m paddle.distributed.launch --gpus 0,1,2,3 main.py ... --batchnorm_sync, '
+                        'or drop --batchnorm_sync')
     seed_everything(opt.manual_seed)
     return Setup(rank, world_size, device, cpu_threads, show_progress=rank == 0 and not opt.no_tqdm)
 
@@ -101,7 +106,8 @@ class ShardSampler(paddle.io.Sampler):
 def build_loader(dataset, opt, train, rank, world_size):
     """A DataLoader of SafeClips items (clip, target, index, ok) over ``dataset``."""
     dataset = SafeClips(dataset, clip_shape(opt))
-    batch_size = max(1, opt.batch_size // world_size)  # --batch_size is the global batch, as the reference
+    # --batch_size is the global batch of one update, as the reference; --accumulate_steps splits it
+    batch_size = max(1, opt.batch_size // world_size // opt.accumulate_steps)
     if train and world_size > 1:
         sampler = paddle.io.DistributedBatchSampler(dataset, batch_size, shuffle=True)
     elif train:
@@ -231,6 +237,8 @@ def build_state(opt, setup, resumed=None, pretrained=None, class_names=None):
     """Model (with the pretrained or the resumed checkpoint's weights), optimizer, schedule, AMP scaler
     and the data-parallel wrapper."""
     model = build_model(opt)
+    if opt.batchnorm_sync:  # statistics over every GPU's clips; same parameter names, so checkpoints load anywhere
+        model = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(model)
     if pretrained is not None:
         load_pretrained(model, opt, pretrained)
     scheduler = build_scheduler(opt)
@@ -285,8 +293,11 @@ def checked(batches, loader):
         yield clips, targets
 
 
-def train_step(model, clips, targets, optimizer, scaler, opt, where=''):
-    """Forward, backward and update on one normalised batch; returns (outputs, loss value)."""
+def train_step(model, clips, targets, scaler, opt, where='', summed=False):
+    """Forward and backward on one normalised batch (the update is apply_update); returns (outputs, loss
+    value). ``summed`` (--accumulate_steps > 1) backpropagates the batch's summed loss: apply_update then
+    divides the accumulated gradients by the clip count, which gives a group of batches the gradient of its
+    mean loss, as one big batch (BatchNorm statistics aside: each batch normalises itself)."""
     with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype, custom_white_list=AMP_WHITE_LIST):
         outputs = model(clips)
         loss = F.cross_entropy(outputs.astype('float32'), targets)
@@ -294,10 +305,16 @@ def train_step(model, clips, targets, optimizer, scaler, opt, where=''):
     if not math.isfinite(loss_value):
         raise UserError(f'loss became {loss_value}{where}; stopped before the update, so the checkpoints in '
                         f'{opt.result_path} are intact; lower --learning_rate')
+    if summed:
+        loss = loss * targets.shape[0]
     (scaler.scale(loss) if scaler is not None else loss).backward()
-    optimizer.step(scaler)
-    optimizer.clear_grad()
     return outputs, loss_value
+
+
+def apply_update(optimizer, scaler, n_clips=None):
+    """The optimizer step on the gradients so far (of summed losses over ``n_clips`` clips, when given)."""
+    optimizer.step(scaler, 1.0 / n_clips if n_clips else 1.0)
+    optimizer.clear_grad()
 
 
 def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log=None, scaler=None, show_progress=True):
@@ -308,10 +325,15 @@ def train_one_epoch(model, loader, optimizer, epoch, opt, batch_log=None, scaler
     start = time.time()
     normalize = datasets.input_normalizer(opt)
     bar = progress(loader, f'epoch {epoch} train', show_progress)
+    steps, waiting = opt.accumulate_steps, 0  # --accumulate_steps: batches per update; clips not applied yet
     for i, (clips, targets) in enumerate(checked(bar, loader), 1):
-        outputs, loss_value = train_step(model, normalize(clips), targets, optimizer, scaler, opt,
-                                         f' at epoch {epoch}, batch {i}')
+        outputs, loss_value = train_step(model, normalize(clips), targets, scaler, opt,
+                                         f' at epoch {epoch}, batch {i}', summed=steps > 1)
         n = targets.shape[0]
+        waiting += n
+        if i % steps == 0 or i == len(loader):
+            apply_update(optimizer, scaler, waiting if steps > 1 else None)
+            waiting = 0
         batch_correct = (outputs.argmax(axis=1) == targets).astype('float32').sum().item()
         loss_sum, correct, count = loss_sum + loss_value * n, correct + batch_correct, count + n
         if batch_log is not None:

@@ -18,7 +18,7 @@ with open(os.path.join(REPO, 'tests', 'reference_options.json')) as f:
 
 # (option, value or None for a flag): what is refused here, each with the word its error must contain.
 REFUSED = {
-    ('batchnorm_sync', None): 'SyncBatchNorm', ('accimage', None): '--loader fast',
+    ('accimage', None): '--loader fast',
     ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
     ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch', ('world_size', '-1'): 'paddle.distributed.launch',
     ('input_type', 'flow'): 'RGB', ('file_type', 'hdf5'): 'HDF5', ('dataset', 'mit'): 'Moments in Time',
@@ -207,3 +207,83 @@ def test_inference_without_a_checkpoint_fails_before_writing(trained, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=240)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith('error: no checkpoint')
     assert os.listdir(tmp_path) == []
+
+
+# ----------------------------------------------------------------------------------------------
+# Recipes for big GPUs: --accumulate_steps, --batchnorm_sync
+# ----------------------------------------------------------------------------------------------
+
+class ListLoader:
+    """Stands in for training's DataLoader: given (clips, targets) batches as SafeClips items."""
+
+    def __init__(self, batches):
+        import paddle
+        self.batches = [(paddle.to_tensor(c), paddle.to_tensor(t), paddle.arange(len(t)), paddle.ones([len(t)]),
+                         paddle.zeros([len(t), 1]))
+                        for c, t in batches]
+        self.dataset = self
+
+    @staticmethod
+    def first_error(*_):
+        return None
+
+    def __iter__(self):
+        return iter(self.batches)
+
+    def __len__(self):
+        return len(self.batches)
+
+
+def train_epoch_with(batch_size, accumulate_steps, clips, targets):
+    """Parameters and epoch metrics of one epoch of a BatchNorm-free net over (clips, targets) in order."""
+    import paddle
+    from engine.optim import PyTorchSGD
+    from engine.training import train_one_epoch
+    opt = parse_opts(['--batch_size', str(batch_size * accumulate_steps), '--accumulate_steps', str(accumulate_steps),
+                      '--device', 'cpu', '--no_tqdm'])
+    paddle.seed(0)
+    net = paddle.nn.Sequential(paddle.nn.Conv3D(3, 4, 3), paddle.nn.ReLU(), paddle.nn.AdaptiveAvgPool3D(1),
+                               paddle.nn.Flatten(), paddle.nn.Linear(4, 3))
+    optimizer = PyTorchSGD(net.parameters(), 0.5, opt.momentum, opt.dampening, 0.01, False)
+    batches = [(clips[b:b + batch_size], targets[b:b + batch_size]) for b in range(0, len(targets), batch_size)]
+    metrics = train_one_epoch(net, ListLoader(batches), optimizer, 1, opt, show_progress=False)
+    return [p.numpy() for p in net.parameters()], metrics, optimizer.n_steps
+
+
+def test_accumulated_batches_update_as_one_big_batch():
+    rng = np.random.default_rng(0)
+    clips = rng.normal(size=(10, 3, 4, 6, 6)).astype('float32')
+    targets = rng.integers(0, 3, size=10).astype('int64')
+    big, big_metrics, big_steps = train_epoch_with(8, 1, clips, targets)  # batches of 8 and 2
+    small, small_metrics, small_steps = train_epoch_with(2, 4, clips, targets)  # 4 passes of 2, then 1 of 2
+    assert big_steps == small_steps == 2
+    assert small_metrics['loss'] == pytest.approx(big_metrics['loss'], rel=1e-6)
+    for a, b in zip(big, small):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6)
+    unaccumulated, _, steps = train_epoch_with(2, 1, clips, targets)  # 5 updates: another trajectory
+    assert steps == 5 and not np.allclose(unaccumulated[-1], big[-1], atol=1e-4)
+
+
+def test_accumulate_steps_must_divide_the_batch(capsys):
+    with pytest.raises(SystemExit):
+        parse_opts(['--batch_size', '10', '--accumulate_steps', '4'])
+    assert 'not a multiple of --accumulate_steps' in capsys.readouterr().err
+
+
+def test_batchnorm_sync_on_the_cpu_is_one_error_before_anything_is_written(trained, tmp_path):
+    from main import main as run_main
+    with pytest.raises(SystemExit) as exit_info:
+        run_main(trained['args'](tmp_path / 'run', '--batchnorm_sync', '--no_vdl'))
+    error = exit_info.value.code  # run_command's SystemExit: the one line, printed with exit status 1
+    assert error.startswith('error: --batchnorm_sync') and '\n' not in error and 'paddle.distributed.launch' in error
+    assert os.listdir(tmp_path) == []
+
+
+def test_sync_batchnorm_checkpoints_load_into_the_plain_model():
+    import paddle
+    import models
+    opt = parse_opts(['--model_depth', '10', '--resnet_widen_factor', '0.125', '--n_classes', '3'])
+    plain = models.generate_model(opt)
+    synced = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(models.generate_model(opt))
+    assert type(synced.bn1).__name__ == 'SyncBatchNorm'
+    assert {k: v.shape for k, v in synced.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
