@@ -178,9 +178,11 @@ def build_parser(description=None):
     g.add_argument('--test_subset', '--inference_subset', dest='test_subset', default='val',
                    choices=['val', 'test', 'train'],
                    help='subset evaluated by test.py and --inference (newer reference: --inference_subset)')
-    g.add_argument('--inference_crop', default='center', choices=['center', 'nocrop'],
+    g.add_argument('--inference_crop', default='center', choices=['center', 'nocrop', 'three_crop'],
                    help='center: the --sample_size crop at --crop_position_in_test; nocrop: the whole frame with '
-                        'its short side scaled to --sample_size (fully convolutional, one video per batch)')
+                        'its short side scaled to --sample_size (fully convolutional, one video per batch); '
+                        'three_crop: the tl, c and br crops of that frame (left, centre, right of a landscape '
+                        'one), scores averaged, the centre crop\'s accuracy reported beside')
     g.add_argument('--inference_no_average', action='store_true',
                    help='<subset>.json keeps one entry per window ({"segment", "result"}) instead of the video '
                         'average, as the newer reference writes it; accuracy is still computed on the average')

@@ -125,6 +125,31 @@ def predict_videos(predict, test_set, opt, n_classes, clip_scores=None):
     return scores, counts, clip_correct, clip_known
 
 
+# --inference_crop three_crop: with the short side at --sample_size, the left, centre and right squares of a
+# landscape frame (top, centre and bottom of a portrait one) cover all of it
+THREE_CROPS = ('tl', 'c', 'br')
+
+
+def predict_crops(predict, test_set, opt, checkpoint, path, clip_scores=None):
+    """predict_videos with --inference_crop's crops: the one crop of the test set, or (three_crop) each of
+    THREE_CROPS over the same windows, their video (and clip) scores averaged and their clips counted together.
+    Returns predict_videos' tuple and the centre crop's video scores (None unless three_crop)."""
+    if opt.inference_crop != 'three_crop':
+        return predict_videos(predict, test_set, opt, opt.n_classes, clip_scores), None
+    passes = []
+    for position in THREE_CROPS:
+        crop_opt = copy.copy(opt)
+        crop_opt.crop_position_in_test = position
+        crop_scores = None if clip_scores is None else np.zeros_like(clip_scores)
+        passes.append(predict_videos(predict, test_set_for(crop_opt, checkpoint, path), crop_opt, opt.n_classes,
+                                     crop_scores) + (crop_scores,))
+    if clip_scores is not None:
+        clip_scores[:] = np.mean([p[4] for p in passes], axis=0)
+    scores = np.mean([p[0] for p in passes], axis=0)
+    centre = passes[THREE_CROPS.index('c')][0]
+    return (scores, sum(p[1] for p in passes), sum(p[2] for p in passes), sum(p[3] for p in passes)), centre
+
+
 def summarise(ground_truth, class_names, video_ids, scores, counts, alternative_key=None):
     """Per-ground-truth-video top-1/top-5 hits, computed exactly as engine.video_accuracy.evaluate does."""
     index_of = {name: i for i, name in enumerate(class_names)}
@@ -151,7 +176,8 @@ def describe_run(opt, path, taken, test_set, device, cpu_threads, static):
     stride = f'stride {opt.inference_stride}' if opt.inference_stride else 'non-overlapping'
     print(f'test subset: {subset_name(opt.test_subset)}, {len(test_set.video_ids)} videos, {len(test_set)} clips of '
           f'{opt.sample_duration} frames ({stride}), '
-          + ('no crop' if opt.inference_crop == 'nocrop' else f'crop {opt.crop_position_in_test}')
+          + {'nocrop': 'no crop', 'three_crop': f'crops {"/".join(THREE_CROPS)} averaged'}.get(
+              opt.inference_crop, f'crop {opt.crop_position_in_test}')
           + f' at scale {opt.scale_in_test}, {"raw scores" if opt.no_softmax_in_test else "softmax"} averaged; '
           f'{describe(device, cpu_threads, static)}')
     missing_videos = list(getattr(test_set, 'missing_videos', []) or [])
@@ -235,12 +261,18 @@ def evaluate_checkpoint(opt, explicit=()):
 
     start = time.time()
     clip_scores = np.zeros((len(test_set), opt.n_classes)) if opt.inference_no_average else None
-    scores, counts, clip_correct, clip_known = predict_videos(predict, test_set, opt, opt.n_classes, clip_scores)
+    (scores, counts, clip_correct, clip_known), centre = predict_crops(predict, test_set, opt, checkpoint, path,
+                                                                      clip_scores)
     metrics = write_predictions(opt, path, test_set, scores, counts, clip_correct, clip_known, time.time() - start,
                                 clip_scores)
     ground_truth, _ = load_ground_truth(opt.annotation_path, opt.test_subset)
     if ground_truth:
         metrics.update(report_accuracy(opt, ground_truth, test_set, scores, counts, clip_correct, clip_known))
+        if centre is not None:  # the single-crop score beside the three-crop one
+            top1 = summarise(ground_truth, list(test_set.class_names), list(test_set.video_ids), centre, counts,
+                             strip_kinetics_suffix if opt.dataset == 'kinetics' else None)[2]
+            metrics['video_top1_centre_crop'] = float(top1.mean())
+            print(f'video top-1 accuracy of the centre crop alone: {top1.mean():.6f}')
     else:
         print(f'subset {subset_name(opt.test_subset)!r} has no labels: accuracy not computed')
     write_json_atomic(metrics, os.path.join(opt.result_path, f'{opt.test_subset}_metrics.json'))

@@ -287,3 +287,22 @@ def test_sync_batchnorm_checkpoints_load_into_the_plain_model():
     synced = paddle.nn.SyncBatchNorm.convert_sync_batchnorm(models.generate_model(opt))
     assert type(synced.bn1).__name__ == 'SyncBatchNorm'
     assert {k: v.shape for k, v in synced.state_dict().items()} == {k: v.shape for k, v in plain.state_dict().items()}
+
+
+def test_three_crop_averages_the_three_single_crops_and_reports_the_centre_one(trained, tmp_path, capsys):
+    from engine.evaluation import main as run_test_py
+    checkpoint = str(trained['run'] / 'last.pdparams')
+    single = {}
+    for position in ('tl', 'c', 'br'):
+        single[position] = run_test_py(trained['args'](tmp_path / position, '--resume_path', checkpoint,
+                                                       '--crop_position_in_test', position, '--output_topk', '0'))
+    three = run_test_py(trained['args'](tmp_path / 'three', '--resume_path', checkpoint,
+                                        '--inference_crop', 'three_crop', '--output_topk', '0'))
+    assert 'crops tl/c/br averaged' in capsys.readouterr().out
+    assert three['n_clips'] == 3 * 18 and three['video_top1_centre_crop'] == single['c']['video_top1']
+    crops = [read_json(tmp_path / p / 'val.json')['results'] for p in ('tl', 'c', 'br')]
+    assert crops[0] != crops[1]  # the crops see different pixels
+    for video, entries in read_json(tmp_path / 'three' / 'val.json')['results'].items():
+        mean = {e['label']: np.mean([next(r['score'] for r in c[video] if r['label'] == e['label']) for c in crops])
+                for e in entries}
+        assert {e['label']: e['score'] for e in entries} == pytest.approx(mean, abs=1e-6)
