@@ -159,6 +159,12 @@ CASES = [
     case(JPG, '--qscale 1', '--qscale must be in [2, 31]'),
     case(JPG, '{r}/nowhere {o}/jpg', 'AVI_ROOT', base=False),
     case(CONVERT, '--model_depth 0', '--model_depth must be >= 1'),
+    # reference flags done differently here (issue 15): the error names what to type instead
+    case(TRAIN, '--distributed', 'python -m paddle.distributed.launch --gpus 0,1,2,3 main.py --root_path'),
+    case(TEST, '--tensorboard', 'visualdl --logdir'),
+    case(TRAIN, '--batchnorm_sync', '--batchnorm_sync needs several GPU processes'),
+    case(TRAIN, '--batch_size 6 --accumulate_steps 4', 'not a multiple of --accumulate_steps'),
+    case(TRAIN, '--no_train --inference', 'no checkpoint: pass --resume_path'),
     case(NFRAMES, '{r}/nowhere', 'not a folder', base=False),
     # 1. files whose contents cannot work
     case(TRAIN, '--annotation_path not_json.json', 'not valid JSON'),
