@@ -272,7 +272,8 @@ def resolve_opts(opt):
     if opt.eval_graph == 'static' and opt.data_format != 'NCDHW':
         raise ValueError('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
     if opt.batch_size % opt.accumulate_steps:
-        raise ValueError(f'--batch_size {opt.batch_size} is not a multiple of --accumulate_steps {opt.accumulate_steps}')
+        raise ValueError(f'--batch_size {opt.batch_size} is not a multiple of '
+                         f'--accumulate_steps {opt.accumulate_steps}')
     if opt.no_cuda:
         opt.device = 'cpu'
     if opt.nesterov:

@@ -79,7 +79,8 @@ class VideoBatches(paddle.io.Sampler):
     def __init__(self, test_set, batch_size):
         self.batches = []
         for start, n in zip(np.cumsum([0] + list(test_set.n_clips_per_video[:-1])), test_set.n_clips_per_video):
-            self.batches += [list(range(b, min(b + batch_size, start + n))) for b in range(start, start + n, batch_size)]
+            end = start + n
+            self.batches += [list(range(b, min(b + batch_size, end))) for b in range(start, end, batch_size)]
 
     def __iter__(self):
         return iter(self.batches)

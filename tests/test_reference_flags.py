@@ -20,7 +20,8 @@ with open(os.path.join(REPO, 'tests', 'reference_options.json')) as f:
 REFUSED = {
     ('accimage', None): '--loader fast',
     ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
-    ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch', ('world_size', '-1'): 'paddle.distributed.launch',
+    ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch',
+    ('world_size', '-1'): 'paddle.distributed.launch',
     ('input_type', 'flow'): 'RGB', ('file_type', 'hdf5'): 'HDF5', ('dataset', 'mit'): 'Moments in Time',
     ('mean_dataset', '0.5'): '--value_scale',  # the newer reference's value_scale default is 1; here it must be given
 }
@@ -106,7 +107,8 @@ def test_every_command_parser_refuses_abbreviations():
 
 def test_main_py_refuses_distributed_before_creating_anything(tmp_path):
     proc = subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), '--distributed', '--result_path',
-                           str(tmp_path / 'run'), '--no_vdl'], capture_output=True, text=True, cwd=tmp_path, timeout=240)
+                           str(tmp_path / 'run'), '--no_vdl'],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=240)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
     assert len(errors) == 1 and 'paddle.distributed.launch --gpus 0,1,2,3 main.py --result_path' in errors[0]
@@ -126,7 +128,8 @@ def trained(tmp_path_factory):
     make_frame_dataset(root, n_train=2, n_val=2, n_frames=10)
     run = root / 'run'
     metrics = run_main(tiny_run_args(root, run, '--n_epochs', '1', '--no_vdl', '--inference'))
-    return {'root': root, 'run': run, 'metrics': metrics, 'args': lambda result, *extra: tiny_run_args(root, result, *extra)}
+    return {'root': root, 'run': run, 'metrics': metrics,
+            'args': lambda result, *extra: tiny_run_args(root, result, *extra)}
 
 
 def read_json(path):
