@@ -9,7 +9,9 @@ windows (the last one loop-padded; --inference_stride changes the step), each wi
 --sample_size / --scale_in_test and cropped at --crop_position_in_test (centre by default), and the
 softmax of the clip scores (raw scores with --no_softmax_in_test) is averaged per video. This video-level
 top-1 is what the paper reports (42.4 % for ResNet-18 from scratch on UCF-101 split 1); main.py's
-val.log holds clip accuracy.
+val.log holds clip accuracy. The newer reference's --inference_crop nocrop, --inference_no_average and
+--inference_batch_size work here too, plus --inference_crop three_crop (docs/EVALUATION.md); main.py
+--inference (or --test) runs this same evaluation after training.
 
 Writes to --result_path (created if missing):
   <subset>.json        {"results": {video_id: [{"label", "score"}, ...]}} for every video (top --output_topk)
