@@ -197,7 +197,6 @@ def build_parser(description=None):
     g.add_argument('--output_topk', default=5, type=int, help='labels saved per video in val.json (<= 0: all)')
 
     g = p.add_argument_group('reference flags refused here (each error names what to use instead)')
-    g.add_argument('--file_type', default='jpg', choices=['jpg', 'hdf5'], help='jpg: JPEG frame folders')
     g.add_argument('--input_type', default='rgb', choices=['rgb', 'flow'], help='rgb: the only input here')
     g.add_argument('--accimage', action='store_true', help='refused: the default --loader fast replaces it')
     g.add_argument('--tensorboard', action='store_true', help='refused: VisualDL curves are written by default')
@@ -247,9 +246,6 @@ def reference_refusal(opt, argv, prog):
                 'uint8 clip (faster than accimage+PIL, same pixels as the reference); drop --accimage')
     if opt.input_type == 'flow':
         return '--input_type flow: optical-flow input is not supported here (RGB frames only); drop --input_type'
-    if opt.file_type == 'hdf5':
-        return ('--file_type hdf5: HDF5 video storage is not supported yet; extract JPEG frames with '
-                'utils/video_jpg_ucf101_hmdb51.py and drop --file_type')
     if opt.dataset == 'mit':
         return ('--dataset mit: Moments in Time has no reader here; the datasets supported are ucf101, hmdb51, '
                 'kinetics and activitynet')

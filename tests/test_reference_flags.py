@@ -22,7 +22,7 @@ REFUSED = {
     ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
     ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch',
     ('world_size', '-1'): 'paddle.distributed.launch',
-    ('input_type', 'flow'): 'RGB', ('file_type', 'hdf5'): 'HDF5', ('dataset', 'mit'): 'Moments in Time',
+    ('input_type', 'flow'): 'RGB', ('dataset', 'mit'): 'Moments in Time',
     ('mean_dataset', '0.5'): '--value_scale',  # the newer reference's value_scale default is 1; here it must be given
 }
 
