@@ -191,7 +191,7 @@ def measure(frames, size, repeat):
 
 
 def main(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split('\n')[0],
+    p = argparse.ArgumentParser(allow_abbrev=False, description=__doc__.split('\n')[0],
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--n_frames', type=int, default=48, help='frames per set')
     p.add_argument('--sample_size', type=int, default=112)
