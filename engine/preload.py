@@ -29,7 +29,7 @@ KNOWN_WARNINGS = ('No ccache found', 'When training, we now always track global 
 GLOG_LEVEL = '2'
 # PYTHONWARNINGS splits its entries at commas, so a message start is cut at its first comma there.
 _ENV_WARNINGS = [f"ignore:{start.split(',')[0]}:UserWarning" for start in KNOWN_WARNINGS]
-_set_by_us = {}  # the environment variables quiet_paddle set, with the value they had before
+_set_by_us = {}  # name -> (value before quiet_paddle set it, the value it set)
 
 
 def before_paddle(verbose=None):
@@ -46,7 +46,9 @@ def quiet_paddle(verbose=None):
     for start in KNOWN_WARNINGS:  # in front of the filters, replacing the other setting's entry
         warnings.filterwarnings('default' if verbose else 'ignore', message=re.escape(start), category=UserWarning)
     if verbose:
-        for name, before in _set_by_us.items():
+        for name, (before, ours) in _set_by_us.items():
+            if os.environ.get(name) != ours:
+                continue  # changed by someone else since: theirs now
             if before is None:
                 os.environ.pop(name, None)
             else:
@@ -63,6 +65,9 @@ def quiet_paddle(verbose=None):
 
 
 def _set_env(name, value):
-    _set_by_us.setdefault(name, os.environ.get(name))
+    current = os.environ.get(name)
+    recorded = _set_by_us.get(name)
+    # still our value: the one before it stays the one to restore; else it is what was set since
+    _set_by_us[name] = (recorded[0] if recorded and recorded[1] == current else current, value)
     os.environ[name] = value
 
