@@ -361,21 +361,21 @@ for i in (1, 2, 3):
 '''
 
 
-@pytest.mark.parametrize('jobs', ['1', '2'])
-@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
-def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
-    src = tmp_path / 'videos'
-    for name in ('v_a', 'v_b', 'v_c', 'v_d'):
-        write(str(src / 'Cls' / f'{name}.avi'), name)
+def conversion_flags(tmp_path, jobs):
+    """Flags of a conversion command whose stand-in ffmpeg (written here) hangs on v_c.avi."""
     ffmpeg = tmp_path / 'ffmpeg'
     ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
     ffmpeg.chmod(0o755)
-    argv = ['--backend', 'ffmpeg', '--ffmpeg', str(ffmpeg), '--n_jobs', jobs, '--no_progress']
+    return ['--backend', 'ffmpeg', '--ffmpeg', str(ffmpeg), '--n_jobs', jobs, '--no_progress']
+
+
+def interrupt_conversion(script, args, tmp_path, signum):
+    """Run a conversion command until it hangs on v_c, send ``signum``: it must end with exactly one
+    'error: ... interrupted' line, no traceback, status 128 + signum."""
     started = tmp_path / 'started'
     env = dict(os.environ, HANG_ON='v_c.avi', STARTED=str(started))
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'utils', 'video_jpg_ucf101_hmdb51.py'), str(src),
-                             str(tmp_path / 'jpg'), *argv], cwd=REPO, text=True, env=env,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = subprocess.Popen([sys.executable, os.path.join(REPO, script), *map(str, args)], cwd=REPO, text=True,
+                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         wait_for(started.exists, proc, 'the conversion of v_c')
         status, err = interrupt(proc, signum)
@@ -385,6 +385,16 @@ def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, 
     errors = [line for line in err.splitlines() if 'error:' in line]
     assert status == 128 + signum, err[-3000:]
     assert 'Traceback' not in err and len(errors) == 1 and 'interrupted' in errors[0], err[-3000:]
+
+
+@pytest.mark.parametrize('jobs', ['1', '2'])
+@pytest.mark.parametrize('signum', [signal.SIGINT, signal.SIGTERM])
+def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
+    src = tmp_path / 'videos'
+    for name in ('v_a', 'v_b', 'v_c', 'v_d'):
+        write(str(src / 'Cls' / f'{name}.avi'), name)
+    argv = conversion_flags(tmp_path, jobs)
+    interrupt_conversion('utils/video_jpg_ucf101_hmdb51.py', [src, tmp_path / 'jpg', *argv], tmp_path, signum)
     assert not os.path.exists(tmp_path / 'jpg' / 'Cls' / 'v_c')  # never looks finished
 
     rerun = run('utils/video_jpg_ucf101_hmdb51.py', src, tmp_path / 'jpg', *argv)

@@ -180,29 +180,13 @@ def packed_frames(root):
 def test_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
     """A signal mid-video (a stand-in ffmpeg hangs on v_c): one line, no v_c.hdf5, and the same command
     finishes the tree exactly as an uninterrupted run."""
-    from tests.test_cli_errors import FAKE_FFMPEG, interrupt, run as run_cli, wait_for
+    from tests.test_cli_errors import conversion_flags, interrupt_conversion, run as run_cli
     src = tmp_path / 'videos' / 'Cls'
     src.mkdir(parents=True)
     for name in ('v_a', 'v_b', 'v_c', 'v_d'):
         (src / f'{name}.avi').write_text(name)
-    ffmpeg = tmp_path / 'ffmpeg'
-    ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
-    ffmpeg.chmod(0o755)
-    argv = [tmp_path / 'videos', '--backend', 'ffmpeg', '--ffmpeg', ffmpeg, '--n_jobs', jobs, '--no_progress']
-    started = tmp_path / 'started'
-    env = dict(os.environ, HANG_ON='v_c.avi', STARTED=str(started))
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, SCRIPT), str(argv[0]), str(tmp_path / 'h5'),
-                             *map(str, argv[1:])], cwd=REPO, text=True, env=env, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.PIPE, start_new_session=True)
-    try:
-        wait_for(started.exists, proc, 'the conversion of v_c')
-        status, err = interrupt(proc, signum)
-    finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGKILL)
-    errors = [line for line in err.splitlines() if 'error:' in line]
-    assert status == 128 + signum and 'Traceback' not in err, err[-3000:]
-    assert len(errors) == 1 and 'interrupted' in errors[0], err[-3000:]
+    argv = [tmp_path / 'videos', *conversion_flags(tmp_path, jobs)]
+    interrupt_conversion(SCRIPT, [argv[0], tmp_path / 'h5', *argv[1:]], tmp_path, signum)
     assert not os.path.exists(tmp_path / 'h5' / 'Cls' / 'v_c.hdf5')  # never looks finished
 
     rerun = run_cli(SCRIPT, argv[0], tmp_path / 'h5', *argv[1:])
