@@ -111,7 +111,7 @@ def follow(commands):
             continue
         script, args = found
         assert os.path.isfile(os.path.join(REPO, cwd, script)), f'{script} (README: `{shlex.join(tokens)}`)'
-        if not any(a == '...' or a.startswith('<') for a in args) and args[-1:] not in (['--help'], ['--list']):
+        if not any(a in ('...', '…') or a.startswith('<') for a in args) and args[-1:] not in (['--help'], ['--list']):
             to_parse.append((script, args))  # not an abbreviated or placeholder command (nor a cheap one, run)
         name = os.path.basename(script)
         if name == 'main.py':
