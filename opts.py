@@ -169,7 +169,7 @@ def build_parser(description=None):
                    help='do not write VisualDL scalars (written to <result_path>/vdl by default)')
     g.add_argument('--no_tqdm', action='store_true', help='plain log lines instead of progress bars')
     g.add_argument('--verbose', action='store_true',
-                   help="also show Paddle's known warnings and glog lines (hidden by default: engine/quiet.py)")
+                   help="also show Paddle's known warnings and glog lines (hidden by default: engine/preload.py)")
 
     g = p.add_argument_group('test (test.py, and main.py --inference / --test after training)')
     g.add_argument('--inference', '--test', dest='inference', action='store_true',
