@@ -446,3 +446,25 @@ def test_the_workers_own_message_is_reported(workers):
     (clips, targets, indices, ok, messages), = list(loader)
     assert safe.first_error(indices.numpy(), ok.numpy(), messages.numpy()) == \
         'frame not found: jpg/v1/image_00003.jpg'
+
+
+def test_half_built_loader_iterator_is_silent_only_after_a_signal(monkeypatch):
+    """A signal inside the constructor of Paddle's multi-process DataLoader iterator makes its __del__ fail
+    (no _workers_done_event): that follow-on is not reported after a signal, and still is without one."""
+    from types import SimpleNamespace
+    from engine import errors
+
+    def __del__(self):
+        pass
+
+    __del__.__qualname__ = '_DataLoaderIterMultiProcess.__del__'
+    follow_on = SimpleNamespace(exc_value=AttributeError('_workers_done_event'), object=__del__)
+    reported = []
+    monkeypatch.setattr(errors, '_received', [])
+    errors._unraisable(follow_on, default=reported.append)
+    assert reported == [follow_on]
+    errors._received.append(signal.SIGINT)
+    errors._unraisable(follow_on, default=reported.append)
+    other = SimpleNamespace(exc_value=AttributeError('x'), object=print)
+    errors._unraisable(other, default=reported.append)
+    assert reported == [follow_on, other]
