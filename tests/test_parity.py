@@ -28,13 +28,11 @@ from scripts import parity_checks
 from scripts.bench_loader import write_jpeg_dataset
 from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
 from utils.convert_torch_checkpoint import convert_state_dict
-from engine.optim import PyTorchSGD
 
 if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
     import torch
 else:
     torch = pytest.importorskip('torch')
-import torch.nn.functional as TF  # noqa: E402
 
 from tests import torch_reference_models as trm  # noqa: E402
 from tests import torch_reference_training as ref  # noqa: E402
@@ -156,26 +154,14 @@ def test_sgd_steps_match_reference(shortcut, dampening):
     (the last one of 2 clips, as an epoch's remainder): the BN running variance must be updated with
     the unbiased batch variance, as PyTorch does."""
     ours, theirs = paired_models(shortcut)
-    ours.train()
-    theirs.train()
     before = {k: v.numpy().copy() for k, v in ours.state_dict().items()}
-    lr, momentum, wd = 0.05, 0.9, 1e-3
-    opt_ours = PyTorchSGD(ours.parameters(), lr, momentum, dampening, wd, False)
-    opt_theirs = torch.optim.SGD(theirs.parameters(), lr=lr, momentum=momentum, dampening=dampening,
-                                 weight_decay=wd)
     rng = np.random.RandomState(0)
-    for batch in (4, 4, 2):
-        x = rng.randn(batch, 3, 8, 48, 48).astype('float32')  # the recipe's clips: >= 8 values per BN channel
-        y = rng.randint(0, 6, batch)
-        loss_theirs = TF.cross_entropy(theirs(torch.from_numpy(x)), torch.from_numpy(y))
-        opt_theirs.zero_grad()
-        loss_theirs.backward()
-        opt_theirs.step()
-        loss_ours = F.cross_entropy(ours(paddle.to_tensor(x)), paddle.to_tensor(y))
-        loss_ours.backward()
-        opt_ours.step()
-        opt_ours.clear_grad()
-        assert abs(loss_ours.item() - loss_theirs.item()) < 1e-4 * max(1.0, abs(loss_theirs.item()))
+    # the recipe's clips: >= 8 values per BN channel
+    batches = ((rng.randn(batch, 3, 8, 48, 48).astype('float32'), rng.randint(0, 6, batch)) for batch in (4, 4, 2))
+    rows = parity_checks.trajectory(ours, theirs, batches, steps=3, learning_rate=0.05, momentum=0.9,
+                                    dampening=dampening, weight_decay=1e-3)
+    for row in rows:
+        assert abs(row['loss_ours'] - row['loss_theirs']) < 1e-4 * max(1.0, abs(row['loss_theirs'])), row
     expected = convert_state_dict({k: v.detach().numpy() for k, v in theirs.state_dict().items()}, ours)
     for name, value in ours.state_dict().items():
         # float32 rounding grows over the steps (measured: < 1 % of each tensor's change); a missing
