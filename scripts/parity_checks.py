@@ -38,12 +38,11 @@ import torch_reference_training as ref  # noqa: E402
 
 # ------------------------------------------------------------------------------------------ draws
 class DrawRecorder:
-    """Appends 'side video n_frames begin scale position' lines to one file per process under ``folder``
+    """Appends 'epoch video n_frames begin scale position' lines to one file per process under ``folder``
     (DataLoader workers are separate processes)."""
 
     def __init__(self, folder):
         self.folder = folder
-        self.pending = {}
 
     def write(self, *values):
         with open(os.path.join(self.folder, f'{os.getpid()}.txt'), 'a') as f:
