@@ -3,6 +3,7 @@
 
     python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
     python scripts/parity_checks.py trajectory --data_dir data/parity --steps 40 --dtype float64
+    python scripts/parity_checks.py swap --data_dir data/parity --loop torch --loader ours --seed 1 --result_path R
 
 * ``draws``: both sides' real training loaders (ours: the DataLoader main.py builds, reseeded per
   epoch as main.py does; the PyTorch side's: its DataLoader and worker seeding) run for some epochs with
@@ -13,6 +14,11 @@
   the same batches by both sides, step by step, in float32 or float64; prints the loss difference and
   the largest relative parameter difference. In float64 an implementation difference shows at once,
   rounding only after many steps.
+
+* ``swap``: one training run of the parity recipe with the training loop of one side (model, init,
+  SGD, schedule, loss) fed by the training loader of the other (or the same) side; writes
+  ``train.log`` (``epoch loss acc lr``, as both sides do). Over seeds, loop x loader tells whether a
+  difference between the sides' training curves comes from the data or from the training.
 
 PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is scripts/parity.py's
 dataset (built by it); ``trajectory`` can also run on random batches (``--random_batches``).
@@ -302,6 +308,111 @@ def trajectory(ours, theirs, batches, steps, learning_rate=0.003, momentum=0.9, 
     return rows
 
 
+# ------------------------------------------------------------------------------------------- swap
+def recipe_opt(data_dir, seed, result_path, sample_size=48, sample_duration=8, n_threads=2, extra=()):
+    """Our options for the parity recipe (scripts/parity.py's flags), as main.py parses them."""
+    import opts
+    return opts.parse_opts([
+        '--video_path', os.path.join(data_dir, 'jpg'), '--annotation_path', os.path.join(data_dir, 'ucf101_01.json'),
+        '--dataset', 'ucf101', '--n_classes', str(n_classes(os.path.join(data_dir, 'ucf101_01.json'))),
+        '--model', 'resnet', '--model_depth', '10', '--resnet_shortcut', 'B',
+        '--sample_size', str(sample_size), '--sample_duration', str(sample_duration), '--batch_size', '8',
+        '--learning_rate', '0.003', '--momentum', '0.9', '--dampening', '0', '--weight_decay', '1e-3',
+        '--lr_scheduler', 'multistep', '--multistep_milestones', '20', '25', '--n_epochs', '30',
+        '--no_hflip', '--train_crop', 'corner', '--value_scale', '1', '--mean_dataset', 'kinetics', '--std_norm',
+        '--n_threads', str(n_threads), '--no_val', '--no_tqdm', '--manual_seed', str(seed),
+        '--result_path', result_path, '--device', 'cpu', *extra])
+
+
+def our_loader(opt):
+    """(batches per epoch, epoch -> normalised float32 batches): main.py's training loader, reseeded per epoch
+    as main.py reseeds it."""
+    import datasets
+    from engine import training
+
+    loader = training.build_loader(datasets.get_training_set(opt), opt, True, 0, 1)
+    normalize = datasets.input_normalizer(opt)
+
+    def epoch_batches(epoch):
+        training.reseed(opt, epoch, 0)
+        for clips, targets in training.checked(loader, loader):
+            yield normalize(clips).numpy(), targets.numpy()
+
+    return len(loader), epoch_batches
+
+
+def reference_loader(opt):
+    """The same from the PyTorch side's dataset, transforms, DataLoader and worker seeding."""
+    random.seed(opt.manual_seed)
+    np.random.seed(opt.manual_seed)
+    torch.manual_seed(opt.manual_seed)  # the PyTorch loop seeds again before its model, as ref.run does
+    transform = ref.Compose([ref.MultiScaleCornerCrop(opt.sample_size, ref.multiscale_scales()), ref.normalizer(opt)])
+    dataset = ref.TrainingClips(ref.read_videos(opt.video_path, opt.annotation_path, 'training'),
+                                opt.sample_duration, transform)
+    loader = torch.utils.data.DataLoader(dataset, batch_size=opt.batch_size, shuffle=True, num_workers=opt.n_threads,
+                                         worker_init_fn=ref.worker_init_fn)
+
+    def epoch_batches(epoch):
+        for clips, targets in loader:
+            yield clips.numpy(), targets.numpy()
+
+    return len(loader), epoch_batches
+
+
+def train_reference_loop(opt, epoch_batches, log):
+    """The PyTorch side's model, initialisation, SGD, MultiStepLR and loss (ref.run's training)."""
+    torch.manual_seed(opt.manual_seed)
+    model = ref.build_model(opt)
+    optimizer = torch.optim.SGD(model.parameters(), lr=opt.learning_rate, momentum=opt.momentum,
+                                dampening=opt.dampening, weight_decay=opt.weight_decay)
+    scheduler = torch.optim.lr_scheduler.MultiStepLR(optimizer, opt.multistep_milestones)
+    criterion = torch.nn.CrossEntropyLoss()
+    for epoch in range(1, opt.n_epochs + 1):
+        lr = optimizer.param_groups[0]['lr']
+        batches = ((torch.from_numpy(clips), torch.from_numpy(targets)) for clips, targets in epoch_batches(epoch))
+        loss, acc = ref.train_epoch(model, batches, criterion, optimizer)
+        scheduler.step()
+        log(epoch, loss, acc, lr)
+
+
+def train_our_loop(opt, epoch_batches, log):
+    """Our model, initialisation, PyTorchSGD, schedule and loss, as engine.training's fit runs them."""
+    import paddle
+    from engine import training
+
+    setup = training.set_up(opt)
+    state = training.build_state(opt, setup)
+    for epoch in range(1, opt.n_epochs + 1):
+        training.reseed(opt, epoch, 0)
+        state.model.train()
+        lr = state.optimizer.get_lr()
+        loss_sum = correct = count = 0.0
+        for clips, targets in epoch_batches(epoch):
+            outputs, loss_value = training.train_step(state.model, paddle.to_tensor(clips),
+                                                      paddle.to_tensor(targets), None, opt)
+            training.apply_update(state.optimizer, None)
+            n = len(targets)
+            loss_sum, count = loss_sum + loss_value * n, count + n
+            correct += int((outputs.argmax(axis=1).numpy() == targets).sum())
+        training.step_scheduler(state.scheduler, None)
+        log(epoch, loss_sum / count, correct / count, lr)
+
+
+def swap(args):
+    os.makedirs(args.result_path, exist_ok=True)
+    opt = recipe_opt(args.data_dir, args.seed, args.result_path, extra=['--n_epochs', str(args.n_epochs)])
+    _, epoch_batches = (our_loader if args.loader == 'ours' else reference_loader)(opt)
+    with open(os.path.join(args.result_path, 'train.log'), 'w') as f:
+        f.write('epoch\tloss\tacc\tlr\n')
+
+        def log(epoch, loss, acc, lr):
+            f.write(f'{epoch}\t{loss}\t{acc}\t{lr}\n')
+            f.flush()
+            print(f'epoch {epoch}/{opt.n_epochs} loss {loss:.4f} acc {acc:.4f} lr {lr:.3g}', flush=True)
+
+        (train_our_loop if args.loop == 'ours' else train_reference_loop)(opt, epoch_batches, log)
+
+
 def compare_trajectory(args):
     ours, theirs = paired_models(args.dtype, args.widen_factor, args.n_classes)
     if args.random_batches:
@@ -333,12 +444,21 @@ def parse_args(argv=None):
     path.add_argument('--sample_size', type=int, default=48)
     path.add_argument('--sample_duration', type=int, default=8)
     path.add_argument('--random_batches', action='store_true', help='Gaussian batches instead of the dataset')
-    for parser in (draws, path):
+    swapped = sub.add_parser('swap', help="one run of the recipe: one side's training loop, one side's loader",
+                             allow_abbrev=False)
+    swapped.add_argument('--loop', choices=('ours', 'torch'), required=True)
+    swapped.add_argument('--loader', choices=('ours', 'torch'), required=True)
+    swapped.add_argument('--seed', type=int, default=1)
+    swapped.add_argument('--result_path', required=True, help='where train.log is written')
+    swapped.add_argument('--n_epochs', type=int, default=30, help='fewer to compare with a run of the harness')
+    for parser in (draws, path, swapped):
         parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
                             help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")
     args = p.parse_args(argv)
     args.data_dir = os.path.abspath(args.data_dir)
-    needs_data = args.check == 'draws' or not args.random_batches
+    if args.check == 'swap':
+        args.result_path = os.path.abspath(args.result_path)
+    needs_data = not getattr(args, 'random_batches', False)
     if needs_data and not os.path.isfile(os.path.join(args.data_dir, 'ucf101_01.json')):
         p.error(f'{args.data_dir} holds no ucf101_01.json; build it with scripts/parity.py --data_dir '
                 f'{args.data_dir} (or pass --random_batches to trajectory)')
@@ -348,7 +468,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    (compare_draws if args.check == 'draws' else compare_trajectory)(args)
+    {'draws': compare_draws, 'trajectory': compare_trajectory, 'swap': swap}[args.check](args)
     return 0
 
 
