@@ -36,6 +36,7 @@ import numpy as np
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
+sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 
 import torch  # noqa: E402
 
@@ -309,19 +310,18 @@ def trajectory(ours, theirs, batches, steps, learning_rate=0.003, momentum=0.9, 
 
 
 # ------------------------------------------------------------------------------------------- swap
-def recipe_opt(data_dir, seed, result_path, sample_size=48, sample_duration=8, n_threads=2, extra=()):
-    """Our options for the parity recipe (scripts/parity.py's flags), as main.py parses them."""
+def swap_options(data_dir, seed, result_path, recipe_args=()):
+    """(our options, the PyTorch side's options) for one seed: the flags scripts/parity.py gives main.py and
+    tests/torch_reference_training.py, with ``recipe_args`` (parity.py's recipe flags, e.g. --n_epochs 2)."""
     import opts
-    return opts.parse_opts([
-        '--video_path', os.path.join(data_dir, 'jpg'), '--annotation_path', os.path.join(data_dir, 'ucf101_01.json'),
-        '--dataset', 'ucf101', '--n_classes', str(n_classes(os.path.join(data_dir, 'ucf101_01.json'))),
-        '--model', 'resnet', '--model_depth', '10', '--resnet_shortcut', 'B',
-        '--sample_size', str(sample_size), '--sample_duration', str(sample_duration), '--batch_size', '8',
-        '--learning_rate', '0.003', '--momentum', '0.9', '--dampening', '0', '--weight_decay', '1e-3',
-        '--lr_scheduler', 'multistep', '--multistep_milestones', '20', '25', '--n_epochs', '30',
-        '--no_hflip', '--train_crop', 'corner', '--value_scale', '1', '--mean_dataset', 'kinetics', '--std_norm',
-        '--n_threads', str(n_threads), '--no_val', '--no_tqdm', '--manual_seed', str(seed),
-        '--result_path', result_path, '--device', 'cpu', *extra])
+    import parity
+
+    recipe = parity.parse_args(list(recipe_args))
+    main_command = parity.paddle_commands(recipe, data_dir, result_path, seed)[0]
+    torch_command = parity.torch_commands(recipe, data_dir, result_path, seed)[0]
+    ours = opts.parse_opts(main_command[main_command.index('main.py') + 1:])
+    theirs = ref.parse_args(torch_command[2:])
+    return ours, theirs
 
 
 def our_loader(opt):
@@ -399,18 +399,21 @@ def train_our_loop(opt, epoch_batches, log):
 
 
 def swap(args):
+    ours, theirs = swap_options(args.data_dir, args.seed, args.result_path, args.recipe)
     os.makedirs(args.result_path, exist_ok=True)
-    opt = recipe_opt(args.data_dir, args.seed, args.result_path, extra=['--n_epochs', str(args.n_epochs)])
-    _, epoch_batches = (our_loader if args.loader == 'ours' else reference_loader)(opt)
+    _, epoch_batches = our_loader(ours) if args.loader == 'ours' else reference_loader(theirs)
     with open(os.path.join(args.result_path, 'train.log'), 'w') as f:
         f.write('epoch\tloss\tacc\tlr\n')
 
         def log(epoch, loss, acc, lr):
             f.write(f'{epoch}\t{loss}\t{acc}\t{lr}\n')
             f.flush()
-            print(f'epoch {epoch}/{opt.n_epochs} loss {loss:.4f} acc {acc:.4f} lr {lr:.3g}', flush=True)
+            print(f'epoch {epoch}/{ours.n_epochs} loss {loss:.4f} acc {acc:.4f} lr {lr:.3g}', flush=True)
 
-        (train_our_loop if args.loop == 'ours' else train_reference_loop)(opt, epoch_batches, log)
+        if args.loop == 'ours':
+            train_our_loop(ours, epoch_batches, log)
+        else:
+            train_reference_loop(theirs, epoch_batches, log)
 
 
 def compare_trajectory(args):
@@ -450,7 +453,7 @@ def parse_args(argv=None):
     swapped.add_argument('--loader', choices=('ours', 'torch'), required=True)
     swapped.add_argument('--seed', type=int, default=1)
     swapped.add_argument('--result_path', required=True, help='where train.log is written')
-    swapped.add_argument('--n_epochs', type=int, default=30, help='fewer to compare with a run of the harness')
+    swapped.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
     for parser in (draws, path, swapped):
         parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
                             help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")

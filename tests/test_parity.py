@@ -270,16 +270,23 @@ def test_validation_does_not_change_training(tmp_path):
         np.testing.assert_array_equal(value.numpy(), states['no_val'][key].numpy(), err_msg=key)
 
 
+def read_losses(path):
+    """[epoch, loss, acc] rows of a train.log (ours prints 6 significant digits)."""
+    with open(path) as f:
+        return [[float(v) for v in line.split('\t')[:3]] for line in f.read().splitlines()[1:]]
+
+
 def test_parity_script_end_to_end(tmp_path):
-    """Both sides train a tiny recipe over two seeds; the summary holds every run's numbers."""
+    """Both sides train a tiny recipe over two seeds; the summary holds every run's numbers, and
+    parity_checks' swap (one side's loop, one side's loader) reproduces them with each side's own pair."""
     root = tmp_path / 'data'
     make_frame_dataset(root, n_train=4, n_val=1, n_frames=10)  # 12 clips: whole batches of 4
     with open(root / 'ucf101_01.json') as f:
         n_classes = len(json.load(f)['labels'])
     work = tmp_path / 'runs'
-    proc = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2',
-               '--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16', '--sample_duration', '4',
-               '--batch_size', '4', '--milestones', '1', '--n_epochs', '2', '--n_threads', '0')
+    tiny_recipe = ['--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16', '--sample_duration',
+                   '4', '--batch_size', '4', '--milestones', '1', '--n_epochs', '2', '--n_threads', '0']
+    proc = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     assert 'paddle - torch over 2 seeds: late loss' in proc.stdout
     with open(work / 'default' / 'summary.json') as f:
@@ -294,9 +301,17 @@ def test_parity_script_end_to_end(tmp_path):
     finished = sorted(work.glob('*/seed*/seconds.txt'))
     assert len(finished) == 4
     stamps = [p.stat().st_mtime_ns for p in finished]
-    again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2',
-                '--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16',
-                '--sample_duration', '4', '--batch_size', '4', '--milestones', '1', '--n_epochs', '2',
-                '--n_threads', '0')
+    for side, loop_and_loader in (('torch', ['--loop', 'torch', '--loader', 'torch']),
+                                  ('default', ['--loop', 'ours', '--loader', 'ours'])):
+        # the swap check's same-side runs are the harness's runs: every logged digit equal
+        swap = run('scripts/parity_checks.py', 'swap', '--data_dir', root, *loop_and_loader, '--seed', '1',
+                   '--result_path', tmp_path / side, '--', *tiny_recipe)
+        assert swap.returncode == 0, swap.stderr[-3000:]
+        harness_log = work / side / 'seed1' / ('train.log' if side == 'torch' else 'train/train.log')
+        swapped, harness = read_losses(tmp_path / side / 'train.log'), read_losses(harness_log)
+        assert len(swapped) == len(harness) == 2
+        for row, expected in zip(swapped, harness):
+            assert row == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert again.returncode == proc.returncode and again.stdout == proc.stdout
     assert [p.stat().st_mtime_ns for p in finished] == stamps
