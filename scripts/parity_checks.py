@@ -1,4 +1,4 @@
-"""Two diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
+"""Three diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
 (tests/torch_reference_training.py) where the seed-level harness (scripts/parity.py) cannot:
 
     python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
