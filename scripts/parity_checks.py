@@ -325,8 +325,8 @@ def swap_options(data_dir, seed, result_path, recipe_args=()):
 
 
 def our_loader(opt):
-    """(batches per epoch, epoch -> normalised float32 batches): main.py's training loader, reseeded per epoch
-    as main.py reseeds it."""
+    """epoch -> normalised float32 batches of main.py's training loader, reseeded per epoch as main.py
+    reseeds it."""
     import datasets
     from engine import training
 
@@ -338,7 +338,7 @@ def our_loader(opt):
         for clips, targets in training.checked(loader, loader):
             yield normalize(clips).numpy(), targets.numpy()
 
-    return len(loader), epoch_batches
+    return epoch_batches
 
 
 def reference_loader(opt):
@@ -356,7 +356,7 @@ def reference_loader(opt):
         for clips, targets in loader:
             yield clips.numpy(), targets.numpy()
 
-    return len(loader), epoch_batches
+    return epoch_batches
 
 
 def train_reference_loop(opt, epoch_batches, log):
@@ -401,7 +401,7 @@ def train_our_loop(opt, epoch_batches, log):
 def swap(args):
     ours, theirs = swap_options(args.data_dir, args.seed, args.result_path, args.recipe)
     os.makedirs(args.result_path, exist_ok=True)
-    _, epoch_batches = our_loader(ours) if args.loader == 'ours' else reference_loader(theirs)
+    epoch_batches = our_loader(ours) if args.loader == 'ours' else reference_loader(theirs)
     with open(os.path.join(args.result_path, 'train.log'), 'w') as f:
         f.write('epoch\tloss\tacc\tlr\n')
 
