@@ -3,7 +3,9 @@
 
     python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
     python scripts/parity_checks.py trajectory --data_dir data/parity --steps 40 --dtype float64
-    python scripts/parity_checks.py swap --data_dir data/parity --loop torch --loader ours --seed 1 --result_path R
+    python scripts/parity_checks.py swap --data_dir data/parity --loop torch --loader ours --seed 1 \
+        --result_path results/swap/loop_torch-loader_ours/seed1
+    python scripts/parity_checks.py swap_table --work_dir results/parity --swap_dir results/swap
 
 * ``draws``: both sides' real training loaders (ours: the DataLoader main.py builds, reseeded per
   epoch as main.py does; the PyTorch side's: its DataLoader and worker seeding) run for some epochs with
@@ -19,6 +21,8 @@
   SGD, schedule, loss) fed by the training loader of the other (or the same) side; writes
   ``train.log`` (``epoch loss acc lr``, as both sides do). Over seeds, loop x loader tells whether a
   difference between the sides' training curves comes from the data or from the training.
+  ``swap_table`` prints the four cells' late-training loss over the finished runs (a side's own pair:
+  scripts/parity.py's runs).
 
 PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is scripts/parity.py's
 dataset (built by it); ``trajectory`` can also run on random batches (``--random_batches``).
@@ -416,6 +420,47 @@ def swap(args):
             train_reference_loop(theirs, epoch_batches, log)
 
 
+SWAP_CELLS = (('torch', 'torch'), ('torch', 'ours'), ('ours', 'torch'), ('ours', 'ours'))
+
+
+def swap_run_dirs(work_dir, swap_dir, loop, loader, label='default'):
+    """seed -> run folder holding train.log: the harness's own runs for a side's own pair, swap runs else."""
+    if (loop, loader) == ('torch', 'torch'):
+        pattern, inner = os.path.join(work_dir, 'torch', 'seed*'), ''
+    elif (loop, loader) == ('ours', 'ours'):
+        pattern, inner = os.path.join(work_dir, label, 'seed*'), 'train'
+    else:
+        pattern, inner = os.path.join(swap_dir, f'loop_{loop}-loader_{loader}', 'seed*'), ''
+    return {int(os.path.basename(d)[len('seed'):]): os.path.join(d, inner) for d in glob.glob(pattern)}
+
+
+def swap_table(args):
+    """Late-training loss (and epochs 5..first milestone) per loop x loader cell over the finished runs."""
+    import parity
+
+    recipe = parity.parse_args(list(args.recipe))
+    first_milestone = recipe.milestones[0]
+    rows = []
+    for loop, loader in SWAP_CELLS:
+        late, early = {}, {}
+        for seed, run_dir in sorted(swap_run_dirs(args.work_dir, args.swap_dir, loop, loader).items()):
+            path = os.path.join(run_dir, 'train.log')
+            log = parity.read_train_log(path) if os.path.isfile(path) else []
+            if len(log) < recipe.n_epochs:
+                continue  # unfinished
+            late[seed] = parity.late_loss(log, first_milestone)
+            early[seed] = sum(r['loss'] for r in log if 5 <= r['epoch'] <= first_milestone) / (first_milestone - 4)
+        if not late:
+            continue
+        (late_mean, late_sd), (early_mean, early_sd) = parity.spread(list(late.values())), parity.spread(list(early.values()))
+        rows.append(f'| {loop} | {loader} | {len(late)} | {late_mean:.4f} ± {late_sd:.4f} | '
+                    f'{early_mean:.4f} ± {early_sd:.4f} | ' + ' '.join(f'{s}: {v:.3f}' for s, v in late.items()) + ' |')
+    print(f'| loop | loader | runs | late loss (epochs > {first_milestone}), mean ± sd | '
+          f'loss, epochs 5-{first_milestone} | late loss by seed |')
+    print('|---|---|---|---|---|---|')
+    print('\n'.join(rows))
+
+
 def compare_trajectory(args):
     ours, theirs = paired_models(args.dtype, args.widen_factor, args.n_classes)
     if args.random_batches:
@@ -454,10 +499,17 @@ def parse_args(argv=None):
     swapped.add_argument('--seed', type=int, default=1)
     swapped.add_argument('--result_path', required=True, help='where train.log is written')
     swapped.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
+    table = sub.add_parser('swap_table', help='the loop x loader table over finished runs', allow_abbrev=False)
+    table.add_argument('--work_dir', required=True, help="scripts/parity.py's --work_dir (the same-side runs)")
+    table.add_argument('--swap_dir', required=True, help='where the swap runs are: loop_<loop>-loader_<loader>/seed<N>')
+    table.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
     for parser in (draws, path, swapped):
         parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
                             help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")
     args = p.parse_args(argv)
+    if args.check == 'swap_table':
+        args.work_dir, args.swap_dir = os.path.abspath(args.work_dir), os.path.abspath(args.swap_dir)
+        return args
     args.data_dir = os.path.abspath(args.data_dir)
     if args.check == 'swap':
         args.result_path = os.path.abspath(args.result_path)
@@ -471,7 +523,7 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    {'draws': compare_draws, 'trajectory': compare_trajectory, 'swap': swap}[args.check](args)
+    {'draws': compare_draws, 'trajectory': compare_trajectory, 'swap': swap, 'swap_table': swap_table}[args.check](args)
     return 0
 
 

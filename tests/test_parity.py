@@ -312,6 +312,15 @@ def test_parity_script_end_to_end(tmp_path):
         assert len(swapped) == len(harness) == 2
         for row, expected in zip(swapped, harness):
             assert row == pytest.approx(expected, rel=1e-5, abs=1e-9)
+    crossed = tmp_path / 'swap' / 'loop_torch-loader_ours' / 'seed1'
+    swap = run('scripts/parity_checks.py', 'swap', '--data_dir', root, '--loop', 'torch', '--loader', 'ours',
+               '--seed', '1', '--result_path', crossed, '--', *tiny_recipe)
+    assert swap.returncode == 0, swap.stderr[-3000:]
+    table = run('scripts/parity_checks.py', 'swap_table', '--work_dir', work, '--swap_dir', tmp_path / 'swap', '--',
+                *tiny_recipe)
+    assert table.returncode == 0, table.stderr[-3000:]
+    cells = {tuple(line.split(' | ')[:3]) for line in table.stdout.splitlines()[2:]}
+    assert cells == {('| torch', 'torch', '2'), ('| torch', 'ours', '1'), ('| ours', 'ours', '2')}
     again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert again.returncode == proc.returncode and again.stdout == proc.stdout
     assert [p.stat().st_mtime_ns for p in finished] == stamps
