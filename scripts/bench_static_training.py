@@ -22,6 +22,7 @@ and running-statistic differences (largest |difference| / largest |value| per te
 """
 import argparse
 import contextlib
+import json
 import os
 import sys
 import time
@@ -173,6 +174,7 @@ def main(argv=None):
     p.add_argument('--learning_rate', type=float, default=0.001)
     p.add_argument('--threads', type=int, default=0, help='math threads (0: one per core)')
     p.add_argument('--seed', type=int, default=0)
+    p.add_argument('--json', default='', help='also write the numbers to this file')
     args = p.parse_args(argv)
     quiet_paddle()
     # F.batch_norm asks a graph value for its place while tracing: a harmless warning per layer
@@ -210,6 +212,11 @@ def main(argv=None):
           f'{["%.6f" % v for v in losses["static oneDNN graph"]]} (static)')
     print(f'  largest parameter difference {learned[worst]:.2e} ({worst}); running statistics '
           f'{running[worst_running]:.2e} ({worst_running})')
+    if args.json:
+        with open(args.json, 'w') as f:
+            json.dump({'options': vars(args), 'threads': threads, 'median_seconds': medians, 'losses': losses,
+                       'parameter_difference': learned[worst], 'running_statistics_difference': running[worst_running]},
+                      f, indent=2)
     return 0
 
 

@@ -118,3 +118,25 @@ def test_benchmark_runs_on_a_tiny_model(tmp_path):
     assert all(r['clips_per_s'] > 0 for r in report['model'])
     assert report['flops']['params_m'] > 0 and report['flops']['gmacs_per_clip'] > 0
     assert '| paddle' in result.stdout
+
+
+def test_static_training_probe_equals_the_dynamic_step(tmp_path):
+    """scripts/bench_static_training.py's oneDNN training step (its workarounds for Paddle 3.3.1's batch-norm
+    statistics and in-place loss) trains a narrow model as the dynamic graph does: same losses, weights and
+    running statistics after three steps (a static step that left the running statistics alone, or updated
+    them Paddle's way, would differ by percents)."""
+    out = tmp_path / 'static.json'
+    cmd = [sys.executable, 'scripts/bench_static_training.py', '--model_depth', '10', '--resnet_widen_factor',
+           '0.125', '--batch_size', '4', '--sample_size', '16', '--sample_duration', '4', '--n_classes', '3',
+           '--steps', '2', '--threads', '1', '--json', str(out)]
+    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert 'ReduceMeanCheckIfOneDNNSupport' not in proc.stdout
+    import json
+    result = json.loads(out.read_text())
+    dynamic, static = result['losses']['dynamic graph'], result['losses']['static oneDNN graph']
+    assert len(dynamic) == len(static) == 3
+    np.testing.assert_allclose(static, dynamic, rtol=1e-4)
+    assert result['parameter_difference'] < 1e-3
+    assert result['running_statistics_difference'] < 1e-3
+
