@@ -1,4 +1,4 @@
-"""Three diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
+"""Diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
 (tests/torch_reference_training.py) where the seed-level harness (scripts/parity.py) cannot:
 
     python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
@@ -6,6 +6,7 @@
     python scripts/parity_checks.py swap --data_dir data/parity --loop torch --loader ours --seed 1 \
         --result_path results/swap/loop_torch-loader_ours/seed1
     python scripts/parity_checks.py swap_table --work_dir results/parity --swap_dir results/swap
+    python scripts/parity_checks.py loader_loss --data_dir data/parity --checkpoint results/parity/default/seed1/train/last.pdparams
 
 * ``draws``: both sides' real training loaders (ours: the DataLoader main.py builds, reseeded per
   epoch as main.py does; the PyTorch side's: its DataLoader and worker seeding) run for some epochs with
@@ -23,6 +24,8 @@
   difference between the sides' training curves comes from the data or from the training.
   ``swap_table`` prints the four cells' late-training loss over the finished runs (a side's own pair:
   scripts/parity.py's runs).
+* ``loader_loss``: one trained checkpoint of ours on fresh batches of both sides' loaders (training
+  mode, no updates): if one loader's clips were easier to fit, its mean loss would be lower.
 
 PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is scripts/parity.py's
 dataset (built by it); ``trajectory`` can also run on random batches (``--random_batches``).
@@ -178,7 +181,9 @@ def chi_square(counts, expected):
 
 def draw_statistics(records):
     """Counts of scales, positions and temporal-start deciles; chi-square against uniform draws; the share
-    of videos drawn identically in every epoch."""
+    of videos drawn identically in every epoch; how many (scale, position) pairs a video gets over the epochs
+    and how often a worker's consecutive clips share one (independent draws: 25 (1 - (24/25)^epochs) and
+    1/25)."""
     n = len(records)
     scales = collections.Counter(r['scale'] for r in records)
     positions = collections.Counter(r['position'] for r in records)
@@ -190,11 +195,17 @@ def draw_statistics(records):
         per_video[r['video']].add((r['begin'], r['scale'], r['position']))
         epochs[r['video']] += 1
     repeated = sum(1 for v, draws in per_video.items() if len(draws) == 1 and epochs[v] > 1)
+    pairs_per_video = [len({(scale, position) for _, scale, position in draws}) for draws in per_video.values()]
+    consecutive = [(a, b) for a, b in zip(records, records[1:])
+                   if a['process'] == b['process'] and a['epoch'] == b['epoch']]
+    same_as_previous = sum((a['scale'], a['position']) == (b['scale'], b['position']) for a, b in consecutive)
     return dict(n=n, scales=dict(sorted(scales.items())), positions=dict(sorted(positions.items())),
                 start_deciles=dict(sorted(deciles.items())),
                 chi2_scale=chi_square(scales, {k: n / 5 for k in scales}),
                 chi2_position=chi_square(positions, {k: n / 5 for k in ('c', 'tl', 'tr', 'bl', 'br')}),
                 videos=len(per_video), videos_repeating_one_draw=repeated,
+                scale_position_pairs_per_video=sum(pairs_per_video) / len(pairs_per_video),
+                consecutive_same_scale_position=same_as_previous / max(1, len(consecutive)),
                 processes=len({r['process'] for r in records}))
 
 
@@ -226,6 +237,9 @@ def compare_draws(args):
         print(f"  positions {s['positions']}  chi2 vs uniform {s['chi2_position']:.1f} (4 dof)")
         print(f"  temporal start deciles {s['start_deciles']}")
         print(f"  videos drawn identically in all {args.epochs} epochs: {s['videos_repeating_one_draw']}")
+        print(f"  (scale, position) pairs per video over the epochs: {s['scale_position_pairs_per_video']:.2f} "
+              f"(independent draws: {25 * (1 - (24 / 25) ** args.epochs):.2f}); a worker's consecutive clips "
+              f"sharing one: {s['consecutive_same_scale_position']:.3f} (0.040)")
     for key in ('scales', 'positions', 'start_deciles'):
         stat, dof = two_sample_chi_square(statistics['ours'][key], statistics['torch'][key])
         print(f'ours vs torch, {key}: chi2 {stat:.1f} ({dof} dof)')
@@ -420,6 +434,34 @@ def swap(args):
             train_reference_loop(theirs, epoch_batches, log)
 
 
+def loader_loss(args):
+    """A trained checkpoint of ours, in training mode (batch statistics, as train.log's loss is measured), over
+    --epochs epochs of fresh batches from each side's loader: mean per-clip loss and its standard error."""
+    import paddle
+    import paddle.nn.functional as F
+    from engine import training
+    from engine.checkpoint import checkpoint_state_dict, load_checkpoint
+
+    ours, theirs = swap_options(args.data_dir, args.seed, os.path.dirname(args.checkpoint), args.recipe)
+    model = training.build_model(ours)
+    model.set_state_dict(checkpoint_state_dict(load_checkpoint(args.checkpoint), args.checkpoint))
+    model.train()  # no update is made, so the running statistics it keeps do not matter
+    results = {}
+    for side, epoch_batches in (('ours', our_loader(ours)), ('torch', reference_loader(theirs))):
+        losses = []
+        with paddle.no_grad():
+            for epoch in range(1, args.epochs + 1):
+                for clips, targets in epoch_batches(1000 + epoch):  # epochs the run never drew
+                    logits = model(paddle.to_tensor(clips))
+                    losses += F.cross_entropy(logits, paddle.to_tensor(targets), reduction='none').numpy().ravel().tolist()
+        losses = np.array(losses)
+        results[side] = (losses.mean(), losses.std(ddof=1) / np.sqrt(len(losses)), len(losses))
+        print(f'{side} loader: {len(losses)} clips, mean loss {results[side][0]:.4f} ± {results[side][1]:.4f} (SE)',
+              flush=True)
+    print(f"ours / torch: {results['ours'][0] / results['torch'][0]:.3f}")
+    return results
+
+
 SWAP_CELLS = (('torch', 'torch'), ('torch', 'ours'), ('ours', 'torch'), ('ours', 'ours'))
 
 
@@ -499,11 +541,17 @@ def parse_args(argv=None):
     swapped.add_argument('--seed', type=int, default=1)
     swapped.add_argument('--result_path', required=True, help='where train.log is written')
     swapped.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
+    loaders = sub.add_parser('loader_loss', help="a trained checkpoint's loss on fresh batches of each side's loader",
+                             allow_abbrev=False)
+    loaders.add_argument('--checkpoint', required=True, help="one of ours, e.g. the harness's seed<N>/train/last.pdparams")
+    loaders.add_argument('--seed', type=int, default=1, help='seeds both loaders')
+    loaders.add_argument('--epochs', type=int, default=12)
+    loaders.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
     table = sub.add_parser('swap_table', help='the loop x loader table over finished runs', allow_abbrev=False)
     table.add_argument('--work_dir', required=True, help="scripts/parity.py's --work_dir (the same-side runs)")
     table.add_argument('--swap_dir', required=True, help='where the swap runs are: loop_<loop>-loader_<loader>/seed<N>')
     table.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
-    for parser in (draws, path, swapped):
+    for parser in (draws, path, swapped, loaders):
         parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
                             help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")
     args = p.parse_args(argv)
@@ -513,6 +561,8 @@ def parse_args(argv=None):
     args.data_dir = os.path.abspath(args.data_dir)
     if args.check == 'swap':
         args.result_path = os.path.abspath(args.result_path)
+    if args.check == 'loader_loss':
+        args.checkpoint = os.path.abspath(args.checkpoint)
     needs_data = not getattr(args, 'random_batches', False)
     if needs_data and not os.path.isfile(os.path.join(args.data_dir, 'ucf101_01.json')):
         p.error(f'{args.data_dir} holds no ucf101_01.json; build it with scripts/parity.py --data_dir '
@@ -523,7 +573,8 @@ def parse_args(argv=None):
 def main(argv=None):
     args = parse_args(argv)
     os.chdir(ROOT)
-    {'draws': compare_draws, 'trajectory': compare_trajectory, 'swap': swap, 'swap_table': swap_table}[args.check](args)
+    {'draws': compare_draws, 'trajectory': compare_trajectory, 'swap': swap, 'loader_loss': loader_loss,
+     'swap_table': swap_table}[args.check](args)
     return 0
 
 

@@ -12,6 +12,7 @@ systematic difference could make our training learn differently (docs/PARITY.md)
 import json
 import os
 import random
+import re
 import subprocess
 import sys
 from argparse import Namespace
@@ -321,6 +322,11 @@ def test_parity_script_end_to_end(tmp_path):
     assert table.returncode == 0, table.stderr[-3000:]
     cells = {tuple(line.split(' | ')[:3]) for line in table.stdout.splitlines()[2:]}
     assert cells == {('| torch', 'torch', '2'), ('| torch', 'ours', '1'), ('| ours', 'ours', '2')}
+    losses = run('scripts/parity_checks.py', 'loader_loss', '--data_dir', root, '--checkpoint',
+                 work / 'default' / 'seed1' / 'train' / 'last.pdparams', '--epochs', '1', '--', *tiny_recipe)
+    assert losses.returncode == 0, losses.stderr[-3000:]
+    assert re.search(r'^ours loader: 12 clips, mean loss \d', losses.stdout, re.M)
+    assert re.search(r'^torch loader: 12 clips, mean loss \d', losses.stdout, re.M)
     again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert again.returncode == proc.returncode and again.stdout == proc.stdout
     assert [p.stat().st_mtime_ns for p in finished] == stamps
