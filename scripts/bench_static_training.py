@@ -7,8 +7,8 @@ dynamic graph main.py trains in. Not used by main.py: this is the probe that dec
 Paddle 3.3.1's oneDNN training graph has two defects (docs/PERFORMANCE.md); the static step here works
 around both:
 
-* batch norm's running statistics are not written back correctly (the kernel's in-place update is
-  applied twice). Each BatchNorm3D instead computes its batch mean and biased variance with explicit
+* batch norm's running statistics come out wrong (measured: from zero running statistics the kernel's
+  updated mean is 0.19 x the batch mean, not 0.1: the update is applied twice). Each BatchNorm3D instead computes its batch mean and biased variance with explicit
   reductions in the graph and returns them; the running statistics are then updated outside the graph
   with PyTorch's rule (unbiased variance), as models._common.BatchNorm3D does in the dynamic graph.
   (The kernel's own saved mean and inverse standard deviation are right in a forward-only oneDNN graph
