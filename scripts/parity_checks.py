@@ -45,6 +45,9 @@ sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.join(ROOT, 'tests'))
 sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 
+from engine.preload import before_paddle  # noqa: E402
+
+before_paddle()  # our modules import paddle lazily, in the subcommands
 import torch  # noqa: E402
 
 import torch_reference_training as ref  # noqa: E402
@@ -359,16 +362,19 @@ def our_loader(opt):
     return epoch_batches
 
 
-def reference_loader(opt):
-    """The same from the PyTorch side's dataset, transforms, DataLoader and worker seeding."""
+def reference_loader(opt, own_generator=False):
+    """The same from the PyTorch side's dataset, transforms, DataLoader and worker seeding. The reference
+    draws the shuffle and worker seeds from torch's global generator, the one that also initialises its
+    model; ``own_generator`` gives the DataLoader a generator of its own (seeded --manual_seed) instead."""
     random.seed(opt.manual_seed)
     np.random.seed(opt.manual_seed)
     torch.manual_seed(opt.manual_seed)  # the PyTorch loop seeds again before its model, as ref.run does
+    generator = torch.Generator().manual_seed(opt.manual_seed) if own_generator else None
     transform = ref.Compose([ref.MultiScaleCornerCrop(opt.sample_size, ref.multiscale_scales()), ref.normalizer(opt)])
     dataset = ref.TrainingClips(ref.read_videos(opt.video_path, opt.annotation_path, 'training'),
                                 opt.sample_duration, transform)
     loader = torch.utils.data.DataLoader(dataset, batch_size=opt.batch_size, shuffle=True, num_workers=opt.n_threads,
-                                         worker_init_fn=ref.worker_init_fn)
+                                         worker_init_fn=ref.worker_init_fn, generator=generator)
 
     def epoch_batches(epoch):
         for clips, targets in loader:
@@ -419,7 +425,8 @@ def train_our_loop(opt, epoch_batches, log):
 def swap(args):
     ours, theirs = swap_options(args.data_dir, args.seed, args.result_path, args.recipe)
     os.makedirs(args.result_path, exist_ok=True)
-    epoch_batches = our_loader(ours) if args.loader == 'ours' else reference_loader(theirs)
+    epoch_batches = (our_loader(ours) if args.loader == 'ours' else
+                     reference_loader(theirs, own_generator=args.loader == 'torch_generator'))
     with open(os.path.join(args.result_path, 'train.log'), 'w') as f:
         f.write('epoch\tloss\tacc\tlr\n')
 
@@ -462,7 +469,7 @@ def loader_loss(args):
     return results
 
 
-SWAP_CELLS = (('torch', 'torch'), ('torch', 'ours'), ('ours', 'torch'), ('ours', 'ours'))
+SWAP_CELLS = (('torch', 'torch'), ('torch', 'ours'), ('ours', 'torch'), ('ours', 'ours'), ('torch', 'torch_generator'))
 
 
 def swap_run_dirs(work_dir, swap_dir, loop, loader, label='default'):
@@ -537,7 +544,8 @@ def parse_args(argv=None):
     swapped = sub.add_parser('swap', help="one run of the recipe: one side's training loop, one side's loader",
                              allow_abbrev=False)
     swapped.add_argument('--loop', choices=('ours', 'torch'), required=True)
-    swapped.add_argument('--loader', choices=('ours', 'torch'), required=True)
+    swapped.add_argument('--loader', choices=('ours', 'torch', 'torch_generator'), required=True,
+                         help="torch_generator: the PyTorch side's loader on a generator of its own")
     swapped.add_argument('--seed', type=int, default=1)
     swapped.add_argument('--result_path', required=True, help='where train.log is written')
     swapped.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
