@@ -76,17 +76,19 @@ class DrawRecorder:
         return records
 
 
-def our_draws(video_path, annotation_path, epochs, seed, recorder, sample_size=48, sample_duration=8, n_threads=2):
-    """Every training clip's draws through the loader main.py builds for this recipe."""
-    import opts
+def draw_options(data_dir, seed, recorder, recipe_args):
+    """swap_options for the draws checks: the harness's recipe, with the dataset's own class count."""
+    classes = ['--n_classes', str(n_classes(os.path.join(data_dir, 'ucf101_01.json')))]
+    return swap_options(data_dir, seed, recorder.folder, classes + list(recipe_args))
+
+
+def our_draws(data_dir, epochs, seed, recorder, recipe_args=()):
+    """Every training clip's draws through the loader main.py builds for the harness's recipe (``recipe_args``:
+    scripts/parity.py's recipe flags)."""
     from engine import training
     from datasets import spatial_transforms, temporal_transforms
 
-    opt = opts.parse_opts(['--video_path', video_path, '--annotation_path', annotation_path, '--dataset', 'ucf101',
-                           '--n_classes', str(n_classes(annotation_path)), '--sample_size', str(sample_size),
-                           '--sample_duration', str(sample_duration), '--batch_size', '8', '--no_hflip',
-                           '--train_crop', 'corner', '--no_val', '--n_threads', str(n_threads),
-                           '--manual_seed', str(seed), '--result_path', recorder.folder, '--device', 'cpu'])
+    opt = draw_options(data_dir, seed, recorder, recipe_args)[0]
     import datasets
     dataset = datasets.get_training_set(opt)
     state = {}
@@ -124,9 +126,9 @@ def our_draws(video_path, annotation_path, epochs, seed, recorder, sample_size=4
         type(dataset).__getitem__ = get_item
 
 
-def reference_draws(video_path, annotation_path, epochs, seed, recorder, sample_size=48, sample_duration=8,
-                    n_threads=2):
+def reference_draws(data_dir, epochs, seed, recorder, recipe_args=()):
     """The same through the PyTorch side's dataset, DataLoader and worker seeding."""
+    opt = draw_options(data_dir, seed, recorder, recipe_args)[1]
     random.seed(seed)
     np.random.seed(seed)
     torch.manual_seed(seed)
@@ -150,10 +152,10 @@ def reference_draws(video_path, annotation_path, epochs, seed, recorder, sample_
     crop = ref.temporal_random_crop
     ref.temporal_random_crop = recording_crop  # looked up by TrainingClips at each call
     try:
-        dataset = RecordingClips(ref.read_videos(video_path, annotation_path, 'training'), sample_duration,
-                                 ref.Compose([RecordingCrop(sample_size, ref.multiscale_scales()), ToUint8Tensor()]))
-        loader = torch.utils.data.DataLoader(dataset, batch_size=8, shuffle=True, num_workers=n_threads,
-                                             worker_init_fn=ref.worker_init_fn)
+        dataset = RecordingClips(ref.read_videos(opt.video_path, opt.annotation_path, 'training'), opt.sample_duration,
+                                 ref.Compose([RecordingCrop(opt.sample_size, ref.multiscale_scales()), ToUint8Tensor()]))
+        loader = torch.utils.data.DataLoader(dataset, batch_size=opt.batch_size, shuffle=True,
+                                             num_workers=opt.n_threads, worker_init_fn=ref.worker_init_fn)
         for epoch in range(1, epochs + 1):
             state['epoch'] = epoch
             for _ in loader:
@@ -231,8 +233,7 @@ def compare_draws(args):
     for side, collect in (('ours', our_draws), ('torch', reference_draws)):
         with tempfile.TemporaryDirectory() as folder:
             recorder = DrawRecorder(folder)
-            collect(os.path.join(args.data_dir, 'jpg'), os.path.join(args.data_dir, 'ucf101_01.json'), args.epochs,
-                    args.seed, recorder)
+            collect(args.data_dir, args.epochs, args.seed, recorder)
             statistics[side] = draw_statistics(recorder.read())
     for side, s in statistics.items():
         print(f"{side}: {s['n']} clips from {s['processes']} worker processes, {s['videos']} videos")

@@ -198,7 +198,7 @@ def test_loader_draws_are_fresh_every_epoch_and_worker(tmp_path):
     root = tmp_path / 'data'
     make_frame_dataset(root, n_train=4, n_val=1, n_frames=16)
     recorder = parity_checks.DrawRecorder(str(tmp_path))
-    parity_checks.our_draws(str(root / 'jpg'), str(root / 'ucf101_01.json'), 6, 1, recorder, sample_size=16)
+    parity_checks.our_draws(str(root), 6, 1, recorder, ['--sample_size', '16'])
     records = recorder.read()
     stats = parity_checks.draw_statistics(records)
     assert stats['n'] == 6 * 12 and stats['processes'] == 6 * 2
