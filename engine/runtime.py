@@ -8,10 +8,12 @@ Measured on this project's 2-core AMD EPYC CI machine with Paddle 3.3.1's CPU wh
   and at 160 GFLOP/s with ``MKL_DEBUG_CPU_TYPE=5`` (MKL reads it at its first call; Intel CPUs ignore it).
 * Dynamic-graph CPU convolutions are im2col + GEMM; oneDNN's direct convolutions run only in a static
   graph with ``FLAGS_use_onednn``. ``compile_predict`` builds that graph with ``paddle.jit.to_static``
-  over the dygraph model's parameters. Training stays in the dynamic graph: in Paddle 3.3.1 a oneDNN
-  training graph does not write batch-norm running statistics back to the model.
+  over the dygraph model's parameters; engine.static_training does the same for training steps
+  (``--train_graph``), working around the oneDNN training graph's batch-norm statistics.
 """
+import contextlib
 import os
+import sys
 
 import paddle
 import paddle.nn as nn
@@ -92,9 +94,35 @@ def compile_predict(model, input_shape, static):
     return predict
 
 
+@contextlib.contextmanager
+def onednn():
+    """FLAGS_use_onednn on for the block only: left on, the flag makes a later jit.save /
+    paddle.inference predictor in the same process crash (Paddle 3.3.1)."""
+    previous = paddle.get_flags(['FLAGS_use_onednn'])['FLAGS_use_onednn']
+    paddle.set_flags({'FLAGS_use_onednn': True})
+    try:
+        yield
+    finally:
+        paddle.set_flags({'FLAGS_use_onednn': previous})
+
+
+@contextlib.contextmanager
+def stdout_hidden():
+    """File descriptor 1 to /dev/null for the block: a oneDNN training graph's first run prints a line per
+    reduction ('ReduceMeanCheckIfOneDNNSupport') from C++."""
+    sys.stdout.flush()
+    saved = os.dup(1)
+    with open(os.devnull, 'w') as devnull:
+        os.dup2(devnull.fileno(), 1)
+    try:
+        yield
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 class OneDNNGraph:
-    """Runs a to_static layer with FLAGS_use_onednn on only for the call: left on, the flag makes a later
-    jit.save / paddle.inference predictor in the same process crash (Paddle 3.3.1)."""
+    """Runs a to_static layer with oneDNN kernels (``onednn``) for the call only."""
 
     def __init__(self, layer):
         self.layer = layer
@@ -103,14 +131,14 @@ class OneDNNGraph:
         self.layer.eval()
 
     def __call__(self, clips):
-        previous = paddle.get_flags(['FLAGS_use_onednn'])['FLAGS_use_onednn']
-        paddle.set_flags({'FLAGS_use_onednn': True})
-        try:
+        with onednn():
             return self.layer(clips)
-        finally:
-            paddle.set_flags({'FLAGS_use_onednn': previous})
 
 
-def describe(device, threads, static):
-    graph = 'static oneDNN graph' if static else 'dynamic graph'
-    return f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + f', evaluation in a {graph}'
+def describe(device, threads, static, static_training=None):
+    """One line: the device, its threads, and the graphs evaluation (and training, when given) run in."""
+    def graph(static):
+        return 'static oneDNN graph' if static else 'dynamic graph'
+    training = '' if static_training is None else f', training in a {graph(static_training)}'
+    return (f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + training
+            + f', evaluation in a {graph(static)}')

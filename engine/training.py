@@ -36,6 +36,7 @@ from engine.errors import BadInput, Interrupted, UserError, interruption, quiet_
 from engine.logger import ScalarWriter, TSVLogger
 from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 from engine.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph
+from engine.static_training import StaticTrainStep, use_static_training
 
 
 # ----------------------------------------------------------------------------------------------
@@ -256,14 +257,17 @@ def build_state(opt, setup, resumed=None, pretrained=None, class_names=None):
     if setup.world_size > 1:
         dist.init_parallel_env()
         state.train_model = paddle.DataParallel(model)
+    if use_static_training(opt.train_graph, setup.device, models.resolve_model_options(opt)['family'],
+                           setup.world_size, state.scaler is not None, opt.data_format, opt.batchnorm_sync):
+        state.train_model = StaticTrainStep(model, clip_shape(opt))
     return state
 
 
-def build_predict(model, opt, setup, amp=False):
+def build_predict(model, opt, setup, amp=False, static_training=None):
     """Evaluation's ``predict(clips) -> logits`` (a static oneDNN graph where --eval_graph allows)."""
     static = use_static_graph(opt.eval_graph, setup.device, setup.world_size, amp=amp, data_format=opt.data_format)
     if setup.is_main:
-        print(describe(setup.device, setup.cpu_threads, static))
+        print(describe(setup.device, setup.cpu_threads, static, static_training))
     return compile_predict(model, clip_shape(opt), static)
 
 
@@ -298,16 +302,24 @@ def train_step(model, clips, targets, scaler, opt, where='', summed=False):
     value). ``summed`` (--accumulate_steps > 1) backpropagates the batch's summed loss: apply_update then
     divides the accumulated gradients by the clip count, which gives a group of batches the gradient of its
     mean loss, as one big batch (BatchNorm statistics aside: each batch normalises itself)."""
-    with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype, custom_white_list=AMP_WHITE_LIST):
-        outputs = model(clips)
-        loss = F.cross_entropy(outputs.astype('float32'), targets)
+    static = isinstance(model, StaticTrainStep)
+    if static:  # its loss is log_softmax + take_along_axis: the same mean cross-entropy
+        outputs, loss = model(clips, targets)
+    else:
+        with paddle.amp.auto_cast(enable=scaler is not None, dtype=opt.amp_dtype, custom_white_list=AMP_WHITE_LIST):
+            outputs = model(clips)
+            loss = F.cross_entropy(outputs.astype('float32'), targets)
     loss_value = loss.item()
     if not math.isfinite(loss_value):
         raise UserError(f'loss became {loss_value}{where}; stopped before the update, so the checkpoints in '
                         f'{opt.result_path} are intact; lower --learning_rate')
     if summed:
         loss = loss * targets.shape[0]
-    (scaler.scale(loss) if scaler is not None else loss).backward()
+    loss = scaler.scale(loss) if scaler is not None else loss
+    if static:
+        model.backward(loss)
+    else:
+        loss.backward()
     return outputs, loss_value
 
 
@@ -441,7 +453,8 @@ def validate_only(state, data, opt, setup, logs):
 def fit(state, data, opt, setup, logs):
     """Epochs state.begin_epoch .. --n_epochs: train, validate, step the schedule, save on rank 0.
     Returns the last epoch's {'train': ..., 'val': ...} metrics and the best validation clip accuracy."""
-    predict = build_predict(state.model, opt, setup, amp=state.scaler is not None)
+    predict = build_predict(state.model, opt, setup, amp=state.scaler is not None,
+                            static_training=isinstance(state.train_model, StaticTrainStep))
     metrics, epoch = {}, state.begin_epoch
     try:
         for epoch in range(state.begin_epoch, opt.n_epochs + 1):

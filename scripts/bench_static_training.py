@@ -1,32 +1,32 @@
 """Training in a static graph with oneDNN kernels (issue 14, item 1), measured and checked against the
-dynamic graph main.py trains in. Not used by main.py: this is the probe that decides whether it should be.
+dynamic graph main.py trains in. main.py uses it with --train_graph static (or auto).
 
     python scripts/bench_static_training.py                          # ResNet-18, 2 x 3 x 16 x 112 x 112
     python scripts/bench_static_training.py --model_depth 10 --batch_size 8 --sample_size 48 --sample_duration 8
+    python scripts/bench_static_training.py --sweep          # one step, every family x kernel x SE the CLI offers
 
-Paddle 3.3.1's oneDNN training graph has two defects (docs/PERFORMANCE.md); the static step here works
-around both:
-
-* batch norm's running statistics come out wrong (measured: from zero running statistics the kernel's
-  updated mean is 0.19 x the batch mean, not 0.1: the update is applied twice). Each BatchNorm3D instead computes its batch mean and biased variance with explicit
-  reductions in the graph and returns them; the running statistics are then updated outside the graph
-  with PyTorch's rule (unbiased variance), as models._common.BatchNorm3D does in the dynamic graph.
-  (The kernel's own saved mean and inverse standard deviation are right in a forward-only oneDNN graph
-  and in a training graph without oneDNN, but give wrong variances in the oneDNN training graph.)
-* the fused softmax cross-entropy overwrites the logits returned from the graph: the loss is
-  log_softmax + take_along_axis instead.
+The static step is engine.static_training's (``--train_graph static``), which works around Paddle 3.3.1's
+oneDNN training-graph defects (batch-norm running statistics, the in-place loss).
 
 Two identical models (same initial weights) train on the same random batches, one step of each in turn:
 the report gives the median step time of each and their ratio, and after the steps the loss, parameter
 and running-statistic differences (largest |difference| / largest |value| per tensor).
+
+``--sweep`` checks one step for every model family (its smallest depth) x kernel type x SE, each in a
+child process (a oneDNN abort ends only that case): the static step's update of every parameter and
+running statistic against the truth, the same step in the dynamic graph in float64, next to the dynamic
+float32 step's error (main.py's default), the yardstick: the static step passes when it is as close to the
+truth as that, within a factor of 10. (A comparison of the two float32 steps alone cannot tell: at tiny
+shapes, batch norm over a few values per channel amplifies rounding so much that the dynamic step's loss
+moves by 3e-5 when its input is scaled by 1 + 1e-7, and two dynamic runs 1e-6 apart differ by 50 % after
+three steps.)
 """
 import argparse
-import contextlib
 import json
 import os
+import subprocess
 import sys
 import time
-import warnings
 
 import numpy as np
 
@@ -37,82 +37,26 @@ from engine.preload import before_paddle, quiet_paddle  # noqa: E402
 
 before_paddle()
 import paddle  # noqa: E402
-import paddle.nn as nn  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
-from paddle.static import InputSpec  # noqa: E402
 
 import models  # noqa: E402
 from engine.optim import PyTorchSGD  # noqa: E402
 from engine.runtime import configure_cpu  # noqa: E402
-from models._common import BatchNorm3D  # noqa: E402
-
-
-class StatisticsBatchNorm3D(BatchNorm3D):
-    """Training-mode batch norm that hands its batch mean and biased variance to ``self.sink`` (a list)
-    instead of updating the running statistics."""
-
-    def forward(self, x):
-        axes = [0, 2, 3, 4]
-        mean = x.mean(axis=axes)
-        variance = ((x - mean.reshape([1, -1, 1, 1, 1])) ** 2).mean(axis=axes)
-        self.sink.append((self, mean, variance, int(np.prod(x.shape[1:])) // self._num_features))
-        # the kernel normalises; its in-place running statistics go to copies that nobody reads
-        return F.batch_norm(x, self._mean.detach().clone(), self._variance.detach().clone(), weight=self.weight,
-                            bias=self.bias, training=True, momentum=self._momentum, epsilon=self._epsilon,
-                            data_format=self._data_format)
-
-
-class TrainGraph(nn.Layer):
-    """(loss, logits, batch means and variances of every batch norm) of one batch."""
-
-    def __init__(self, model):
-        super().__init__()
-        self.model = model
-        self.sink = []
-        self.norms = []  # (layer, values per channel per clip) in the order of the returned statistics
-        for layer in model.sublayers():
-            if isinstance(layer, BatchNorm3D):
-                layer.__class__ = StatisticsBatchNorm3D
-                layer.sink = self.sink
-
-    def forward(self, clips, targets):
-        self.sink.clear()
-        logits = self.model(clips)
-        log_probabilities = F.log_softmax(logits, axis=1)
-        loss = -paddle.take_along_axis(log_probabilities, targets.unsqueeze(1), axis=1).mean()
-        self.norms = [(layer, per_clip) for layer, _, _, per_clip in self.sink]
-        # oneDNN outputs cannot be handed to the dynamic graph directly (engine.runtime.Logits)
-        statistics = [paddle.assign(t) for _, mean, variance, _ in self.sink for t in (mean, variance)]
-        return [paddle.assign(loss), paddle.assign(logits)] + statistics
+from engine.static_training import StaticTrainStep  # noqa: E402
 
 
 class StaticStep:
-    """One SGD step through the static oneDNN graph, running statistics updated afterwards."""
+    """One SGD step through engine.static_training's static oneDNN graph (what --train_graph static runs)."""
 
     def __init__(self, model, optimizer, clip_shape):
-        self.graph = TrainGraph(model)
-        self.optimizer = optimizer
-        spec = [InputSpec([None] + list(clip_shape), 'float32', 'clips'), InputSpec([None], 'int64', 'targets')]
-        self.static = paddle.jit.to_static(self.graph, input_spec=spec, full_graph=True)
+        self.step, self.optimizer = StaticTrainStep(model, clip_shape), optimizer
 
     def __call__(self, clips, targets):
-        paddle.set_flags({'FLAGS_use_onednn': True})
-        try:
-            outputs = self.static(clips, targets)
-            outputs[0].backward()
-        finally:
-            paddle.set_flags({'FLAGS_use_onednn': False})
+        logits, loss = self.step(clips, targets)
+        self.step.backward(loss)
         self.optimizer.step()
         self.optimizer.clear_grad()
-        with paddle.no_grad():
-            batch = clips.shape[0]
-            for (layer, per_clip), mean, variance in zip(self.graph.norms, outputs[2::2], outputs[3::2]):
-                n = per_clip * batch
-                m = layer._momentum
-                paddle.assign(m * layer._mean + (1 - m) * mean, output=layer._mean)
-                unbiased = variance * (n / (n - 1)) if n > 1 else variance
-                paddle.assign(m * layer._variance + (1 - m) * unbiased, output=layer._variance)
-        return float(outputs[0]), outputs[1]  # the logits: equal to the dynamic graph's (not overwritten)
+        return float(loss), logits
 
 
 class DynamicStep:
@@ -128,21 +72,6 @@ class DynamicStep:
         return float(loss), logits
 
 
-@contextlib.contextmanager
-def stdout_hidden():
-    """File descriptor 1 to /dev/null: the oneDNN graph's first run prints a line per reduction
-    ('ReduceMeanCheckIfOneDNNSupport') from C++."""
-    sys.stdout.flush()
-    saved = os.dup(1)
-    with open(os.devnull, 'w') as devnull:
-        os.dup2(devnull.fileno(), 1)
-    try:
-        yield
-    finally:
-        os.dup2(saved, 1)
-        os.close(saved)
-
-
 def build(args):
     paddle.seed(args.seed)
     with paddle.utils.unique_name.guard():
@@ -153,13 +82,90 @@ def build(args):
     return model, PyTorchSGD(model.parameters(), args.learning_rate, 0.9, 0.0, 1e-3, False)
 
 
+def sweep_cases():
+    """(family, smallest depth, kernel type, se) for everything --model / --kernel_type / --se accept."""
+    return [(name, min(family.depths), kernel, se) for name, family in models.registry.FAMILIES.items()
+            for kernel in family.kernel_types for se in ((False, True) if family.se else (False,))]
+
+
+def one_step_errors(case, args):
+    """One SGD step of the same model from the same weights on the same batch, three ways: the dynamic graph
+    in float64 (the truth), the dynamic graph in float32 (what main.py runs by default) and the static oneDNN
+    graph in float32. Returns {'loss_static', 'loss_dynamic': relative loss errors against the truth,
+    'static', 'dynamic': the largest update error against the truth over the state dict's tensors (relative
+    to the tensor's largest true update, at least lr x 1e-3), 'worst': the tensor where the static step's is}."""
+    family, depth, kernel_type, se = case
+    options = dict(model=family, model_depth=depth, kernel_type=kernel_type, se=se, n_classes=args.n_classes,
+                   resnet_widen_factor=args.resnet_widen_factor)
+    copies = []
+    for dtype in ('float64', 'float32', 'float32'):
+        paddle.seed(args.seed)
+        with paddle.utils.unique_name.guard():
+            model = models.generate_model(options)
+        model.to(dtype=dtype)
+        model.train()
+        copies.append((model, PyTorchSGD(model.parameters(), args.learning_rate, 0.9, 0.0, 1e-3, False)))
+    before = {k: v.numpy().astype('float64') for k, v in copies[0][0].state_dict().items()}
+    clip_shape = [3, args.sample_duration, args.sample_size, args.sample_size]
+    rng = np.random.RandomState(args.seed)
+    clips = rng.randn(args.batch_size, *clip_shape).astype('float32')
+    targets = paddle.to_tensor(rng.randint(0, args.n_classes, args.batch_size).astype('int64'))
+    losses = [DynamicStep(*copies[0])(paddle.to_tensor(clips.astype('float64')), targets)[0],
+              DynamicStep(*copies[1])(paddle.to_tensor(clips), targets)[0],
+              StaticStep(*copies[2], clip_shape)(paddle.to_tensor(clips), targets)[0]]
+    truth, dynamic, static = [{k: v.numpy().astype('float64') - before[k] for k, v in model.state_dict().items()}
+                              for model, _ in copies]
+
+    def errors(update):
+        # a tensor whose true update is ~0 (e.g. a bias before another batch norm) is held to lr x 1e-3
+        floor = args.learning_rate * 1e-3
+        return {k: float(np.abs(update[k] - truth[k]).max() / max(np.abs(truth[k]).max(), floor)) for k in truth}
+
+    static_errors = errors(static)
+    worst = max(static_errors, key=static_errors.get)
+    return {'loss_static': abs(losses[2] - losses[0]) / abs(losses[0]),
+            'loss_dynamic': abs(losses[1] - losses[0]) / abs(losses[0]),
+            'static': static_errors[worst], 'worst': worst, 'dynamic': max(errors(dynamic).values())}
+
+
+def sweep(args):
+    """Every case of sweep_cases() in a child process; prints a markdown table, returns the rows."""
+    rows = []
+    print('| model | kernel | SE | loss error, static / dynamic | update error, static (worst tensor) | '
+          'update error, dynamic | verdict |')
+    print('|---|---|---|---|---|---|---|')
+    for case in sweep_cases():
+        if args.only and case[0] not in args.only:
+            continue
+        command = [sys.executable, os.path.abspath(__file__), '--case', json.dumps(case), '--threads', '1',
+                   '--batch_size', str(args.batch_size), '--sample_size', str(args.sample_size),
+                   '--sample_duration', str(args.sample_duration), '--n_classes', str(args.n_classes),
+                   '--resnet_widen_factor', str(args.resnet_widen_factor), '--learning_rate', str(args.learning_rate)]
+        child = subprocess.run(command, capture_output=True, text=True)
+        row = {'case': case}
+        if child.returncode == 0:
+            row.update(json.loads(child.stdout.strip().splitlines()[-1]))
+            # as close to the float64 truth as the dynamic float32 step, within a factor of 10 (or 1e-4)
+            row['verdict'] = 'equal' if row['static'] <= 10 * max(row['dynamic'], 1e-5) else 'differs'
+            cells = (f"{row['loss_static']:.1e} / {row['loss_dynamic']:.1e} | {row['static']:.1e} ({row['worst']}) | "
+                     f"{row['dynamic']:.1e}")
+        else:
+            last = (child.stderr.strip().splitlines() or ['(no message)'])[-1]
+            row.update(verdict=f'aborts (exit code {child.returncode})', message=last)
+            cells = f'– | – | –'
+        rows.append(row)
+        family, depth, kernel, se = case
+        print(f"| {family}-{depth} | {kernel} | {'yes' if se else 'no'} | {cells} | {row['verdict']} |", flush=True)
+    return rows
+
+
 def relative_differences(a, b):
     """name -> max |a - b| / max |a| over the two models' state_dicts."""
     sa, sb = a.state_dict(), b.state_dict()
     return {k: float(np.abs(sa[k].numpy() - sb[k].numpy()).max() / (np.abs(sa[k].numpy()).max() + 1e-30)) for k in sa}
 
 
-def main(argv=None):
+def main_parser():
     p = argparse.ArgumentParser(description=__doc__.split('\n\n')[0], allow_abbrev=False,
                                 formatter_class=argparse.ArgumentDefaultsHelpFormatter)
     p.add_argument('--model', default='resnet')
@@ -175,11 +181,27 @@ def main(argv=None):
     p.add_argument('--threads', type=int, default=0, help='math threads (0: one per core)')
     p.add_argument('--seed', type=int, default=0)
     p.add_argument('--json', default='', help='also write the numbers to this file')
-    args = p.parse_args(argv)
+    p.add_argument('--sweep', action='store_true',
+                   help='one step of every family x kernel x SE (use with a tiny shape, e.g. --model_depth is '
+                        'ignored, --resnet_widen_factor 0.25 --batch_size 4 --sample_size 32 --sample_duration 4)')
+    p.add_argument('--only', nargs='+', default=[], help='--sweep: only these families')
+    p.add_argument('--case', default='', help=argparse.SUPPRESS)  # a --sweep child: json [family, depth, kernel, se]
+    return p
+
+
+def main(argv=None):
+    args = main_parser().parse_args(argv)
     quiet_paddle()
-    # F.batch_norm asks a graph value for its place while tracing: a harmless warning per layer
-    warnings.filterwarnings('ignore', message="Tensor do not have 'place' interface")
     threads = configure_cpu(args.threads)
+    if args.case:
+        print(json.dumps(one_step_errors(json.loads(args.case), args)))
+        return 0
+    if args.sweep:
+        rows = sweep(args)
+        if args.json:
+            with open(args.json, 'w') as f:
+                json.dump({'options': vars(args), 'rows': rows}, f, indent=2)
+        return 0
     clip_shape = [3, args.sample_duration, args.sample_size, args.sample_size]
     dynamic_model, dynamic_sgd = build(args)
     static_model, static_sgd = build(args)
@@ -193,8 +215,7 @@ def main(argv=None):
         targets = paddle.to_tensor(rng.randint(0, args.n_classes, args.batch_size).astype('int64'))
         for name, run in steps.items():
             start = time.perf_counter()
-            with stdout_hidden() if step == 0 else contextlib.nullcontext():
-                loss, _ = run(clips, targets)
+            loss, _ = run(clips, targets)
             if step:  # the first call of each traces or warms up
                 times[name].append(time.perf_counter() - start)
             losses[name].append(loss)

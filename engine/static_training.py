@@ -1,0 +1,136 @@
+"""Training steps in a static graph run with oneDNN kernels (``--train_graph``), equal to the dynamic step.
+
+Paddle 3.3.1's oneDNN training graph has two defects (docs/PERFORMANCE.md) that this step works around:
+
+* batch norm's running statistics come out wrong (from zero running statistics the kernel's updated mean is
+  0.19 x the batch mean, not 0.1: the update is applied twice). Each BatchNorm3D instead computes its batch
+  mean and biased variance with explicit reductions in the graph and returns them; the running statistics
+  are updated outside the graph with PyTorch's rule (unbiased variance), as models._common.BatchNorm3D does
+  in the dynamic graph. (The kernel's own saved mean and inverse standard deviation would avoid the extra
+  reductions, but give wrong variances in the oneDNN training graph.)
+* the fused softmax cross-entropy overwrites the logits returned from the graph: the loss is
+  log_softmax + take_along_axis instead.
+
+scripts/bench_static_training.py measures the step against the dynamic one (time, and one step's updates
+for every family x kernel x SE).
+"""
+import warnings
+
+import numpy as np
+import paddle
+import paddle.nn as nn
+import paddle.nn.functional as F
+from paddle.static import InputSpec
+
+from engine.errors import BadInput
+from engine.runtime import onednn, stdout_hidden
+from models._common import BatchNorm3D
+
+# Families whose static training graph Paddle 3.3.1 cannot run: densenet's aborts the process inside oneDNN
+# ("terminate called after throwing an instance of 'std::exception'"), which no Python code can catch.
+UNSUPPORTED_FAMILIES = ('densenet',)
+
+
+def statistics_forward(layer, sink):
+    """``layer.forward`` (a BatchNorm3D) that, in training, hands the batch mean and biased variance to ``sink``
+    (a list) instead of updating the running statistics; as BatchNorm3D otherwise. An instance attribute,
+    not a subclass: the dynamic-to-static translation resolves BatchNorm3D's ``super()`` by the instance's
+    class, which recurses for a subclass."""
+    original = layer.forward
+
+    def forward(x):
+        if not layer.training or layer._use_global_stats:
+            return original(x)
+        axes = [0, 2, 3, 4]
+        mean = x.mean(axis=axes)
+        variance = ((x - mean.reshape([1, -1, 1, 1, 1])) ** 2).mean(axis=axes)
+        sink.append((layer, mean, variance, int(np.prod(x.shape[1:])) // layer._num_features))
+        # the kernel normalises; its in-place running statistics go to copies that nobody reads
+        return F.batch_norm(x, layer._mean.detach().clone(), layer._variance.detach().clone(), weight=layer.weight,
+                            bias=layer.bias, training=True, momentum=layer._momentum, epsilon=layer._epsilon,
+                            data_format=layer._data_format)
+
+    return forward
+
+
+class TrainGraph(nn.Layer):
+    """(loss, logits, then the batch mean and variance of every batch norm) of one batch."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.sink = []
+        self.norms = []  # (layer, values per channel per clip), in the order of the returned statistics
+        for layer in model.sublayers():
+            if isinstance(layer, BatchNorm3D):
+                layer.forward = statistics_forward(layer, self.sink)
+
+    def forward(self, clips, targets):
+        self.sink.clear()
+        logits = self.model(clips)
+        log_probabilities = F.log_softmax(logits, axis=1)
+        loss = -paddle.take_along_axis(log_probabilities, targets.unsqueeze(1), axis=1).mean()
+        self.norms = [(layer, per_clip) for layer, _, _, per_clip in self.sink]
+        # oneDNN outputs cannot be handed to the dynamic graph directly (engine.runtime.Logits)
+        statistics = [paddle.assign(t) for _, mean, variance, _ in self.sink for t in (mean, variance)]
+        return [paddle.assign(loss), paddle.assign(logits)] + statistics
+
+
+class StaticTrainStep:
+    """``step(clips, targets) -> (logits, loss)`` through the static oneDNN graph of ``model`` (NCDHW clips of
+    ``clip_shape``, any batch size); ``step.backward(loss)`` back-propagates into the model's parameters and
+    then updates the batch norms' running statistics from the batch."""
+
+    def __init__(self, model, clip_shape):
+        self.graph = TrainGraph(model)
+        spec = [InputSpec([None] + [int(n) for n in clip_shape], 'float32', 'clips'),
+                InputSpec([None], 'int64', 'targets')]
+        self.static = paddle.jit.to_static(self.graph, input_spec=spec, full_graph=True)
+        self.pending = None
+
+    def train(self):
+        self.graph.model.train()
+
+    def __call__(self, clips, targets):
+        with onednn(), stdout_hidden(), warnings.catch_warnings():
+            # F.batch_norm asks a graph value for its place while tracing: a harmless warning per layer
+            warnings.filterwarnings('ignore', message="Tensor do not have 'place' interface")
+            outputs = self.static(clips, targets)
+        self.pending = (int(clips.shape[0]), outputs[2::2], outputs[3::2])
+        return outputs[1], outputs[0]
+
+    def backward(self, loss):
+        with onednn():
+            loss.backward()
+        self.update_running_statistics()
+
+    @paddle.no_grad()
+    def update_running_statistics(self):
+        batch, means, variances = self.pending
+        self.pending = None
+        for (layer, per_clip), mean, variance in zip(self.graph.norms, means, variances):
+            n = per_clip * batch
+            m = layer._momentum
+            paddle.assign(m * layer._mean + (1 - m) * mean, output=layer._mean)
+            unbiased = variance * (n / (n - 1)) if n > 1 else variance
+            paddle.assign(m * layer._variance + (1 - m) * unbiased, output=layer._variance)
+
+
+def use_static_training(graph, device, model_family, world_size=1, amp=False, data_format='NCDHW',
+                        batchnorm_sync=False):
+    """Resolve --train_graph: 'auto' is the static oneDNN graph for a single CPU process on NCDHW clips of a
+    family it supports, the dynamic graph elsewhere; 'static' where it cannot run is a BadInput."""
+    reasons = [reason for failed, reason in (
+        (device != 'cpu', 'runs on the CPU only'),
+        (world_size > 1, 'runs in a single process only'),
+        (amp, 'does not run with --amp'),
+        (data_format != 'NCDHW', 'needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)'),
+        (batchnorm_sync, 'does not run with --batchnorm_sync'),
+        (model_family in UNSUPPORTED_FAMILIES, f'cannot train --model {model_family}: Paddle 3.3.1 aborts in '
+                                               f'its oneDNN training graph'),
+    ) if failed]
+    if graph == 'auto':
+        return not reasons
+    if graph == 'static' and reasons:
+        raise BadInput(f'--train_graph static {reasons[0]}; use --train_graph dygraph')
+    return graph == 'static'
