@@ -135,10 +135,8 @@ class OneDNNGraph:
             return self.layer(clips)
 
 
-def describe(device, threads, static, static_training=None):
-    """One line: the device, its threads, and the graphs evaluation (and training, when given) run in."""
-    def graph(static):
-        return 'static oneDNN graph' if static else 'dynamic graph'
-    training = '' if static_training is None else f', training in a {graph(static_training)}'
-    return (f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + training
-            + f', evaluation in a {graph(static)}')
+def describe(device, threads, static, static_training=False):
+    """One line: the device, its threads, and the graph evaluation runs in (and training, when static)."""
+    graph = 'static oneDNN graph' if static else 'dynamic graph'
+    training = ', training in a static oneDNN graph' if static_training else ''
+    return f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + f'{training}, evaluation in a {graph}'

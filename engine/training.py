@@ -263,7 +263,7 @@ def build_state(opt, setup, resumed=None, pretrained=None, class_names=None):
     return state
 
 
-def build_predict(model, opt, setup, amp=False, static_training=None):
+def build_predict(model, opt, setup, amp=False, static_training=False):
     """Evaluation's ``predict(clips) -> logits`` (a static oneDNN graph where --eval_graph allows)."""
     static = use_static_graph(opt.eval_graph, setup.device, setup.world_size, amp=amp, data_format=opt.data_format)
     if setup.is_main:

@@ -7,12 +7,13 @@
 Sections (--sections, default all):
   model   train step (forward, backward, SGD update) and inference clips/s, best of --repeat after a
           warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
-          a static oneDNN graph), Paddle untuned (a child process without those settings, CPU only), and
+          a static oneDNN graph; training in the dynamic graph and, where it can run, in the static oneDNN
+          graph of --train_graph static), Paddle untuned (a child process without those settings, CPU only), and
           PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
   loader  JPEG tree -> normalised batch, clips/s, the reference's naive per-frame pipeline (PIL, float32 per
           frame) vs --loader pil / fast / fast_draft (scripts/bench_loader.py)
   e2e     --e2e_epochs epochs of main.py (validation every epoch, 2 loader workers) on a generated JPEG set,
-          with its time split into data wait, forward + backward, optimizer, validation and the rest
+          with --train_graph dygraph and static, each with its time split into data wait, forward + backward, optimizer, validation and the rest
           (start-up, checkpoints), against tests/torch_reference_training.py (the reference's training loop
           in PyTorch, no per-epoch validation) on the same data and recipe (scripts/parity.py's flags)
   prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
@@ -69,6 +70,7 @@ def paddle_model_rows(args, tuned):
     import paddle.nn.functional as F
     import models
     from engine.runtime import AMP_WHITE_LIST, compile_predict, select_device, use_static_graph
+    from engine.static_training import use_static_training
     if tuned:
         device, _ = select_device(args.device)
     else:
@@ -93,6 +95,10 @@ def paddle_model_rows(args, tuned):
     model.train()
     rows = [dict(framework=label, mode='train', graph='dygraph', batch=args.batch_size,
                  seconds=best_seconds(train_step, args.repeat))]
+    family = models.resolve_model_options(model_options(args))['family']
+    if tuned and use_static_training('auto', device, family, amp=amp, data_format=args.data_format):
+        rows.append(dict(framework=label, mode='train', graph='static oneDNN', batch=args.batch_size,
+                         seconds=best_seconds(static_train_step(args, clips, targets), args.repeat)))
     static_choices = [False] + ([True] if tuned and use_static_graph('auto', device, amp=amp) else [])
     inputs = clips[:args.infer_batch_size]
     for static in static_choices:
@@ -102,6 +108,27 @@ def paddle_model_rows(args, tuned):
         rows.append(dict(framework=label, mode='inference', graph='static oneDNN' if static else 'dygraph',
                          batch=args.infer_batch_size, seconds=seconds))
     return rows
+
+
+def static_train_step(args, clips, targets):
+    """A training step of a fresh copy of the model in the static oneDNN graph (--train_graph static)."""
+    import paddle
+    import models
+    from engine.static_training import StaticTrainStep
+    paddle.seed(0)
+    model = models.generate_model(model_options(args))
+    model.train()
+    step = StaticTrainStep(model, clips.shape[1:])
+    optimizer = paddle.optimizer.Momentum(0.01, 0.9, parameters=model.parameters())
+
+    def train_step():
+        _, loss = step(clips, targets)
+        step.backward(loss)
+        optimizer.step()
+        optimizer.clear_grad()
+        float(loss)
+
+    return train_step
 
 
 def torch_model_rows(args):
@@ -246,21 +273,24 @@ def e2e_section(args):
         timings = os.path.join(tmp, 'timings.json')
         ours = (['--video_path', video_path, '--annotation_path', os.path.join(tmp, 'ucf101_01.json'),
                  '--dataset', 'ucf101', '--device', 'cpu', '--model', 'resnet', '--lr_scheduler', 'multistep',
-                 '--train_crop', 'corner', '--checkpoint', str(args.e2e_epochs), '--manual_seed', '1', '--no_tqdm',
-                 '--result_path', os.path.join(tmp, 'paddle')] + parity.recipe_flags(recipe))
+                 '--train_crop', 'corner', '--checkpoint', str(args.e2e_epochs), '--manual_seed', '1', '--no_tqdm']
+                + parity.recipe_flags(recipe))
         probe = ('import sys; sys.path.insert(0, sys.argv[1]); from scripts.benchmark import e2e_probe; '
                  'sys.exit(e2e_probe(sys.argv[2], sys.argv[3:]))')
-        paddle_wall = _timed_run([sys.executable, '-c', probe, REPO_ROOT, timings] + ours,
-                                 os.path.join(tmp, 'paddle.log'))
-        with open(timings) as f:
-            parts = json.load(f)
-        rows = {'paddle': {'wall_s': paddle_wall, 'train_loop_s': parts['training epochs'],
-                           'data_wait_s': parts['training epochs'] - parts['train steps'],
-                           'forward_backward_s': parts['train steps'] - parts['optimizer'],
-                           'optimizer_s': parts['optimizer'], 'validation_s': parts.get('validation', 0.0),
-                           'checkpoints_s': parts.get('checkpoints', 0.0)}}
-        rows['paddle']['other_s'] = paddle_wall - sum(parts.get(k, 0.0) for k in (
-            'training epochs', 'validation', 'checkpoints'))
+        rows = {}
+        for side, graph in (('paddle', 'dygraph'), ('paddle static', 'static')):
+            result = os.path.join(tmp, side.replace(' ', '_'))
+            wall = _timed_run([sys.executable, '-c', probe, REPO_ROOT, timings] + ours
+                              + ['--result_path', result, '--train_graph', graph], result + '.log')
+            with open(timings) as f:
+                parts = json.load(f)
+            rows[side] = {'wall_s': wall, 'train_loop_s': parts['training epochs'],
+                          'data_wait_s': parts['training epochs'] - parts['train steps'],
+                          'forward_backward_s': parts['train steps'] - parts['optimizer'],
+                          'optimizer_s': parts['optimizer'], 'validation_s': parts.get('validation', 0.0),
+                          'checkpoints_s': parts.get('checkpoints', 0.0)}
+            rows[side]['other_s'] = wall - sum(parts.get(k, 0.0) for k in ('training epochs', 'validation',
+                                                                          'checkpoints'))
         try:
             import torch  # noqa: F401
         except ImportError:
@@ -341,21 +371,23 @@ def print_report(report, args):
                   f"| {r['clips_per_s'] / base['clips_per_s']:>7.2f}x | {cpu} |")
     if 'e2e' in report:
         e = report['e2e']
-        p = e['paddle']
         print(f"\ne2e: {e['epochs']} epochs x {e['training_clips_per_epoch']} training clips "
               f"(our side also validates {e['validation_videos']} videos every epoch), {e['recipe']}")
-        print('| side   | process wall s | training loop s | clips/s | loop time vs torch |')
-        print('|--------|----------------|-----------------|---------|--------------------|')
-        for side in ('paddle', 'torch'):
-            if side in e:
-                r = e[side]
-                ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
-                print(f"| {side:<7}| {r['wall_s']:>14.1f} | {r['train_loop_s']:>15.1f} | {r['clips_per_s']:>7.1f} "
-                      f"| {ratio:>18} |")
+        print('| side          | process wall s | training loop s | clips/s | loop time vs torch |')
+        print('|---------------|----------------|-----------------|---------|--------------------|')
+        sides = [side for side in ('paddle', 'paddle static', 'torch') if side in e]
+        for side in sides:
+            r = e[side]
+            ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
+            print(f"| {side:<14}| {r['wall_s']:>14.1f} | {r['train_loop_s']:>15.1f} | {r['clips_per_s']:>7.1f} "
+                  f"| {ratio:>18} |")
         shares = [('data wait', 'data_wait_s'), ('forward+backward', 'forward_backward_s'),
                   ('optimizer', 'optimizer_s'), ('validation', 'validation_s'), ('checkpoints', 'checkpoints_s'),
                   ('start-up and the rest', 'other_s')]
-        print('paddle wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %" for name, key in shares))
+        for side in sides[:-1] if 'torch' in e else sides:
+            p = e[side]
+            print(f'{side} wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %"
+                                                     for name, key in shares))
     if 'prep' in report:
         p = report['prep']
         print(f"\nprep (avi -> jpg, PyAV, {p['jobs']} jobs): {p['videos']} videos, {p['frames']} frames in "
