@@ -139,4 +139,5 @@ def describe(device, threads, static, static_training=False):
     """One line: the device, its threads, and the graph evaluation runs in (and training, when static)."""
     graph = 'static oneDNN graph' if static else 'dynamic graph'
     training = ', training in a static oneDNN graph' if static_training else ''
-    return f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '') + f'{training}, evaluation in a {graph}'
+    return (f'device {device}' + (f', {threads} math threads' if device == 'cpu' else '')
+            + f'{training}, evaluation in a {graph}')
