@@ -39,7 +39,9 @@ def statistics_forward(layer, sink):
     original = layer.forward
 
     def forward(x):
-        if not layer.training or layer._use_global_stats:
+        # one value per channel (a one-clip batch at a tiny size, only in the dynamic graph): Paddle's kernel
+        # then normalises with the running statistics and leaves them alone; so does this
+        if not layer.training or layer._use_global_stats or int(np.prod(x.shape)) == layer._num_features:
             return original(x)
         axes = [0, 2, 3, 4]
         mean = x.mean(axis=axes)
@@ -92,23 +94,34 @@ class StaticTrainStep:
         self.graph.model.train()
 
     def __call__(self, clips, targets):
-        with onednn(), stdout_hidden(), warnings.catch_warnings():
-            # F.batch_norm asks a graph value for its place while tracing: a harmless warning per layer
-            warnings.filterwarnings('ignore', message="Tensor do not have 'place' interface")
-            outputs = self.static(clips, targets)
-        self.pending = (int(clips.shape[0]), outputs[2::2], outputs[3::2])
+        batch = int(clips.shape[0])
+        if batch == 1:  # Paddle 3.3.1's oneDNN backward aborts the process on a one-clip batch
+            traced = self.graph.norms
+            # the same layer in the dynamic graph: to_static replaced the instance's forward, not the class's
+            outputs = TrainGraph.forward(self.graph, clips, targets)
+            self.graph.norms, norms = traced, self.graph.norms
+        else:
+            with onednn(), stdout_hidden(), warnings.catch_warnings():
+                # F.batch_norm asks a graph value for its place while tracing: a harmless warning per layer
+                warnings.filterwarnings('ignore', message="Tensor do not have 'place' interface")
+                outputs = self.static(clips, targets)
+            norms = self.graph.norms  # set when the program was traced
+        self.pending = (batch, norms, outputs[2::2], outputs[3::2])
         return outputs[1], outputs[0]
 
     def backward(self, loss):
-        with onednn():
+        if self.pending[0] == 1:
             loss.backward()
+        else:
+            with onednn():
+                loss.backward()
         self.update_running_statistics()
 
     @paddle.no_grad()
     def update_running_statistics(self):
-        batch, means, variances = self.pending
+        batch, norms, means, variances = self.pending
         self.pending = None
-        for (layer, per_clip), mean, variance in zip(self.graph.norms, means, variances):
+        for (layer, per_clip), mean, variance in zip(norms, means, variances):
             n = per_clip * batch
             m = layer._momentum
             paddle.assign(m * layer._mean + (1 - m) * mean, output=layer._mean)
