@@ -44,8 +44,9 @@ def statistics_forward(layer, sink):
         if not layer.training or layer._use_global_stats or int(np.prod(x.shape)) == layer._num_features:
             return original(x)
         axes = [0, 2, 3, 4]
-        mean = x.mean(axis=axes)
-        variance = ((x - mean.reshape([1, -1, 1, 1, 1])) ** 2).mean(axis=axes)
+        values = x.detach()
+        mean = values.mean(axis=axes)
+        variance = ((values - mean.reshape([1, -1, 1, 1, 1])) ** 2).mean(axis=axes)
         sink.append((layer, mean, variance, int(np.prod(x.shape[1:])) // layer._num_features))
         # the kernel normalises; its in-place running statistics go to copies that nobody reads
         return F.batch_norm(x, layer._mean.detach().clone(), layer._variance.detach().clone(), weight=layer.weight,
