@@ -409,11 +409,11 @@ def train_our_loop(opt, epoch_batches, log):
     state = training.build_state(opt, setup)
     for epoch in range(1, opt.n_epochs + 1):
         training.reseed(opt, epoch, 0)
-        state.model.train()
+        state.train_model.train()  # the model, or its static training step (--train_graph), as main.py trains
         lr = state.optimizer.get_lr()
         loss_sum = correct = count = 0.0
         for clips, targets in epoch_batches(epoch):
-            outputs, loss_value = training.train_step(state.model, paddle.to_tensor(clips),
+            outputs, loss_value = training.train_step(state.train_model, paddle.to_tensor(clips),
                                                       paddle.to_tensor(targets), None, opt)
             training.apply_update(state.optimizer, None)
             n = len(targets)
