@@ -1,6 +1,6 @@
 """Training steps in a static graph run with oneDNN kernels (``--train_graph``), equal to the dynamic step.
 
-Paddle 3.3.1's oneDNN training graph has two defects (docs/PERFORMANCE.md) that this step works around:
+Paddle 3.3.1's oneDNN training graph has four defects (docs/PERFORMANCE.md) that this step works around:
 
 * batch norm's running statistics come out wrong (from zero running statistics the kernel's updated mean is
   0.19 x the batch mean, not 0.1: the update is applied twice). Each BatchNorm3D instead computes its batch
@@ -10,6 +10,8 @@ Paddle 3.3.1's oneDNN training graph has two defects (docs/PERFORMANCE.md) that 
   reductions, but give wrong variances in the oneDNN training graph.)
 * the fused softmax cross-entropy overwrites the logits returned from the graph: the loss is
   log_softmax + take_along_axis instead.
+* its backward aborts the process on a one-clip batch: such a batch runs the same layer in the dynamic graph.
+* densenet's graph aborts the process: ``use_static_training`` keeps densenet in the dynamic graph.
 
 scripts/bench_static_training.py measures the step against the dynamic one (time, and one step's updates
 for every family x kernel x SE).
