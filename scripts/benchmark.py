@@ -114,21 +114,12 @@ def static_train_step(args, clips, targets):
     """A training step of a fresh copy of the model in the static oneDNN graph (--train_graph static)."""
     import paddle
     import models
-    from engine.static_training import StaticTrainStep
+    from scripts.bench_static_training import StaticStep
     paddle.seed(0)
     model = models.generate_model(model_options(args))
     model.train()
-    step = StaticTrainStep(model, clips.shape[1:])
-    optimizer = paddle.optimizer.Momentum(0.01, 0.9, parameters=model.parameters())
-
-    def train_step():
-        _, loss = step(clips, targets)
-        step.backward(loss)
-        optimizer.step()
-        optimizer.clear_grad()
-        float(loss)
-
-    return train_step
+    step = StaticStep(model, paddle.optimizer.Momentum(0.01, 0.9, parameters=model.parameters()), clips.shape[1:])
+    return lambda: step(clips, targets)
 
 
 def torch_model_rows(args):
