@@ -47,7 +47,15 @@ sys.path.insert(0, os.path.join(ROOT, 'scripts'))
 
 from engine.preload import before_paddle  # noqa: E402
 
-before_paddle()  # our modules import paddle lazily, in the subcommands
+before_paddle()
+# Paddle loads its OpenMP runtime before PyTorch does: the other way round, with OMP_NUM_THREADS=1 inherited (as
+# from any parent that imported Paddle, e.g. pytest), the static training graph's oneDNN kernels take another
+# thread count than in main.py and round differently. Importing Paddle sets OMP_NUM_THREADS when unset; PyTorch
+# then sees the environment tests/torch_reference_training.py sees.
+_inherited_omp_threads = os.environ.get('OMP_NUM_THREADS')
+import paddle  # noqa: E402,F401
+if _inherited_omp_threads is None:
+    os.environ.pop('OMP_NUM_THREADS', None)
 import torch  # noqa: E402
 
 import torch_reference_training as ref  # noqa: E402
