@@ -157,10 +157,11 @@ def build_parser(description=None):
                    help='graph for validation and test.py; auto: a static graph with oneDNN kernels on a '
                         'single CPU process (several times faster there), the dynamic graph on GPUs, with '
                         '--amp and under paddle.distributed')
-    g.add_argument('--train_graph', default='dygraph', choices=['auto', 'static', 'dygraph'],
-                   help='graph for training steps; static: a static graph with oneDNN kernels, 0.3-0.6x the step '
-                        'time on a CPU (one process, NCDHW, not densenet; docs/PERFORMANCE.md); auto: static '
-                        'wherever it can run, else dygraph')
+    g.add_argument('--train_graph', default='auto', choices=['auto', 'static', 'dygraph'],
+                   help='graph for training steps; auto: a static graph with oneDNN kernels wherever it can '
+                        'run (a single CPU process, NCDHW, no --amp, not densenet; 0.3-0.6x the step time, '
+                        'docs/PERFORMANCE.md), the dynamic graph elsewhere; static: insist on it; dygraph: '
+                        "Paddle's dynamic graph everywhere")
     g.add_argument('--loader', default='fast', choices=['fast', 'pil', 'fast_draft'],
                    help="fast: each JPEG cropped and resized in one step, kept uint8 and normalised per batch "
                         "(the reference's pixels); pil: the reference's per-frame PIL/float pipeline; "

@@ -8,7 +8,7 @@ flags.py       the one table of numeric flag constraints and the output checks, 
 checkpoint.py  checkpoint files, strict weight loading, and the model/data options a checkpoint carries
 optim.py       SGD with PyTorch's semantics and the learning-rate schedules
 runtime.py     device, CPU threads, the static oneDNN graph for inference
-static_training.py  --train_graph static: training steps in a static oneDNN graph, equal to the dynamic step
+static_training.py  --train_graph (auto, the CPU default): training steps in a static oneDNN graph, equal to the dynamic step
 logger.py      TSV logs and VisualDL scalars
 training.py    train_one_epoch, validate and fit: main.py's loop
 video_accuracy.py  clip scores -> video scores, top-k, val.json, per-class report (no Paddle)
