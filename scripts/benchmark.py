@@ -8,13 +8,13 @@ Sections (--sections, default all):
   model   train step (forward, backward, SGD update) and inference clips/s, best of --repeat after a
           warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
           a static oneDNN graph; training in the dynamic graph and, where it can run, in the static oneDNN
-          graph of --train_graph static), Paddle untuned (a child process without those settings, CPU only), and
+          graph of --train_graph auto, the CPU default), Paddle untuned (a child process without those settings, CPU only), and
           PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
   loader  JPEG tree -> normalised batch, clips/s, the reference's naive per-frame pipeline (PIL, float32 per
           frame) vs --loader pil / fast / fast_draft (scripts/bench_loader.py)
   e2e     --e2e_epochs epochs of main.py (validation every epoch, 2 loader workers) on a generated JPEG set,
-          with --train_graph dygraph and static, each with its time split into data wait, forward + backward, optimizer, validation and the rest
-          (start-up, checkpoints), against tests/torch_reference_training.py (the reference's training loop
+          as run by default (--train_graph auto) and with --train_graph dygraph, each with its time split into
+          data wait, forward + backward, optimizer, validation, checkpoints and the rest (start-up), against tests/torch_reference_training.py (the reference's training loop
           in PyTorch, no per-epoch validation) on the same data and recipe (scripts/parity.py's flags)
   prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
@@ -269,7 +269,7 @@ def e2e_section(args):
         probe = ('import sys; sys.path.insert(0, sys.argv[1]); from scripts.benchmark import e2e_probe; '
                  'sys.exit(e2e_probe(sys.argv[2], sys.argv[3:]))')
         rows = {}
-        for side, graph in (('paddle', 'dygraph'), ('paddle static', 'static')):
+        for side, graph in (('paddle', 'auto'), ('paddle dygraph', 'dygraph')):  # auto: main.py's default
             result = os.path.join(tmp, side.replace(' ', '_'))
             wall = _timed_run([sys.executable, '-c', probe, REPO_ROOT, timings] + ours
                               + ['--result_path', result, '--train_graph', graph], result + '.log')
@@ -366,7 +366,7 @@ def print_report(report, args):
               f"(our side also validates {e['validation_videos']} videos every epoch), {e['recipe']}")
         print('| side          | process wall s | training loop s | clips/s | loop time vs torch |')
         print('|---------------|----------------|-----------------|---------|--------------------|')
-        sides = [side for side in ('paddle', 'paddle static', 'torch') if side in e]
+        sides = [side for side in ('paddle', 'paddle dygraph', 'torch') if side in e]
         for side in sides:
             r = e[side]
             ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
