@@ -8,14 +8,16 @@ Sections (--sections, default all):
   model   train step (forward, backward, SGD update) and inference clips/s, best of --repeat after a
           warm-up: Paddle as this project runs it (math threads per core, MKL's fast path, evaluation in
           a static oneDNN graph; training in the dynamic graph and, where it can run, in the static oneDNN
-          graph of --train_graph auto, the CPU default), Paddle untuned (a child process without those settings, CPU only), and
-          PyTorch on the same architecture when torch is installed (CPU only; tests/torch_reference_models.py)
+          graph of --train_graph auto, the CPU default), Paddle untuned (a child process without those
+          settings, CPU only), and PyTorch on the same architecture when torch is installed (CPU only;
+          tests/torch_reference_models.py)
   loader  JPEG tree -> normalised batch, clips/s, the reference's naive per-frame pipeline (PIL, float32 per
           frame) vs --loader pil / fast / fast_draft (scripts/bench_loader.py)
   e2e     --e2e_epochs epochs of main.py (validation every epoch, 2 loader workers) on a generated JPEG set,
           as run by default (--train_graph auto) and with --train_graph dygraph, each with its time split into
-          data wait, forward + backward, optimizer, validation, checkpoints and the rest (start-up), against tests/torch_reference_training.py (the reference's training loop
-          in PyTorch, no per-epoch validation) on the same data and recipe (scripts/parity.py's flags)
+          data wait, forward + backward, optimizer, validation, checkpoints and the rest (start-up), against
+          tests/torch_reference_training.py (the reference's training loop in PyTorch, no per-epoch
+          validation) on the same data and recipe (scripts/parity.py's flags)
   prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
           fails under numpy 2)
