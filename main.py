@@ -15,14 +15,14 @@ import os
 import shlex
 import sys
 
-from engine.preload import before_paddle, quiet_paddle
+from core.preload import before_paddle, quiet_paddle
 
-before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); main() re-applies --verbose
+before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); main() re-applies --verbose
 
 from engine import training  # noqa: E402
 from engine.evaluation import checkpoint_path, evaluate_after_training  # noqa: E402
-from engine.errors import run_command  # noqa: E402
-from engine.flags import check_output_folder  # noqa: E402
+from core.errors import run_command  # noqa: E402
+from core.flags import check_output_folder  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402
 
 
@@ -86,7 +86,7 @@ def next_commands(opt):
 
 def main(argv=None):
     """Returns the metrics of the last epoch. Bad input, an unwritable --result_path, SIGINT and SIGTERM
-    end with one 'error: ...' line (engine.errors.run_command); an interrupted run says how to resume."""
+    end with one 'error: ...' line (core.errors.run_command); an interrupted run says how to resume."""
     argv = sys.argv[1:] if argv is None else list(argv)
     opt = parse_opts(argv, description='Train and validate a 3D CNN (clip accuracy; video accuracy: test.py).')
     quiet_paddle(opt.verbose)

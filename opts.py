@@ -4,7 +4,7 @@ Names and defaults follow the CVPR2018 reference (kenshohara/3D-ResNets-PyTorch,
 protocol behind its 42.4% UCF101 number; useful options of the newer reference and our own are added
 in the same snake_case style. `parse_opts()` also resolves `--root_path` and derives `arch`, `mean`,
 `std`, `scales` and the fine-tuning class counts. Value constraints (``--batch_size`` >= 1, ...) are
-engine/flags.py's table, checked right after parsing.
+core/flags.py's table, checked right after parsing.
 """
 import argparse
 import os
@@ -14,7 +14,7 @@ import sys
 import datasets
 import models
 from datasets.mean import get_mean, get_mean_std, get_std
-from engine.flags import check_flags
+from core.flags import check_flags
 
 PATH_OPTIONS = ['video_path', 'annotation_path', 'result_path', 'resume_path', 'pretrain_path']
 
@@ -174,7 +174,7 @@ def build_parser(description=None):
                    help='do not write VisualDL scalars (written to <result_path>/vdl by default)')
     g.add_argument('--no_tqdm', action='store_true', help='plain log lines instead of progress bars')
     g.add_argument('--verbose', action='store_true',
-                   help="also show Paddle's known warnings and glog lines (hidden by default: engine/preload.py)")
+                   help="also show Paddle's known warnings and glog lines (hidden by default: core/preload.py)")
 
     g = p.add_argument_group('test (test.py, and main.py --inference / --test after training)')
     g.add_argument('--inference', '--test', dest='inference', action='store_true',
@@ -297,7 +297,7 @@ def resolve_opts(opt):
 def parse_opts(argv=None, description=None):
     argv = sys.argv[1:] if argv is None else list(argv)
     parser = build_parser(description)
-    opt = check_flags(parser, parser.parse_args(argv))  # engine/flags.py: the one table of value constraints
+    opt = check_flags(parser, parser.parse_args(argv))  # core/flags.py: the one table of value constraints
     refusal = reference_refusal(opt, argv, parser.prog)
     if refusal:
         parser.error(refusal)

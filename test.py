@@ -30,13 +30,10 @@ standard-library package, so a notebook imports `engine.evaluation`); this file 
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.abspath(__file__))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
-from engine.preload import before_paddle  # noqa: E402
+from core.preload import before_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
 from engine.evaluation import main  # noqa: E402,F401  (the command: parse, evaluate, one 'error:' line)
 

@@ -21,7 +21,7 @@ loader's setting:
   crops and flips as 'pil' for the same seed and the same pixels (training crops exactly;
   resize-then-crop boxes within one level of rounding).
 * 'fast_draft': 'fast' that also decodes JPEGs at 1/2..1/8 size where the output keeps its
-  resolution; faster, but its pixels differ and scripts/parity.py measured an accuracy cost.
+  resolution; faster, but its pixels differ and benchmarks/parity/harness.py measured an accuracy cost.
 * 'pil': the reference's way, frame by frame through PIL (for the benchmark and the equivalence tests).
 
 Importing this package does not import Paddle (utils/ scripts use loader.py and annotation.py);

@@ -3,7 +3,7 @@ subset names; importable without Paddle (utils/ and the accuracy scripts read th
 import json
 import os
 
-from engine.errors import BadInput, MissingInput
+from core.errors import BadInput, MissingInput
 
 __all__ = ['SUBSET_NAMES', 'subset_name', 'load_annotation', 'get_class_names']
 

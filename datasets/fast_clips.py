@@ -9,7 +9,7 @@ and flip as a ``ClipGeometry`` in source-frame coordinates. Then, per distinct f
 1. ``decode`` turns the file's bytes into pixels with simplejpeg (libjpeg-turbo through its TurboJPEG
    API): the same pixels as Pillow's decoder (both libjpeg-turbo with the accurate integer IDCT and
    fancy upsampling; checked on Pillow-written and FFmpeg-written frames, tests/test_fast_loader.py) at
-   about half Pillow's cost (scripts/bench_decode.py, docs/PERFORMANCE.md). Files libjpeg-turbo would
+   about half Pillow's cost (benchmarks/bench_decode.py, docs/PERFORMANCE.md). Files libjpeg-turbo would
    convert differently from Pillow (CMYK/YCCK JPEGs) or cannot read (other formats, damaged files) go to
    Pillow, which also raises the error the reference pipeline would;
 2. with ``draft=True`` only (``--loader fast_draft``), the JPEG is decoded at 1/2, 1/4 or 1/8 size

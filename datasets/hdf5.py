@@ -20,7 +20,7 @@ import re
 
 import numpy as np
 
-from engine.errors import BadInput, MissingInput
+from core.errors import BadInput, MissingInput
 
 __all__ = ['FILE_TYPES', 'HDF5_SUFFIX', 'DATASET_NAME', 'video_file', 'frame_count', 'stored_frame_numbers',
            'Hdf5FrameBytes', 'write_video']

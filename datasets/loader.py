@@ -31,7 +31,7 @@ import re
 import numpy as np
 from PIL import Image
 
-from engine.errors import BadInput
+from core.errors import BadInput
 from .fast_clips import ClipFrameReader
 from .spatial_transforms import describes_geometry
 

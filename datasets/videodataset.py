@@ -33,7 +33,7 @@ import os
 import numpy as np
 import paddle
 
-from engine.errors import BadInput, MissingInput
+from core.errors import BadInput, MissingInput
 from .annotation import SUBSET_NAMES, get_class_names, load_annotation
 from .hdf5 import FILE_TYPES, HDF5_SUFFIX, Hdf5FrameBytes, frame_count, video_file
 from .loader import CLIP_LOADERS, ClipLoader, frame_numbers, frame_path, read_n_frames_file

@@ -19,7 +19,7 @@ import numpy as np
 import paddle
 
 import models
-from engine.errors import BadInput, UserError, counted_problems
+from core.errors import BadInput, UserError, counted_problems
 
 # Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
 DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')

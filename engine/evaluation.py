@@ -25,9 +25,9 @@ from datasets.annotation import subset_name
 from datasets.safe_clips import SafeClips, clip_shape
 from engine.checkpoint import (apply_data_options, apply_model_options, check_class_names, checkpoint_state_dict,
                                load_checkpoint, load_weights)
-from engine.errors import BadInput, UserError, quiet_worker, run_command
-from engine.flags import check_output_folder
-from engine.preload import quiet_paddle
+from core.errors import BadInput, UserError, quiet_worker, run_command
+from core.flags import check_output_folder
+from core.preload import quiet_paddle
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
                                    per_class_rows, results_json, segment_results_json, strip_kinetics_suffix,

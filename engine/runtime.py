@@ -19,7 +19,7 @@ import paddle
 import paddle.nn as nn
 from paddle.static import InputSpec
 
-from engine.errors import BadInput
+from core.errors import BadInput
 
 GRAPH_MODES = ('auto', 'static', 'dygraph')
 

@@ -13,7 +13,7 @@ Paddle 3.3.1's oneDNN training graph has four defects (docs/PERFORMANCE.md) that
 * its backward aborts the process on a one-clip batch: such a batch runs the same layer in the dynamic graph.
 * densenet's graph aborts the process: ``use_static_training`` keeps densenet in the dynamic graph.
 
-scripts/bench_static_training.py measures the step against the dynamic one (time, and one step's updates
+benchmarks/bench_static_training.py measures the step against the dynamic one (time, and one step's updates
 for every family x kernel x SE).
 """
 import warnings
@@ -24,7 +24,7 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.static import InputSpec
 
-from engine.errors import BadInput
+from core.errors import BadInput
 from engine.runtime import onednn, stdout_hidden
 from models._common import BatchNorm3D
 

@@ -32,7 +32,7 @@ from datasets.safe_clips import SafeClips, clip_shape
 from engine.checkpoint import (DATA_OPTION_NAMES, apply_model_options, check_class_names, checkpoint_state_dict,
                                classifier_classes, link_checkpoint, load_checkpoint, load_weights, option_record,
                                save_checkpoint)
-from engine.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
+from core.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
 from engine.logger import ScalarWriter, TSVLogger
 from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 from engine.runtime import AMP_WHITE_LIST, compile_predict, cpu_cores, describe, select_device, use_static_graph

@@ -18,7 +18,7 @@ import tempfile
 import numpy as np
 
 from datasets.annotation import subset_name
-from engine.errors import BadInput, MissingInput
+from core.errors import BadInput, MissingInput
 
 # Kinetics video folders are '<youtube_id>_<start:06d>_<end:06d>'; the reference keys results by youtube_id.
 _KINETICS_SUFFIX = re.compile(r'_\d{6}_\d{6}$')

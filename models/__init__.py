@@ -10,7 +10,7 @@ Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
-from engine.errors import BadInput
+from core.errors import BadInput
 
 from . import registry
 from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,

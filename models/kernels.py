@@ -12,7 +12,7 @@ names of each variant are in docs/MODELS.md ("Kernel variants").
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from engine.errors import BadInput
+from core.errors import BadInput
 
 from ._common import batch_norm, conv3d, current_data_format, triple
 from .registry import KERNELS, kernel, register_kernel

@@ -14,7 +14,7 @@ docs/DESIGN.md, "Adding a model family" and "Adding a kernel variant".
 from dataclasses import dataclass
 from typing import Callable, Optional, Tuple
 
-from engine.errors import BadInput
+from core.errors import BadInput
 
 __all__ = ['Family', 'Kernel', 'FAMILIES', 'KERNELS', 'ALIASES', 'register_family', 'register_kernel',
            'register_alias', 'family', 'kernel']

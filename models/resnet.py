@@ -12,7 +12,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from engine.errors import BadInput
+from core.errors import BadInput
 
 from ._common import (ShortcutA, batch_norm, building_in, check_data_format, conv1x1x1,
                       formatted_layer, init_reference_weights, torch_linear)

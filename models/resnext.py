@@ -7,7 +7,7 @@ conv1 1^3 in->mid - BN - ReLU - conv2 3^3 mid->mid (stride, ``groups=cardinality
 conv3 1^3 mid->2 planes - BN - [SE] - (+ shortcut) - ReLU.  fc input ``cardinality * 32 * 2``.
 Only ``kernel_type='3d'`` (grouped conv).
 """
-from engine.errors import BadInput
+from core.errors import BadInput
 
 from .registry import FAMILIES, register_family
 from .resnet import LAYERS, Bottleneck, ResNet, trunk_options

@@ -23,17 +23,14 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
-from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
 from engine.checkpoint import DATA_OPTION_NAMES, option_record  # noqa: E402
-from engine.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_folder  # noqa: E402
+from core.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
+from core.flags import check_flags, check_output_folder  # noqa: E402
 from engine.runtime import select_device  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402
 from scripts import predict  # noqa: E402

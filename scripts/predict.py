@@ -23,18 +23,15 @@ import sys
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
-from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
 from datasets.safe_clips import clip_shape  # noqa: E402
 from engine.checkpoint import check_class_names  # noqa: E402
-from engine.errors import UserError, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_file  # noqa: E402
+from core.errors import UserError, run_command  # noqa: E402
+from core.flags import check_flags, check_output_file  # noqa: E402
 from engine.runtime import compile_predict, cpu_cores, select_device, use_static_graph  # noqa: E402
 from engine.video_accuracy import VideoScoreAccumulator, results_json, topk_indices, write_json_atomic  # noqa: E402
 from opts import explicit_options, parse_opts  # noqa: E402

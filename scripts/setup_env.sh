@@ -12,3 +12,8 @@ if ! "$VENV_PYTHON" -c "import paddle, numpy, PIL, tqdm, visualdl, av, h5py, sim
     "$VENV_PYTHON" -m pip install -q --upgrade pip
     "$VENV_PYTHON" -m pip install -q -r "$ROOT/requirements.txt"
 fi
+# The repository's packages, importable from any folder (pyproject.toml); editable, so edits take effect.
+if ! "$VENV_PYTHON" -c "import core, engine, models, datasets" >/dev/null 2>&1 || \
+   ! "$VENV_PYTHON" -m pip show -q resnets3d-paddle >/dev/null 2>&1; then
+    "$VENV_PYTHON" -m pip install -q --no-deps -e "$ROOT"
+fi

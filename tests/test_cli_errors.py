@@ -440,7 +440,7 @@ class FailsOnce:
 def test_the_workers_own_message_is_reported(workers):
     import paddle
     from datasets.safe_clips import SafeClips
-    from engine.errors import quiet_worker
+    from core.errors import quiet_worker
     safe = SafeClips(FailsOnce(), (3, 2, 4, 4))
     loader = paddle.io.DataLoader(safe, batch_size=2, num_workers=workers, worker_init_fn=quiet_worker)
     (clips, targets, indices, ok, messages), = list(loader)
@@ -452,7 +452,7 @@ def test_half_built_loader_iterator_is_silent_only_after_a_signal(monkeypatch):
     """A signal inside the constructor of Paddle's multi-process DataLoader iterator makes its __del__ fail
     (no _workers_done_event): that follow-on is not reported after a signal, and still is without one."""
     from types import SimpleNamespace
-    from engine import errors
+    from core import errors
 
     def __del__(self):
         pass

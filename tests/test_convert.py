@@ -1,7 +1,7 @@
 """utils/convert_torch_checkpoint.py: PyTorch reference checkpoints -> Paddle, proven on logits.
 
 For every family the reference published, a PyTorch model with the reference's layer names and
-shapes (tests/torch_reference_models.py, written from the architecture description) gets random BN
+shapes (benchmarks/parity/torch_reference_models.py, written from the architecture description) gets random BN
 statistics and affine parameters, is saved as the old reference saved it (``module.`` keys,
 ``optimizer``, legacy serialization) and as the new one does (plain keys, ``scheduler``, zip), both
 files are converted, and the Paddle model loaded from the output must give the same logits on a
@@ -26,15 +26,13 @@ if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
 else:
     torch = pytest.importorskip('torch')
 
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for _p in (ROOT, os.path.join(ROOT, 'tests')):
-    if _p not in sys.path:
-        sys.path.insert(0, _p)
 
 import paddle  # noqa: E402
 
 import models  # noqa: E402
-import torch_reference_models as R  # noqa: E402
+from benchmarks.parity import torch_reference_models as R  # noqa: E402
 from utils import convert_torch_checkpoint as C  # noqa: E402
 from engine.checkpoint import checkpoint_state_dict, load_checkpoint, load_weights  # noqa: E402
 

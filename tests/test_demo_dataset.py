@@ -180,7 +180,7 @@ def test_classes_carry_the_motion(seed):
 
 
 def test_bench_runs(run_script):
-    proc = run_script('scripts/bench_video_jpg.py', '--n_classes', 2, '--n_groups', 3,
+    proc = run_script('benchmarks/bench_video_jpg.py', '--n_classes', 2, '--n_groups', 3,
                       '--n_clips', 2, '--n_frames', 6, '--n_jobs', 1, '--ffmpeg',
                       'no-such-ffmpeg-here')
     assert proc.returncode == 0, proc.stdout + proc.stderr
@@ -193,7 +193,7 @@ def test_bench_runs(run_script):
 @pytest.mark.parametrize('script, options', [
     (MAKE, ['DST_DIR', '--n_classes', '--n_groups', '--n_clips', '--n_frames', '--frames_jitter',
             '--width', '--height', '--fps', '--codec', '--seed', '--overwrite', '--no_progress']),
-    ('scripts/bench_video_jpg.py', ['--src', '--n_classes', '--n_groups', '--n_clips',
+    ('benchmarks/bench_video_jpg.py', ['--src', '--n_classes', '--n_groups', '--n_clips',
                                     '--n_frames', '--n_jobs', '--ffmpeg', '--repeat']),
 ])
 def test_help_explains_every_argument(run_script, script, options):

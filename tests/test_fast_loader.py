@@ -8,7 +8,7 @@ then resize: exactly; resize then crop, where the box is computed in floats: up 
 < 0.01). 'fast_draft' decodes at half size where it can (libjpeg's DCT-domain downscaling, then a
 short bilinear resize, instead of a full decode and a bilinear downscale) and differs by the two
 filters: measured on these frames mean |diff| 1.2..1.8 per clip and max 17; the tests allow a mean
-of 2.5 and a max of 24 there. (That difference cost accuracy in scripts/parity.py, which is why
+of 2.5 and a max of 24 there. (That difference cost accuracy in benchmarks/parity/harness.py, which is why
 'fast' does not draft: docs/PARITY.md.)
 """
 import io
@@ -27,7 +27,7 @@ from datasets import fast_clips
 from datasets.fast_clips import EncodedFrame, draft_scale
 from datasets.safe_clips import SafeClips, clip_shape
 from datasets.spatial_transforms import ClipGeometry
-from scripts.bench_loader import write_jpeg_dataset
+from benchmarks.bench_loader import write_jpeg_dataset
 
 MEAN_TOLERANCE = 2.5
 MAX_TOLERANCE = 24
@@ -404,7 +404,7 @@ def test_dataloader_batches_equal_direct_indexing(landscape, workers):
 # --------------------------------------------------------------------------- benchmark script
 
 def test_bench_loader_runs_and_writes_json(tmp_path):
-    from scripts import bench_loader
+    from benchmarks import bench_loader
     video_path, annotation_path = bench_loader.write_jpeg_dataset(
         str(tmp_path / 'data'), n_classes=1, n_train=1, n_val=1, n_frames=8, width=64, height=48)
     r = bench_loader.loader_throughput(video_path, annotation_path, 'fast', 'train', 0, 8,
@@ -449,7 +449,7 @@ def _decoded_pixels(data, scale=1):
 def encoded_frames(tmp_path_factory, make_video):
     """{name: file bytes}: textured frames as Pillow writes them with various JPEG options (odd sizes
     too), and frames FFmpeg's mjpeg encoder writes through utils/video_jpg_ucf101_hmdb51.py."""
-    from scripts.bench_loader import textured_frames
+    from benchmarks.bench_loader import textured_frames
     from utils.video_jpg_ucf101_hmdb51 import convert_video_pyav
     frame = Image.fromarray(textured_frames(np.random.default_rng(3), 1, width=157, height=118)[0])
     frames = {'q75 4:2:0': _encoded(frame, quality=75), 'q95 4:4:4': _encoded(frame, quality=95, subsampling=0),

@@ -19,7 +19,7 @@ from PIL import Image
 import datasets
 from datasets.hdf5 import Hdf5FrameBytes, stored_frame_numbers, write_video
 from datasets.safe_clips import SafeClips, clip_shape
-from engine.errors import BadInput, MissingInput
+from core.errors import BadInput, MissingInput
 from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
 from utils import generate_video_hdf5
 
@@ -352,7 +352,7 @@ def test_main_and_test_py_give_the_jpeg_runs_results(tiny, tmp_path):
 
 
 def test_bench_loader_measures_both_storages(tmp_path):
-    from scripts import bench_loader
+    from benchmarks import bench_loader
     video_path, annotation_path = bench_loader.write_jpeg_dataset(
         str(tmp_path / 'data'), n_classes=1, n_train=1, n_val=1, n_frames=8, width=64, height=48)
     out = tmp_path / 'bench.json'

@@ -216,13 +216,13 @@ def test_resume_without_repeating_the_model_flags(data_root, tmp_path):
     assert second['model_opts'] == first['model_opts']
 
 
-# Paddle's known chatter (engine/preload.py): UserWarnings and glog lines that say nothing about the run.
+# Paddle's known chatter (core/preload.py): UserWarnings and glog lines that say nothing about the run.
 PADDLE_NOISE = ('No ccache found', 'When training, we now always track', 'not support input out tensor',
                 'New Executor is Running', 'pir_interpreter', 'oneDNN v')
 
 
 def clean_env():
-    """This environment without the settings engine/preload.py may have put into it (an in-process import of
+    """This environment without the settings core/preload.py may have put into it (an in-process import of
     main.py in this test session), so a subprocess starts as a user's shell does."""
     return {k: v for k, v in os.environ.items() if k not in ('GLOG_minloglevel', 'PYTHONWARNINGS')}
 
@@ -251,7 +251,7 @@ def test_commands_hide_paddles_noise_unless_verbose(data_root, tmp_path):
 
 def test_quiet_paddle_switches_filters_and_environment(monkeypatch):
     import warnings
-    from engine.preload import quiet_paddle
+    from core.preload import quiet_paddle
     monkeypatch.delenv('GLOG_minloglevel', raising=False)
     monkeypatch.setenv('PYTHONWARNINGS', 'ignore::DeprecationWarning')  # a user's own entry is kept
     with warnings.catch_warnings(record=True) as caught:

@@ -1,5 +1,5 @@
 """Isolated parity checks against the reference's training (PyTorch side:
-tests/torch_reference_training.py and tests/torch_reference_models.py), one per place where a
+benchmarks/parity/torch_reference_training.py and benchmarks/parity/torch_reference_models.py), one per place where a
 systematic difference could make our training learn differently (docs/PARITY.md):
 
 * the tensor a training clip becomes (same frames, same temporal/scale/position draws);
@@ -7,7 +7,7 @@ systematic difference could make our training learn differently (docs/PARITY.md)
 * a few SGD steps from identical weights on identical batches: loss, weights, BN running stats;
 * temporal sampling (training crop, test windows) and the loss reduction;
 * validation during training leaves the training itself unchanged;
-* scripts/parity.py end to end on a tiny dataset.
+* benchmarks/parity/harness.py end to end on a tiny dataset.
 """
 import json
 import os
@@ -25,8 +25,8 @@ import pytest
 import datasets
 import models
 from datasets.temporal_transforms import LoopPadding, TemporalRandomCrop, sliding_windows
-from scripts import parity_checks
-from scripts.bench_loader import write_jpeg_dataset
+from benchmarks.parity import checks as parity_checks
+from benchmarks.bench_loader import write_jpeg_dataset
 from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
 from utils.convert_torch_checkpoint import convert_state_dict
 
@@ -35,8 +35,8 @@ if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
 else:
     torch = pytest.importorskip('torch')
 
-from tests import torch_reference_models as trm  # noqa: E402
-from tests import torch_reference_training as ref  # noqa: E402
+from benchmarks.parity import torch_reference_models as trm  # noqa: E402
+from benchmarks.parity import torch_reference_training as ref  # noqa: E402
 
 KINETICS = dict(value_scale=1, mean_dataset='kinetics', std_norm=True)
 
@@ -287,7 +287,7 @@ def test_parity_script_end_to_end(tmp_path):
     work = tmp_path / 'runs'
     tiny_recipe = ['--n_classes', n_classes, '--widen_factor', '0.125', '--sample_size', '16', '--sample_duration',
                    '4', '--batch_size', '4', '--milestones', '1', '--n_epochs', '2', '--n_threads', '0']
-    proc = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
+    proc = run('benchmarks/parity/harness.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert proc.returncode in (0, 1), proc.stderr[-3000:]
     assert 'paddle - torch over 2 seeds: late loss' in proc.stdout
     with open(work / 'default' / 'summary.json') as f:
@@ -305,7 +305,7 @@ def test_parity_script_end_to_end(tmp_path):
     for side, loop_and_loader in (('torch', ['--loop', 'torch', '--loader', 'torch']),
                                   ('default', ['--loop', 'ours', '--loader', 'ours'])):
         # the swap check's same-side runs are the harness's runs: every logged digit equal
-        swap = run('scripts/parity_checks.py', 'swap', '--data_dir', root, *loop_and_loader, '--seed', '1',
+        swap = run('benchmarks/parity/checks.py', 'swap', '--data_dir', root, *loop_and_loader, '--seed', '1',
                    '--result_path', tmp_path / side, '--', *tiny_recipe)
         assert swap.returncode == 0, swap.stderr[-3000:]
         harness_log = work / side / 'seed1' / ('train.log' if side == 'torch' else 'train/train.log')
@@ -314,19 +314,19 @@ def test_parity_script_end_to_end(tmp_path):
         for row, expected in zip(swapped, harness):
             assert row == pytest.approx(expected, rel=1e-5, abs=1e-9)
     crossed = tmp_path / 'swap' / 'loop_torch-loader_ours' / 'seed1'
-    swap = run('scripts/parity_checks.py', 'swap', '--data_dir', root, '--loop', 'torch', '--loader', 'ours',
+    swap = run('benchmarks/parity/checks.py', 'swap', '--data_dir', root, '--loop', 'torch', '--loader', 'ours',
                '--seed', '1', '--result_path', crossed, '--', *tiny_recipe)
     assert swap.returncode == 0, swap.stderr[-3000:]
-    table = run('scripts/parity_checks.py', 'swap_table', '--work_dir', work, '--swap_dir', tmp_path / 'swap', '--',
+    table = run('benchmarks/parity/checks.py', 'swap_table', '--work_dir', work, '--swap_dir', tmp_path / 'swap', '--',
                 *tiny_recipe)
     assert table.returncode == 0, table.stderr[-3000:]
     cells = {tuple(line.split(' | ')[:3]) for line in table.stdout.splitlines()[2:]}
     assert cells == {('| torch', 'torch', '2'), ('| torch', 'ours', '1'), ('| ours', 'ours', '2')}
-    losses = run('scripts/parity_checks.py', 'loader_loss', '--data_dir', root, '--checkpoint',
+    losses = run('benchmarks/parity/checks.py', 'loader_loss', '--data_dir', root, '--checkpoint',
                  work / 'default' / 'seed1' / 'train' / 'last.pdparams', '--epochs', '1', '--', *tiny_recipe)
     assert losses.returncode == 0, losses.stderr[-3000:]
     assert re.search(r'^ours loader: 12 clips, mean loss \d', losses.stdout, re.M)
     assert re.search(r'^torch loader: 12 clips, mean loss \d', losses.stdout, re.M)
-    again = run('scripts/parity.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
+    again = run('benchmarks/parity/harness.py', '--data_dir', root, '--work_dir', work, '--seeds', '1', '2', *tiny_recipe)
     assert again.returncode == proc.returncode and again.stdout == proc.stdout
     assert [p.stat().st_mtime_ns for p in finished] == stamps

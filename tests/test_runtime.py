@@ -104,7 +104,7 @@ def test_dygraph_predict_is_the_model():
 
 def test_benchmark_runs_on_a_tiny_model(tmp_path):
     out = tmp_path / 'bench.json'
-    cmd = [sys.executable, 'scripts/benchmark.py', '--sections', 'model', 'flops', '--model_depth', '10',
+    cmd = [sys.executable, 'benchmarks/benchmark.py', '--sections', 'model', 'flops', '--model_depth', '10',
            '--resnet_widen_factor', '0.125', '--sample_size', '32', '--sample_duration', '4', '--repeat', '1',
            '--json', str(out)]
     result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
@@ -121,12 +121,12 @@ def test_benchmark_runs_on_a_tiny_model(tmp_path):
 
 
 def test_static_training_probe_equals_the_dynamic_step(tmp_path):
-    """scripts/bench_static_training.py's oneDNN training step (its workarounds for Paddle 3.3.1's batch-norm
+    """benchmarks/bench_static_training.py's oneDNN training step (its workarounds for Paddle 3.3.1's batch-norm
     statistics and in-place loss) trains a narrow model as the dynamic graph does: same losses, weights and
     running statistics after three steps (a static step that left the running statistics alone, or updated
     them Paddle's way, would differ by percents)."""
     out = tmp_path / 'static.json'
-    cmd = [sys.executable, 'scripts/bench_static_training.py', '--model_depth', '10', '--resnet_widen_factor',
+    cmd = [sys.executable, 'benchmarks/bench_static_training.py', '--model_depth', '10', '--resnet_widen_factor',
            '0.125', '--batch_size', '4', '--sample_size', '16', '--sample_duration', '4', '--n_classes', '3',
            '--steps', '2', '--threads', '1', '--json', str(out)]
     proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)

@@ -5,15 +5,14 @@ import sys
 import numpy as np
 import pytest
 
-from engine.errors import BadInput
+from core.errors import BadInput
 from engine.static_training import use_static_training
 from test_main import read_tsv, run_main
 from tiny_data import make_frame_dataset, tiny_run_args
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, 'scripts'))
+from benchmarks import bench_static_training
 
-import bench_static_training  # noqa: E402
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 @pytest.mark.parametrize('case', [('resnet', 10, kernel, False) for kernel in ('3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast')]
@@ -23,7 +22,7 @@ def test_one_static_step_is_as_close_to_float64_as_the_dynamic_step(case):
     """One SGD step (momentum, weight decay) from the same weights on the same batch: every parameter's and
     running statistic's update is as close to the float64 dynamic step's as the float32 dynamic step's is (a
     static step that left the running statistics alone or updated them Paddle's way is off by 10-100 %;
-    `scripts/bench_static_training.py --sweep` runs every family x kernel x SE)."""
+    `benchmarks/bench_static_training.py --sweep` runs every family x kernel x SE)."""
     args = bench_static_training.main_parser().parse_args(
         ['--resnet_widen_factor', '0.25', '--batch_size', '4', '--sample_size', '32', '--sample_duration', '4',
          '--learning_rate', '0.01'])

@@ -7,7 +7,7 @@ import os
 
 import numpy as np
 
-from scripts.bench_loader import write_frame_tree
+from benchmarks.bench_loader import write_frame_tree
 
 CLASS_COLOURS = {'RedThings': (200, 40, 40), 'GreenThings': (40, 200, 40), 'BlueThings': (40, 40, 200)}
 

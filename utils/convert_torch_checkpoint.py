@@ -30,16 +30,13 @@ from collections import OrderedDict
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
-from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (engine/preload.py); --verbose keeps the noise
+before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
-from engine.errors import UserError, counted_problems, preview, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_file  # noqa: E402
+from core.errors import UserError, counted_problems, preview, run_command  # noqa: E402
+from core.flags import check_flags, check_output_file  # noqa: E402
 
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'

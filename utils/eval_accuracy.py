@@ -14,13 +14,10 @@ import argparse
 import os
 import sys
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:
-    sys.path.insert(0, ROOT)
 
 from datasets.annotation import subset_name  # noqa: E402
-from engine.errors import UserError, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_file  # noqa: E402
+from core.errors import UserError, run_command  # noqa: E402
+from core.flags import check_flags, check_output_file  # noqa: E402
 from engine.video_accuracy import evaluate, load_ground_truth, load_results  # noqa: E402
 
 # ----------------------------------------------------------------------------------------------

@@ -8,7 +8,6 @@ options are utils/eval_accuracy.py's. Prints 'top-k accuracy: X'.
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from utils.eval_accuracy import dataset_script  # noqa: E402
 
 evaluate_file, main = dataset_script('eval_hmdb51.py', __doc__)

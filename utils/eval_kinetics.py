@@ -9,7 +9,6 @@ prediction keyed either by that id or by the bare youtube id (the reference's te
 import os
 import sys
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 from engine.video_accuracy import strip_kinetics_suffix  # noqa: E402
 from utils.eval_accuracy import dataset_script  # noqa: E402
 

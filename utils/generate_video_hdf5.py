@@ -27,14 +27,11 @@ import shutil
 import sys
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from datasets.hdf5 import HDF5_SUFFIX, write_video  # noqa: E402
 from datasets.loader import frame_numbers, frame_path  # noqa: E402
-from engine.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_folder  # noqa: E402
+from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
+from core.flags import check_flags, check_output_folder  # noqa: E402
 from utils import video_jpg_ucf101_hmdb51 as jpg  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
@@ -246,7 +243,7 @@ def run(args):
 
 def main(argv=None):
     """Exit status 0, or 1 when a video failed; bad input, an unwritable HDF5_ROOT and signals end with one
-    'error: ...' line (engine.errors.run_command)."""
+    'error: ...' line (core.errors.run_command)."""
     parser = build_parser()
     args = check_flags(parser, parser.parse_args(argv))
     return run_command(run, args, output=args.dst_path)

@@ -13,9 +13,6 @@ The file names follow the reference: hmdb51_<k>.json.
 import os
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from utils.splits import (SplitFileError, build_parser, load_hmdb51_splits, parse_cli,  # noqa: E402
                           run_conversion, write_splits)

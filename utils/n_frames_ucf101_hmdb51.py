@@ -11,15 +11,12 @@ import argparse
 import os
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from datasets.hdf5 import HDF5_SUFFIX  # noqa: E402
 from datasets.loader import frame_numbers  # noqa: E402
 
-from engine.errors import run_command  # noqa: E402
-from engine.flags import check_output_folder  # noqa: E402
+from core.errors import run_command  # noqa: E402
+from core.flags import check_output_folder  # noqa: E402
 from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
 
 

@@ -26,8 +26,8 @@ import sys
 import tempfile
 
 from datasets.hdf5 import stored_frame_numbers
-from engine.errors import BadInput, run_command
-from engine.flags import check_output_folder
+from core.errors import BadInput, run_command
+from core.flags import check_output_folder
 
 SEED_LITERAL = 'annotation_dir_path'  # the seed README types this word before the folder
 
@@ -375,7 +375,7 @@ def write_splits(splits, split_entries, path_of, video_path=None, keep_missing=F
 
 def run_conversion(convert, args, class_folder):
     """Run ``convert`` (ucf101 / hmdb51 converter) on parsed CLI args; returns the exit status (bad input:
-    one 'error: ...' line, engine.errors.run_command)."""
+    one 'error: ...' line, core.errors.run_command)."""
     def body():
         check_output_folder(args.dst_dir_path, 'DST_DIR')
         _, ok = convert(args.dir_path, args.dst_dir_path, args.video_path, args.splits, args.keep_missing)

@@ -13,9 +13,6 @@ testlist videos "validation" (what the reference's training and test.py --test_s
 import os
 import sys
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from utils.splits import (SplitFileError, build_parser, find_ucf101_splits, load_ucf101_split,  # noqa: E402
                           parse_cli, run_conversion, write_splits)

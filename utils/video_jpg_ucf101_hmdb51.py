@@ -41,15 +41,12 @@ import sys
 import time
 from fractions import Fraction
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
 from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
-from engine.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
-from engine.flags import check_flags, check_output_folder  # noqa: E402
+from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
+from core.flags import check_flags, check_output_folder  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
 DEFAULT_SIZE = 240
@@ -738,7 +735,7 @@ def run(args):
 
 def main(argv=None):
     """Exit status 0, or 1 when a video failed; bad input, an unwritable JPG_ROOT and signals end with one
-    'error: ...' line (engine.errors.run_command)."""
+    'error: ...' line (core.errors.run_command)."""
     parser = build_parser()
     args = check_flags(parser, parser.parse_args(argv))
     return run_command(run, args, output=args.dst_dir_path)

@@ -1,9 +1,9 @@
 """Training in a static graph with oneDNN kernels (issue 14, item 1), measured and checked against the
 dynamic graph main.py trains in. main.py uses it with --train_graph static (or auto).
 
-    python scripts/bench_static_training.py                          # ResNet-18, 2 x 3 x 16 x 112 x 112
-    python scripts/bench_static_training.py --model_depth 10 --batch_size 8 --sample_size 48 --sample_duration 8
-    python scripts/bench_static_training.py --sweep          # one step, every family x kernel x SE the CLI offers
+    python -m benchmarks.bench_static_training                          # ResNet-18, 2 x 3 x 16 x 112 x 112
+    python -m benchmarks.bench_static_training --model_depth 10 --batch_size 8 --sample_size 48 --sample_duration 8
+    python -m benchmarks.bench_static_training --sweep          # one step, every family x kernel x SE the CLI offers
 
 The static step is engine.static_training's (``--train_graph static``), which works around Paddle 3.3.1's
 oneDNN training-graph defects (batch-norm running statistics, the in-place loss).
@@ -30,10 +30,8 @@ import time
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
 
-from engine.preload import before_paddle, quiet_paddle  # noqa: E402
+from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
 before_paddle()
 import paddle  # noqa: E402
@@ -144,7 +142,7 @@ def sweep(args):
     for case in sweep_cases():
         if args.only and case[0] not in args.only:
             continue
-        command = [sys.executable, os.path.abspath(__file__), '--case', json.dumps(case), '--threads', '1',
+        command = [sys.executable, '-m', 'benchmarks.bench_static_training', '--case', json.dumps(case), '--threads', '1',
                    '--batch_size', str(args.batch_size), '--sample_size', str(args.sample_size),
                    '--sample_duration', str(args.sample_duration), '--n_classes', str(args.n_classes),
                    '--resnet_widen_factor', str(args.resnet_widen_factor), '--learning_rate', str(args.learning_rate)]

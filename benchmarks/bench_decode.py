@@ -1,10 +1,10 @@
 """Per-frame cost and pixel difference of the JPEG decoders and resizers a clip loader could use, against
 the reference pipeline (Pillow: open -> convert('RGB') -> crop -> resize(BILINEAR)).
 
-    python scripts/bench_decode.py                 # generated textured frames + the demo dataset's frames
-    python scripts/bench_decode.py --repeat 5 --json decode.json
+    python -m benchmarks.bench_decode                 # generated textured frames + the demo dataset's frames
+    python -m benchmarks.bench_decode --repeat 5 --json decode.json
 
-Frames: textured 320x240 JPEGs (scripts/bench_loader.py's generator, quality 75 and 90, Pillow's 4:2:0)
+Frames: textured 320x240 JPEGs (benchmarks/bench_loader.py's generator, quality 75 and 90, Pillow's 4:2:0)
 and frames of the demo dataset (scripts/make_demo_dataset.py -> AVI -> utils/video_jpg_ucf101_hmdb51.py,
 FFmpeg's mjpeg), all 320x240. Every frame is cut with each of the training crop's five scales (corner
 crop side 240..119) and the validation crop, resized to --sample_size.
@@ -24,9 +24,6 @@ import time
 import numpy as np
 from PIL import Image
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from datasets.spatial_transforms import BILINEAR, CenterCrop, Compose, MultiScaleCornerCrop, Scale  # noqa: E402
 from datasets import default_scales  # noqa: E402
@@ -42,7 +39,7 @@ except ImportError:
 
 
 def textured_jpegs(n, quality, seed=0):
-    from scripts.bench_loader import textured_frames
+    from benchmarks.bench_loader import textured_frames
     frames = textured_frames(np.random.default_rng(seed), n)
     out = []
     for frame in frames:

@@ -1,7 +1,7 @@
 """The reference's 2020 training and inference (kenshohara/3D-ResNets-PyTorch master: ``main.py``,
 ``training.py``, ``inference.py``, ``spatial_transforms.py``, ``temporal_transforms.py``,
 ``datasets/videodataset.py``) re-implemented in PyTorch on top of ``torch_reference_models.py``, as
-the other side of ``scripts/parity.py``. Written from the reference's documented behaviour, not
+the other side of ``benchmarks/parity/harness.py``. Written from the reference's documented behaviour, not
 copied; what each piece reproduces:
 
 * data: frames ``<video_path>/<label>/<video>/image_%05d.jpg`` (1-indexed, PIL ``convert('RGB')``),
@@ -19,7 +19,7 @@ copied; what each piece reproduces:
   loop-padded and ends the video), ``Resize(sample_size)`` (short side, long side truncated) +
   ``CenterCrop`` + the same normalisation, softmax per clip averaged per video.
 
-    python tests/torch_reference_training.py --video_path D/jpg --annotation_path D/ucf101_01.json \
+    python -m benchmarks.parity.torch_reference_training --video_path D/jpg --annotation_path D/ucf101_01.json \
         --result_path R --n_classes 6 --model_depth 10 --sample_size 48 --sample_duration 8 ...
 
 writes ``R/train.log`` (the reference's columns ``epoch loss acc lr``) and ``R/metrics.json``
@@ -38,8 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import torch_reference_models  # noqa: E402
+from benchmarks.parity import torch_reference_models  # noqa: E402
 
 KINETICS_MEAN = [0.4345, 0.4051, 0.3775]
 KINETICS_STD = [0.2768, 0.2713, 0.2737]

@@ -1,8 +1,8 @@
 """Parameter and FLOP table of the models (docs/MODELS.md).
 
-    python scripts/model_table.py                       # print the markdown table
-    python scripts/model_table.py --update docs/MODELS.md   # rewrite the table between the markers
-    python scripts/model_table.py --quick                   # parameters only (no forward pass)
+    python -m benchmarks.model_table                       # print the markdown table
+    python -m benchmarks.model_table --update docs/MODELS.md   # rewrite the table between the markers
+    python -m benchmarks.model_table --quick                   # parameters only (no forward pass)
 
 Parameters: trainable parameters (conv, BN affine, classifier), 400 classes.
 FLOPs: multiply-accumulates (MACs) of every Conv3D and Linear, counted with forward post-hooks
@@ -16,7 +16,6 @@ import os
 import sys
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402

@@ -88,7 +88,7 @@ def check_flags(parser, args):
 # ----------------------------------------------------------------------------------------------
 
 def _cannot_write(path, reason):
-    from engine.errors import BadInput
+    from core.errors import BadInput
     return BadInput(f'cannot write {path} ({reason})')
 
 

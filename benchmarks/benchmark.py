@@ -1,8 +1,8 @@
 """Throughput of this project on this machine, in one run: model, data loader, end to end, frame extraction, FLOPs.
 
-    python scripts/benchmark.py                                   # CPU defaults, about 2 minutes
-    python scripts/benchmark.py --model resnet --model_depth 50 --batch_size 8 --device gpu --amp
-    python scripts/benchmark.py --sections model flops --json bench.json
+    python -m benchmarks.benchmark                                   # CPU defaults, about 2 minutes
+    python -m benchmarks.benchmark --model resnet --model_depth 50 --batch_size 8 --device gpu --amp
+    python -m benchmarks.benchmark --sections model flops --json bench.json
 
 Sections (--sections, default all):
   model   train step (forward, backward, SGD update) and inference clips/s, best of --repeat after a
@@ -10,15 +10,15 @@ Sections (--sections, default all):
           a static oneDNN graph; training in the dynamic graph and, where it can run, in the static oneDNN
           graph of --train_graph auto, the CPU default), Paddle untuned (a child process without those
           settings, CPU only), and PyTorch on the same architecture when torch is installed (CPU only;
-          tests/torch_reference_models.py)
+          benchmarks/parity/torch_reference_models.py)
   loader  JPEG tree -> normalised batch, clips/s, the reference's naive per-frame pipeline (PIL, float32 per
-          frame) vs --loader pil / fast / fast_draft (scripts/bench_loader.py)
+          frame) vs --loader pil / fast / fast_draft (benchmarks/bench_loader.py)
   e2e     --e2e_epochs epochs of main.py (validation every epoch, 2 loader workers) on a generated JPEG set,
           as run by default (--train_graph auto) and with --train_graph dygraph, each with its time split into
           data wait, forward + backward, optimizer, validation, checkpoints and the rest (start-up), against
-          tests/torch_reference_training.py (the reference's training loop in PyTorch, no per-epoch
-          validation) on the same data and recipe (scripts/parity.py's flags)
-  prep    avi -> jpg videos/s with PyAV (scripts/bench_video_jpg.py) on generated 320x240 videos
+          benchmarks/parity/torch_reference_training.py (the reference's training loop in PyTorch, no per-epoch
+          validation) on the same data and recipe (benchmarks/parity/harness.py's flags)
+  prep    avi -> jpg videos/s with PyAV (benchmarks/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
           fails under numpy 2)
 Ratios are what to compare: absolute numbers move with whatever else the machine is doing.
@@ -37,9 +37,6 @@ import time
 import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-for path in (REPO_ROOT, os.path.join(REPO_ROOT, 'tests')):
-    if path not in sys.path:
-        sys.path.insert(0, path)
 
 SECTIONS = ('model', 'loader', 'e2e', 'prep', 'flops')
 
@@ -116,7 +113,7 @@ def static_train_step(args, clips, targets):
     """A training step of a fresh copy of the model in the static oneDNN graph (--train_graph static)."""
     import paddle
     import models
-    from scripts.bench_static_training import StaticStep
+    from benchmarks.bench_static_training import StaticStep
     paddle.seed(0)
     model = models.generate_model(model_options(args))
     model.train()
@@ -158,7 +155,7 @@ def untuned_rows(args):
     """The model rows of a child process that skips engine.runtime's CPU settings."""
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'untuned.json')
-        command = [sys.executable, os.path.abspath(__file__), '--sections', 'model', '--untuned', '--json', out,
+        command = [sys.executable, '-m', 'benchmarks.benchmark', '--sections', 'model', '--untuned', '--json', out,
                    '--quiet'] + args.model_argv
         env = {k: v for k, v in os.environ.items() if k not in ('OMP_NUM_THREADS', 'MKL_DEBUG_CPU_TYPE')}
         subprocess.run(command, check=True, env=env, stdout=subprocess.DEVNULL)
@@ -187,7 +184,7 @@ def model_section(args):
 
 def flops_section(args):
     import models
-    from scripts.model_table import count_macs, count_params
+    from benchmarks.model_table import count_macs, count_params
     model = models.generate_model(dict(model_options(args), data_format='NCDHW'))
     clip = (args.sample_duration, args.sample_size, args.sample_size)
     return {'params_m': count_params(model) / 1e6, 'gmacs_per_clip': count_macs(model, clip) / 1e9,
@@ -195,7 +192,7 @@ def flops_section(args):
 
 
 def loader_section(args):
-    from scripts.bench_loader import LOADERS, loader_throughput, write_jpeg_dataset
+    from benchmarks.bench_loader import LOADERS, loader_throughput, write_jpeg_dataset
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         video_path, annotation_path = write_jpeg_dataset(tmp)
@@ -254,8 +251,8 @@ def _timed_run(command, log_path):
 
 
 def e2e_section(args):
-    from scripts import parity
-    from scripts.bench_loader import write_jpeg_dataset
+    from benchmarks.parity import harness as parity
+    from benchmarks.bench_loader import write_jpeg_dataset
     recipe = parity.parse_args(['--n_epochs', str(args.e2e_epochs), '--milestones', str(args.e2e_epochs - 1),
                                 '--n_classes', '3', '--learning_rate', '0.01'])
     with tempfile.TemporaryDirectory(prefix='benchmark_e2e_') as tmp:
@@ -268,12 +265,12 @@ def e2e_section(args):
                  '--dataset', 'ucf101', '--device', 'cpu', '--model', 'resnet', '--lr_scheduler', 'multistep',
                  '--train_crop', 'corner', '--checkpoint', str(args.e2e_epochs), '--manual_seed', '1', '--no_tqdm']
                 + parity.recipe_flags(recipe))
-        probe = ('import sys; sys.path.insert(0, sys.argv[1]); from scripts.benchmark import e2e_probe; '
-                 'sys.exit(e2e_probe(sys.argv[2], sys.argv[3:]))')
+        probe = ('import sys; from benchmarks.benchmark import e2e_probe; '
+                 'sys.exit(e2e_probe(sys.argv[1], sys.argv[2:]))')
         rows = {}
         for side, graph in (('paddle', 'auto'), ('paddle dygraph', 'dygraph')):  # auto: main.py's default
             result = os.path.join(tmp, side.replace(' ', '_'))
-            wall = _timed_run([sys.executable, '-c', probe, REPO_ROOT, timings] + ours
+            wall = _timed_run([sys.executable, '-c', probe, timings] + ours
                               + ['--result_path', result, '--train_graph', graph], result + '.log')
             with open(timings) as f:
                 parts = json.load(f)
@@ -300,7 +297,7 @@ def e2e_section(args):
 
 
 def prep_section(args):
-    from scripts.bench_video_jpg import bench
+    from benchmarks.bench_video_jpg import bench
     from scripts.make_demo_dataset import make_dataset
     from utils.video_jpg_ucf101_hmdb51 import _default_jobs
     tmp = tempfile.mkdtemp(prefix='benchmark_prep_')

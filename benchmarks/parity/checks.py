@@ -1,12 +1,12 @@
 """Diagnostics behind docs/PARITY.md, comparing our training with the PyTorch side
-(tests/torch_reference_training.py) where the seed-level harness (scripts/parity.py) cannot:
+(benchmarks/parity/torch_reference_training.py) where the seed-level harness (benchmarks/parity/harness.py) cannot:
 
-    python scripts/parity_checks.py draws --data_dir data/parity --epochs 10
-    python scripts/parity_checks.py trajectory --data_dir data/parity --steps 40 --dtype float64
-    python scripts/parity_checks.py swap --data_dir data/parity --loop torch --loader ours --seed 1 \
+    python -m benchmarks.parity.checks draws --data_dir data/parity --epochs 10
+    python -m benchmarks.parity.checks trajectory --data_dir data/parity --steps 40 --dtype float64
+    python -m benchmarks.parity.checks swap --data_dir data/parity --loop torch --loader ours --seed 1 \
         --result_path results/swap/loop_torch-loader_ours/seed1
-    python scripts/parity_checks.py swap_table --work_dir results/parity --swap_dir results/swap
-    python scripts/parity_checks.py loader_loss --data_dir data/parity --checkpoint results/parity/default/seed1/train/last.pdparams
+    python -m benchmarks.parity.checks swap_table --work_dir results/parity --swap_dir results/swap
+    python -m benchmarks.parity.checks loader_loss --data_dir data/parity --checkpoint results/parity/default/seed1/train/last.pdparams
 
 * ``draws``: both sides' real training loaders (ours: the DataLoader main.py builds, reseeded per
   epoch as main.py does; the PyTorch side's: its DataLoader and worker seeding) run for some epochs with
@@ -23,11 +23,11 @@
   ``train.log`` (``epoch loss acc lr``, as both sides do). Over seeds, loop x loader tells whether a
   difference between the sides' training curves comes from the data or from the training.
   ``swap_table`` prints the four cells' late-training loss over the finished runs (a side's own pair:
-  scripts/parity.py's runs).
+  benchmarks/parity/harness.py's runs).
 * ``loader_loss``: one trained checkpoint of ours on fresh batches of both sides' loaders (training
   mode, no updates): if one loader's clips were easier to fit, its mean loss would be lower.
 
-PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is scripts/parity.py's
+PyTorch is needed (scripts/test.sh installs the CPU build). ``--data_dir`` is benchmarks/parity/harness.py's
 dataset (built by it); ``trajectory`` can also run on random batches (``--random_batches``).
 """
 import argparse
@@ -40,25 +40,22 @@ import tempfile
 
 import numpy as np
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-sys.path.insert(0, os.path.join(ROOT, 'tests'))
-sys.path.insert(0, os.path.join(ROOT, 'scripts'))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-from engine.preload import before_paddle  # noqa: E402
+from core.preload import before_paddle  # noqa: E402
 
 before_paddle()
 # Paddle loads its OpenMP runtime before PyTorch does: the other way round, with OMP_NUM_THREADS=1 inherited (as
 # from any parent that imported Paddle, e.g. pytest), the static training graph's oneDNN kernels take another
 # thread count than in main.py and round differently. Importing Paddle sets OMP_NUM_THREADS when unset; PyTorch
-# then sees the environment tests/torch_reference_training.py sees.
+# then sees the environment benchmarks/parity/torch_reference_training.py sees.
 _inherited_omp_threads = os.environ.get('OMP_NUM_THREADS')
 import paddle  # noqa: E402,F401
 if _inherited_omp_threads is None:
     os.environ.pop('OMP_NUM_THREADS', None)
 import torch  # noqa: E402
 
-import torch_reference_training as ref  # noqa: E402
+from benchmarks.parity import torch_reference_training as ref  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------ draws
@@ -92,7 +89,7 @@ def draw_options(data_dir, seed, recorder, recipe_args):
 
 def our_draws(data_dir, epochs, seed, recorder, recipe_args=()):
     """Every training clip's draws through the loader main.py builds for the harness's recipe (``recipe_args``:
-    scripts/parity.py's recipe flags)."""
+    benchmarks/parity/harness.py's recipe flags)."""
     from engine import training
     from datasets import spatial_transforms, temporal_transforms
 
@@ -341,8 +338,8 @@ def trajectory(ours, theirs, batches, steps, learning_rate=0.003, momentum=0.9, 
 
 # ------------------------------------------------------------------------------------------- swap
 def swap_options(data_dir, seed, result_path, recipe_args=()):
-    """(our options, the PyTorch side's options) for one seed: the flags scripts/parity.py gives main.py and
-    tests/torch_reference_training.py, with ``recipe_args`` (parity.py's recipe flags, e.g. --n_epochs 2)."""
+    """(our options, the PyTorch side's options) for one seed: the flags benchmarks/parity/harness.py gives main.py and
+    benchmarks/parity/torch_reference_training.py, with ``recipe_args`` (parity.py's recipe flags, e.g. --n_epochs 2)."""
     import opts
     import parity
 
@@ -557,20 +554,20 @@ def parse_args(argv=None):
                          help="torch_generator: the PyTorch side's loader on a generator of its own")
     swapped.add_argument('--seed', type=int, default=1)
     swapped.add_argument('--result_path', required=True, help='where train.log is written')
-    swapped.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
+    swapped.add_argument('recipe', nargs='*', help="after --: benchmarks/parity/harness.py's recipe flags (default: its recipe)")
     loaders = sub.add_parser('loader_loss', help="a trained checkpoint's loss on fresh batches of each side's loader",
                              allow_abbrev=False)
     loaders.add_argument('--checkpoint', required=True, help="one of ours, e.g. the harness's seed<N>/train/last.pdparams")
     loaders.add_argument('--seed', type=int, default=1, help='seeds both loaders')
     loaders.add_argument('--epochs', type=int, default=12)
-    loaders.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
+    loaders.add_argument('recipe', nargs='*', help="after --: benchmarks/parity/harness.py's recipe flags (default: its recipe)")
     table = sub.add_parser('swap_table', help='the loop x loader table over finished runs', allow_abbrev=False)
-    table.add_argument('--work_dir', required=True, help="scripts/parity.py's --work_dir (the same-side runs)")
+    table.add_argument('--work_dir', required=True, help="benchmarks/parity/harness.py's --work_dir (the same-side runs)")
     table.add_argument('--swap_dir', required=True, help='where the swap runs are: loop_<loop>-loader_<loader>/seed<N>')
-    table.add_argument('recipe', nargs='*', help="after --: scripts/parity.py's recipe flags (default: its recipe)")
+    table.add_argument('recipe', nargs='*', help="after --: benchmarks/parity/harness.py's recipe flags (default: its recipe)")
     for parser in (draws, path, swapped, loaders):
         parser.add_argument('--data_dir', default=os.path.join('data', 'parity'),
-                            help="scripts/parity.py's dataset (jpg/ and ucf101_01.json)")
+                            help="benchmarks/parity/harness.py's dataset (jpg/ and ucf101_01.json)")
     args = p.parse_args(argv)
     if args.check == 'swap_table':
         args.work_dir, args.swap_dir = os.path.abspath(args.work_dir), os.path.abspath(args.swap_dir)
@@ -582,7 +579,7 @@ def parse_args(argv=None):
         args.checkpoint = os.path.abspath(args.checkpoint)
     needs_data = not getattr(args, 'random_batches', False)
     if needs_data and not os.path.isfile(os.path.join(args.data_dir, 'ucf101_01.json')):
-        p.error(f'{args.data_dir} holds no ucf101_01.json; build it with scripts/parity.py --data_dir '
+        p.error(f'{args.data_dir} holds no ucf101_01.json; build it with benchmarks/parity/harness.py --data_dir '
                 f'{args.data_dir} (or pass --random_batches to trajectory)')
     return args
 

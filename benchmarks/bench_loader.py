@@ -8,10 +8,10 @@ of the HDF5 rows are to it too). 'pil' keeps that per-frame PIL order but stays 
 batches (datasets.input_normalizer); 'fast' decodes with libjpeg-turbo and crops + resizes each frame in one
 step (the same pixels); 'fast_draft' also decodes at reduced size (other pixels).
 
-    python scripts/bench_loader.py                        # on a generated set (temporary)
-    python scripts/bench_loader.py --video_path data/ucf101_jpg \\
+    python -m benchmarks.bench_loader                        # on a generated set (temporary)
+    python -m benchmarks.bench_loader --video_path data/ucf101_jpg \\
         --annotation_path data/ucf101_01.json --workers 0 4 --json loader.json
-    python scripts/bench_loader.py --file_types jpg hdf5  # both storages (--file_type), same frames
+    python -m benchmarks.bench_loader --file_types jpg hdf5  # both storages (--file_type), same frames
 
 With ``--file_types ... hdf5`` the same frames are also read from HDF5 videos (``--file_type hdf5``): the JPEG
 tree packed by utils/generate_video_hdf5.py into a temporary folder, or ``--hdf5_path`` if given.
@@ -37,9 +37,6 @@ from argparse import Namespace
 
 import numpy as np
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 import paddle  # noqa: E402
 

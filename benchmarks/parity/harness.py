@@ -1,8 +1,8 @@
 """Learning parity: the same recipe trained by this project (main.py + test.py) and by a PyTorch
-re-implementation of the reference's 2020 training (tests/torch_reference_training.py), over seeds.
+re-implementation of the reference's 2020 training (benchmarks/parity/torch_reference_training.py), over seeds.
 
-    python scripts/parity.py                      # 5 seeds, both sides, the recipe below
-    python scripts/parity.py --seeds 1 2 --sides paddle --label pil -- --loader pil
+    python -m benchmarks.parity.harness                      # 5 seeds, both sides, the recipe below
+    python -m benchmarks.parity.harness --seeds 1 2 --sides paddle --label pil -- --loader pil
 
 The data is a generated motion dataset in UCF-101's layout (scripts/make_demo_dataset.py with 4
 groups x 9 clips: 6 classes that differ only in motion, 162 training / 54 held-out videos on split
@@ -32,7 +32,7 @@ import time
 
 from tqdm import tqdm
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 SIDES = ('torch', 'paddle')
 LOSS_TOLERANCE = 0.02   # relative, on the mean late-training loss
 ACC_TOLERANCE = 0.03    # absolute, on the mean held-out video top-1
@@ -69,7 +69,7 @@ def recipe_flags(args):
 
 
 def torch_commands(args, data_dir, run_dir, seed):
-    return [[args.python, 'tests/torch_reference_training.py', '--video_path', os.path.join(data_dir, 'jpg'),
+    return [[args.python, '-m', 'benchmarks.parity.torch_reference_training', '--video_path', os.path.join(data_dir, 'jpg'),
              '--annotation_path', os.path.join(data_dir, 'ucf101_01.json'), '--result_path', run_dir,
              '--manual_seed', str(seed)] + recipe_flags(args)]
 

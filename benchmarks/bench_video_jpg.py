@@ -2,8 +2,8 @@
 of the PyAV backend and, where the ffmpeg program is installed, of the ffmpeg backend, on the same
 videos.
 
-    python scripts/bench_video_jpg.py                     # on a generated demo set (temporary)
-    python scripts/bench_video_jpg.py --src data/UCF-101  # on your own <class>/<video> tree
+    python -m benchmarks.bench_video_jpg                     # on a generated demo set (temporary)
+    python -m benchmarks.bench_video_jpg --src data/UCF-101  # on your own <class>/<video> tree
 
 Each backend converts the whole tree into a fresh temporary folder (nothing is kept), --repeat
 times; the best run is reported.
@@ -15,9 +15,6 @@ import sys
 import tempfile
 import time
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if REPO_ROOT not in sys.path:
-    sys.path.insert(0, REPO_ROOT)
 
 from utils import video_jpg_ucf101_hmdb51 as v2j  # noqa: E402
 
