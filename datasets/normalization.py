@@ -9,7 +9,7 @@ per-frame ``ToTensor`` + ``Normalize`` (spatial_transforms.py) compute the same 
 import numpy as np
 import paddle
 
-from models import DATA_FORMATS, check_data_format, to_data_format
+from core.layout import DATA_FORMATS, check_data_format, to_data_format
 from .mean import get_mean
 
 __all__ = ['DATA_FORMATS', 'normalization_values', 'input_normalizer']

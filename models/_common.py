@@ -32,36 +32,13 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 
 from core.errors import BadInput
+from core.layout import DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format, to_data_format  # noqa: F401
 
 BN_MOMENTUM = 0.9   # == PyTorch momentum 0.1
 BN_EPSILON = 1e-5
 
-DATA_FORMATS = ['NCDHW', 'NDHWC']
-DEFAULT_DATA_FORMAT = 'NCDHW'
-
 # a context variable, not a module global, so that models built concurrently do not interfere
 _data_format_of_build = contextvars.ContextVar('data_format_of_build', default=DEFAULT_DATA_FORMAT)
-
-
-def check_data_format(data_format):
-    """``data_format`` in canonical (upper-case) spelling; ValueError naming the valid ones."""
-    canonical = str(data_format).upper()
-    if canonical not in DATA_FORMATS:
-        raise BadInput('unknown data_format {!r}; valid data formats: {} (NDHWC = '
-                         'channels-last)'.format(data_format, ', '.join(DATA_FORMATS)))
-    return canonical
-
-
-def channel_axis(data_format):
-    """The channel axis of a 5-D batch: 1 for ``'NCDHW'``, 4 for ``'NDHWC'``."""
-    return 1 if check_data_format(data_format) == 'NCDHW' else 4
-
-
-def to_data_format(clips, data_format):
-    """An ``N x C x T x H x W`` batch (as the datasets yield it) in ``data_format``."""
-    if check_data_format(data_format) == 'NCDHW':
-        return clips
-    return clips.transpose([0, 2, 3, 4, 1])
 
 
 @contextlib.contextmanager
