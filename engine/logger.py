@@ -7,6 +7,8 @@ import os
 import shutil
 import tempfile
 
+from core.files import atomic_open, make_normal_mode
+
 
 class TSVLogger:
     """A tab-separated log with a header row, as the reference writes; appends when resuming a run, after
@@ -48,10 +50,8 @@ def drop_epochs_from(path, epoch):
     keep = [rows[0]] + [row for row in rows[1:] if kept(row)]
     if len(keep) == len(rows):
         return
-    tmp = path + '.tmp'
-    with open(tmp, 'w', newline='') as f:
+    with atomic_open(path, 'w', newline='') as f:
         csv.writer(f, delimiter='\t').writerows(keep)
-    os.replace(tmp, path)
 
 
 def _format(value):
@@ -129,6 +129,7 @@ def continue_records(logdir, keep_before):
                 value, walltime = points[step]
                 writer.add_scalar(tag, value, step, walltime=walltime)
         writer.close()
+    make_normal_mode(os.path.join(tmp_dir, RECORD_FILE))
     os.replace(os.path.join(tmp_dir, RECORD_FILE), target)
     shutil.rmtree(tmp_dir, ignore_errors=True)
     for path in paths:

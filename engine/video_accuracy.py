@@ -13,11 +13,11 @@ import csv
 import json
 import os
 import re
-import tempfile
 
 import numpy as np
 
 from datasets.annotation import subset_name
+from core import files
 from core.errors import BadInput, MissingInput
 
 # Kinetics video folders are '<youtube_id>_<start:06d>_<end:06d>'; the reference keys results by youtube_id.
@@ -126,18 +126,9 @@ def segment_results_json(video_ids, segments, scores, class_names, top_k=5):
 
 
 def write_json_atomic(obj, path):
-    """json.dump to a temporary file next to `path`, then rename it over `path`."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(obj, f, indent=1)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    """json.dump to a temporary file next to `path`, then rename it over `path` (core.files: a normal file's
+    mode, 0644 under umask 022)."""
+    files.write_json_atomic(obj, path, indent=1)
 
 
 def _read_json(path, what):
@@ -265,7 +256,7 @@ def per_class_rows(cm, class_names, top5_correct=None, missing_per_class=None):
 
 
 def write_per_class_csv(path, rows):
-    with open(path, 'w', newline='') as f:
+    with files.atomic_open(path, 'w', newline='') as f:
         writer = csv.DictWriter(f, fieldnames=list(rows[0].keys()) if rows else ['class_index'])
         writer.writeheader()
         writer.writerows(rows)

@@ -16,6 +16,7 @@ from datasets.hdf5 import HDF5_SUFFIX  # noqa: E402
 from datasets.loader import frame_numbers  # noqa: E402
 
 from core.errors import run_command  # noqa: E402
+from core.files import write_text_atomic  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
 from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
 
@@ -27,11 +28,7 @@ def n_frames_of(video_dir):
 
 
 def write_n_frames(video_dir, n):
-    path = os.path.join(video_dir, 'n_frames')
-    tmp = path + '.tmp'
-    with open(tmp, 'w') as f:
-        f.write(str(n))
-    os.replace(tmp, path)
+    write_text_atomic(os.path.join(video_dir, 'n_frames'), str(n))
 
 
 def class_process(class_dir, report):

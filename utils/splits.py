@@ -19,14 +19,13 @@ The JSON is the reference's (ActivityNet-like) format::
                                                                                # with frames folder
 """
 import argparse
-import json
 import os
 import re
 import sys
-import tempfile
 
 from datasets.hdf5 import stored_frame_numbers
 from core.errors import BadInput, run_command
+from core.files import write_json_atomic
 from core.flags import check_output_folder
 
 SEED_LITERAL = 'annotation_dir_path'  # the seed README types this word before the folder
@@ -249,17 +248,7 @@ def build_database(labels, entries, video_path=None, keep_missing=False):
 
 def write_json(path, data):
     """Write atomically (temporary file in the same folder, then rename)."""
-    folder = os.path.dirname(os.path.abspath(path))
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', dir=folder)
-    try:
-        with os.fdopen(fd, 'w') as f:
-            json.dump(data, f)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    write_json_atomic(data, path, indent=None)  # core.files: a normal file's mode (0644 under umask 022)
 
 
 # --------------------------------------------------------------------------------------------------
