@@ -7,13 +7,12 @@ import socket
 
 import pytest
 
-from tests.test_main import PADDLE_NOISE
+from tests.fixtures import PADDLE_NOISE, REPO
 
 nbformat = pytest.importorskip('nbformat')
 nbclient = pytest.importorskip('nbclient')
 pytest.importorskip('ipykernel')
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(REPO, 'notebooks', 'aistudio_demo.ipynb')
 
 WAIT_FOR_VISUALDL = """

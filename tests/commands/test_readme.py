@@ -17,7 +17,8 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.fixtures import REPO
+
 README = os.path.join(REPO, 'README.md')
 AISTUDIO_REPO = '/home/aistudio/3D-ResNets-Paddle'  # the AI Studio cells' %cd into the clone
 
