@@ -231,8 +231,10 @@ def tiny(tmp_path_factory):
 
 def opt_for(root, file_type, loader='fast', **kw):
     """Options over the tree ``tiny`` of ``file_type`` (its JPEG or HDF5 copy)."""
-    return make_opt(str(root / ('h5' if file_type == 'hdf5' else 'jpg')), str(root / 'ucf101_01.json'), loader,
-                    base='small', file_type=file_type, **kw)
+    options = dict(video_path=str(root / ('h5' if file_type == 'hdf5' else 'jpg')), file_type=file_type,
+                   annotation_path=str(root / 'ucf101_01.json'), loader=loader)
+    options.update(kw)  # may replace the paths
+    return make_opt(base='small', **options)
 
 
 @pytest.mark.parametrize('loader', ['fast', 'pil', 'fast_draft'])
