@@ -196,7 +196,39 @@ def build_three_d_resnet(input_shape, output_shape, repetitions, output_activati
                 layer.weight.regularizer = reg
     if act is not None:
         model.register_forward_post_hook(lambda layer, inputs, output: act(output))
+    model.register_forward_pre_hook(_layout_check(channels, model.data_format))
     return model
+
+
+_LAYOUTS = {'NCDHW': ('N x C x T x H x W', 1), 'NDHWC': ('N x T x H x W x C', 4)}
+
+
+def _layout_check(channels, data_format):
+    """A forward pre-hook refusing, with one error naming the layout the model takes, a batch that is not a
+    5-D tensor with ``channels`` on the model's channel axis (e.g. the seed's channels-last clips given to a
+    channels-first model, which would otherwise fail deep inside conv1 with Paddle's own traceback)."""
+    expected, axis = _LAYOUTS[data_format]
+    other_format = 'NDHWC' if data_format == 'NCDHW' else 'NCDHW'
+    other, other_axis = _LAYOUTS[other_format]
+
+    def check(layer, inputs):
+        x = inputs[0] if inputs else None
+        shape = list(getattr(x, 'shape', []) or [])
+        if len(shape) != 5:
+            raise ValueError(f'the model takes a 5-D batch {expected} (data_format={data_format!r}, {channels} '
+                             f'channels); got a tensor of shape {shape}' + (
+                                 ': add the batch axis with x.unsqueeze(0)' if len(shape) == 4 else ''))
+        if shape[axis] in (channels, -1, None):
+            return None
+        hint = ''
+        if shape[other_axis] == channels:
+            perm = [0, 4, 1, 2, 3] if data_format == 'NCDHW' else [0, 2, 3, 4, 1]
+            hint = (f'; it looks {other} ({other_format}): transpose it with x.transpose({perm}), or build the '
+                    f'model with data_format={other_format!r}')
+        raise ValueError(f'the model takes {expected} batches (data_format={data_format!r}) with {channels} '
+                         f'channels on axis {axis}; got shape {shape}{hint}')
+
+    return check
 
 
 def _named(depth, repetitions, use_bottleneck, seed_name=None):

@@ -41,6 +41,8 @@ import sys
 
 import numpy as np
 
+from core.files import write_json_atomic
+from core.progress import progress as progress_bar
 from datasets.synthetic import MOTION_CLASSES, encode_avi, motion_frames
 
 CLASS_ORDER = MOTION_CLASSES  # --n_classes N keeps the first N
@@ -80,11 +82,11 @@ def _prepare_folders(dst_dir, folders, params_path, overwrite):
         os.makedirs(d)
 
 
-def _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed, progress):
+def _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed, progress,
+                  no_tqdm=False):
     """One .avi per (class, group, clip) of ``jobs``; returns the number of frames written."""
-    from tqdm import tqdm
     total_frames = 0
-    for class_name, g, k in tqdm(jobs, unit='video', disable=not progress):
+    for class_name, g, k in progress_bar(jobs, desc='videos', unit='video', disable=not progress, no_tqdm=no_tqdm):
         ci = CLASS_ORDER.index(class_name)
         video_rng = np.random.default_rng([seed, ci, g, k, 1])
         n = n_frames + (int(video_rng.integers(-frames_jitter, frames_jitter + 1))
@@ -120,7 +122,7 @@ def _write_split_lists(list_dir, classes, n_groups, n_clips):
 
 def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frames_jitter=8,
                  width=320, height=240, fps=25, codec='mpeg4', seed=0, overwrite=False,
-                 progress=True, out=sys.stdout):
+                 progress=True, out=sys.stdout, no_tqdm=False):
     classes = sorted(CLASS_ORDER[:n_classes])  # UCF-101's classInd.txt is alphabetical
     params = dict(n_classes=n_classes, n_groups=n_groups, n_clips=n_clips, n_frames=n_frames,
                   frames_jitter=frames_jitter, width=width, height=height, fps=fps, codec=codec,
@@ -138,10 +140,9 @@ def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frame
     jobs = [(c, g, k) for c in classes for g in range(1, n_groups + 1)
             for k in range(1, n_clips + 1)]
     total_frames = _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed,
-                                 progress)
+                                 progress, no_tqdm)
     _write_split_lists(list_dir, classes, n_groups, n_clips)
-    with open(params_path, 'w') as f:
-        json.dump(params, f)
+    write_json_atomic(params, params_path, indent=None)  # written last: it marks a complete dataset
     print('wrote %d videos (%d frames, %d classes: %s) to %s and split lists to %s'
           % (len(jobs), total_frames, len(classes), ', '.join(classes), video_root, list_dir),
           file=out)
@@ -174,6 +175,8 @@ def main(argv=None):
                    help='replace an existing dataset in DST_DIR (by default a dataset made with '
                         'the same options is kept and anything else is refused)')
     p.add_argument('--no_progress', action='store_true', help='no progress bar')
+    p.add_argument('--no_tqdm', action='store_true',
+                   help='plain progress lines instead of a bar (the default when the output is not a terminal)')
     args = p.parse_args(argv)
     if not 2 <= args.n_classes <= len(CLASS_ORDER):
         p.error('--n_classes must be in 2..%d' % len(CLASS_ORDER))
@@ -189,7 +192,7 @@ def main(argv=None):
         p.error('--fps must be >= 1')
     make_dataset(args.dst_dir, args.n_classes, args.n_groups, args.n_clips, args.n_frames,
                  args.frames_jitter, args.width, args.height, args.fps, args.codec, args.seed,
-                 args.overwrite, progress=not args.no_progress)
+                 args.overwrite, progress=not args.no_progress, no_tqdm=args.no_tqdm)
     return 0
 
 
