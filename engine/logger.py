@@ -329,3 +329,33 @@ def visualdl_argv(*logdirs, port=None, python=None):
 def visualdl_command(*logdirs, port=None, python=None):
     """visualdl_argv as one shell line, quoted for pasting."""
     return shlex.join(visualdl_argv(*logdirs, port=port, python=python))
+
+
+def start_visualdl(*logdirs, port=8040, host='0.0.0.0', python=None, timeout=90):
+    """Start the VisualDL server of visualdl_argv in the background (a notebook's one cell), wait until it
+    answers, print its address; returns the Popen (``.terminate()`` stops it). Folders that do not exist yet
+    (test.py not run) are left out."""
+    import subprocess
+    import time
+    import urllib.request
+    logdirs = [d for d in logdirs if os.path.isdir(d)]
+    if not logdirs:
+        raise FileNotFoundError('no VisualDL records to show yet (run main.py first)')
+    proc = subprocess.Popen(visualdl_argv(*logdirs, port=port, python=python) + ['--host', host],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    local = f'http://127.0.0.1:{port}'
+    deadline = time.time() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(local + '/alive', timeout=5):
+                break
+        except OSError:
+            if proc.poll() is not None or time.time() > deadline:
+                proc.terminate()
+                raise RuntimeError(f'VisualDL did not start on port {port} (is the port taken?)') from None
+            time.sleep(0.3)
+    print(f'VisualDL: http://localhost:{port}/app/scalar (curves), /app/image (confusion matrix), '
+          f'/app/hyper-parameter (runs compared), /app/pr-curve; runs: '
+          + ', '.join(os.path.basename(os.path.dirname(os.path.abspath(d))) for d in logdirs)
+          + '; stop it with .terminate()', flush=True)
+    return proc

@@ -250,3 +250,19 @@ def test_short_names():
                                                                      '/r/demo/val/vdl': 'val'}
     assert sorted(short_names(['/r/a/train/vdl', '/r/b/train/vdl', '/r/train']).values()) == \
         ['a/train', 'b/train', 'r/train']
+
+
+def test_start_visualdl_for_a_notebook_cell(runs, capsys):
+    """The notebook's one cell: start_visualdl(train vdl, val vdl) serves both runs, prints where."""
+    from engine.logger import start_visualdl
+    port = free_port()
+    proc = start_visualdl(str(runs / 'demo_a' / 'train' / 'vdl'), str(runs / 'demo_a' / 'val' / 'vdl'),
+                          str(runs / 'not_yet' / 'vdl'), port=port, host='127.0.0.1')
+    try:
+        assert 'runs: train, val' in capsys.readouterr().out
+        base = f'http://127.0.0.1:{port}'
+        assert get(base + '/app/index')[0] == 200
+        assert sorted(api(base, 'runs')) == ['train', 'val']
+    finally:
+        proc.terminate()
+        proc.wait(timeout=30)
