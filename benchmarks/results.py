@@ -332,16 +332,22 @@ def render_summary(results):
     parity = recs.get('parity')
     if parity and 'loss_gap_relative' in parity['data']['summary']:
         s, n = parity['data']['summary'], len(parity['data']['seeds'])
-        rows.append([f'reference parity, {n} seeds: held-out video top-1, ours − PyTorch reference loop',
-                     f"{s['acc_gap']:+.3f} ± {s['acc_gap_se']:.3f}", f"{parity['commit']}, {parity['date']}"])
+        where = f"{parity['commit']}, {parity['date']}, {describe(parity['machine'])}"
+        rows.append([f'reference parity ([docs/PARITY.md](docs/PARITY.md)), {n} seeds: held-out video top-1, '
+                     'ours − PyTorch reference loop', f"{s['acc_gap']:+.3f} ± {s['acc_gap_se']:.3f} (SE)", where])
         rows.append([f'reference parity, {n} seeds: late training loss, ours vs PyTorch reference loop',
-                     f"{s['loss_gap_relative']:+.1%} ± {s['loss_gap_relative_se']:.1%}",
-                     f"{parity['commit']}, {parity['date']}"])
+                     f"{s['loss_gap_relative']:+.1%} ± {s['loss_gap_relative_se']:.1%} (SE)", where])
+    labels = ['training step time vs PyTorch, ResNet-18-B, CPU default graph',
+              'inference time vs PyTorch, ResNet-18-B, CPU default graph']
+    idle = recs.get('benchmark-idle')
+    if idle:  # a carried-over table: columns '' | run 1 | run 2, cells 'static / dynamic'
+        for label, row in zip(labels, idle['tables']['runs']['rows'][:2]):
+            rows.append([label + f' ({len(row) - 1} runs)', ', '.join(c.split(' / ')[0] for c in row[1:]),
+                         f"{idle['commit']}, {idle['date']}, {describe(idle['machine'])}"])
     bench = recs.get('benchmark')
     if bench:
-        for row in bench['tables']['ratios']['rows'][:2]:
-            rows.append([row[0].split(':')[0].replace(', time vs PyTorch', ' time, vs PyTorch')
-                         + ' (CPU default graph)', row[1].split(' / ')[0],
+        for label, row in zip(labels, bench['tables']['ratios']['rows'][:2]):
+            rows.append([label, row[1].split(' / ')[0],
                          f"{bench['commit']}, {bench['date']}, {describe(bench['machine'])}"])
     return markdown_table(table(['measure', 'value', 'measured at (commit, date, machine)'], rows))
 
