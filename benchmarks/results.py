@@ -196,6 +196,8 @@ def record_demo(args):
 def record_benchmark(args):
     with open(args.inputs[0], encoding='utf-8') as f:
         report = json.load(f)
+    if report.get('arguments', {}).get('json'):
+        report['arguments']['json'] = os.path.basename(report['arguments']['json'])  # not this machine's path
     rows = []
 
     def ratio(mode, graph, framework='paddle'):
