@@ -15,8 +15,8 @@ Files:
     write_jpeg_dataset(root)         a UCF-101-shaped tree of textured frames + its annotation JSON
     write_video(path, frames)        an encoded video file through PyAV (one thread: the same bytes each time)
     encode_avi(path, frames)         the demo dataset's AVI files (constant quality MPEG-4 or MJPEG)
-    annotation(labels, videos), annotation_entry(subset, label), write_annotation(path, labels, database),
-    write_json(path, obj)            ActivityNet-style annotation JSON, as utils/ucf101_json.py writes it
+    annotation_entry(subset, label), write_annotation(path, labels, database), write_json(path, obj)
+                                     ActivityNet-style annotation JSON, as utils/ucf101_json.py writes it
 
 No Paddle; PIL and PyAV are imported when first used.
 """
@@ -188,11 +188,6 @@ def annotation_entry(subset, label=None, **annotations):
     if label is not None:
         a['label'] = label
     return {'subset': subset, 'annotations': a}
-
-
-def annotation(labels, videos):
-    """An ActivityNet-style annotation dict; ``videos``: ``[(video_id, label, subset)]``."""
-    return {'labels': labels, 'database': {v: annotation_entry(s, l) for v, l, s in videos}}
 
 
 def write_json(path, obj):

@@ -21,8 +21,8 @@ from argparse import Namespace
 import numpy as np
 
 from datasets import synthetic
-from datasets.synthetic import (annotation, annotation_entry, textured_frames, write_annotation,  # noqa: F401
-                                write_frame_tree, write_frames, write_jpeg_dataset, write_json)
+from datasets.synthetic import (annotation_entry, textured_frames, write_annotation,  # noqa: F401 (for the tests)
+                                write_frame_tree, write_jpeg_dataset, write_json)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 

@@ -10,7 +10,7 @@ from core.flags import FLAG_RULES, check_flags, check_output_file, check_output_
 
 
 def parser_of(*flags):
-    p = argparse.ArgumentParser(prog='cmd')
+    p = argparse.ArgumentParser(prog='cmd', allow_abbrev=False)
     for flag, kind in flags:
         p.add_argument('--' + flag, type=kind, nargs='+' if kind is list else None)
     return p

@@ -1,5 +1,5 @@
 """Reference users at home (issue 15): every option of both reference branches' opts.py
-(tests/reference_options.json) is accepted with the reference's meaning or refused with one error line
+(tests/commands/reference_options.json) is accepted with the reference's meaning or refused with one error line
 that names the flag and what to use instead; no command takes an abbreviation for a longer flag."""
 import ast
 import json
@@ -11,7 +11,7 @@ import pytest
 from opts import parse_opts
 from tests.fixtures import REPO, make_frame_dataset, run, tiny_run_args
 
-with open(os.path.join(REPO, 'tests', 'reference_options.json')) as f:
+with open(os.path.join(REPO, 'tests', 'commands', 'reference_options.json')) as f:
     REFERENCE = json.load(f)['branches']
 
 # (option, value or None for a flag): what is refused here, each with the word its error must contain.
@@ -89,7 +89,7 @@ def test_distributed_names_the_launcher_command_with_the_users_flags(capsys):
 def test_every_command_parser_refuses_abbreviations():
     """Each argparse.ArgumentParser(...) of the repository's commands passes allow_abbrev=False."""
     missing = []
-    for folder in ('.', 'scripts', 'utils', 'engine', 'datasets', 'tests'):
+    for folder in ('.', 'scripts', 'utils', 'engine', 'datasets', 'tests', 'tests/commands', 'tests/parity'):
         for name in sorted(os.listdir(os.path.join(REPO, folder))):
             if not name.endswith('.py'):
                 continue
