@@ -38,6 +38,7 @@ import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
 import models  # noqa: E402
+from benchmarks.benchmark import gpu_train_clips_per_s  # noqa: E402
 from engine import compat  # noqa: E402
 from engine.runtime import AMP_WHITE_LIST  # noqa: E402
 
@@ -233,49 +234,17 @@ def check_gpu_step_and_feed(ctx):
         raise Skip('no GPU')
     metrics = {}
     for amp in (False, True):
-        metrics['amp_float16' if amp else 'float32'] = gpu_step_clips_per_s(ctx.args.feed_batch_size, amp)
+        metrics['amp_float16' if amp else 'float32'] = gpu_train_clips_per_s(18, ctx.args.feed_batch_size, amp)
     fastest = max(metrics.values())
     rates = ctx.loader_rates or {}
-    enough = [w for w, r in sorted(rates.items()) if r >= fastest]
+    # at least one worker: in the main process, loading and the GPU step take turns
+    enough = [w for w, r in sorted(rates.items()) if w > 0 and r >= fastest]
     per_worker = max((r / w for w, r in rates.items() if w > 0), default=0)
     needed = enough[0] if enough else (math.ceil(fastest / per_worker) if per_worker else None)
     metrics.update(workers_needed=needed, cpu_cores=os.cpu_count())
     detail = (f'ResNet-18 step {metrics["float32"]:.0f} clips/s float32, {metrics["amp_float16"]:.0f} AMP; '
               f'{needed} loader workers keep it busy' + ('' if enough else ' (extrapolated)'))
     return detail, metrics
-
-
-def gpu_step_clips_per_s(batch_size, amp, steps=10):
-    with paddle.utils.unique_name.guard():
-        model = models.generate_model(dict(model='resnet', model_depth=18, n_classes=101))
-    model.train()
-    optimizer = paddle.optimizer.Momentum(0.01, momentum=0.9, parameters=model.parameters())
-    scaler = paddle.amp.GradScaler() if amp else None
-    clips = paddle.randn([batch_size, 3, 16, 112, 112])
-    targets = paddle.randint(0, 101, [batch_size])
-
-    def step():
-        with paddle.amp.auto_cast(enable=amp, custom_white_list=AMP_WHITE_LIST):
-            loss = F.cross_entropy(model(clips).astype('float32'), targets)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        optimizer.clear_grad()
-        return loss
-
-    for _ in range(3):
-        step()
-    paddle.device.cuda.synchronize()
-    start = time.perf_counter()
-    for _ in range(steps):
-        loss = step()
-    float(loss.item())
-    paddle.device.cuda.synchronize()
-    return batch_size * steps / (time.perf_counter() - start)
 
 
 def test_py(ctx, device):
