@@ -23,7 +23,6 @@ import pytest
 import datasets
 import models
 from datasets.temporal_transforms import LoopPadding, TemporalRandomCrop, sliding_windows
-from benchmarks.parity import checks as parity_checks
 from tests.fixtures import make_frame_dataset, run, tiny_run_args, write_jpeg_dataset
 from utils.convert_torch_checkpoint import convert_state_dict
 
@@ -32,6 +31,7 @@ if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
 else:
     torch = pytest.importorskip('torch')
 
+from benchmarks.parity import checks as parity_checks  # noqa: E402 - imports torch
 from benchmarks.parity import torch_reference_models as trm  # noqa: E402
 from benchmarks.parity import torch_reference_training as ref  # noqa: E402
 
