@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 
 from engine.logger import (RECORD_FILE, ScalarWriter, hparams_of, pr_curve_counts, visualdl_argv,
-                           write_evaluation_records, write_hparams)
+                           write_evaluation_records)
 from engine.video_accuracy import confusion_matrix, per_class_markdown, per_class_rows
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
