@@ -34,12 +34,13 @@ def normalization_values(opt):
 def _normalize_on_host(batch, norm_value, mean, std, channels_last):
     """uint8 CPU batch -> float32 (x / norm_value - mean) / std with numpy: paddle's CPU kernels
     take ~15 times as long here (60 ms for 8 clips of 16 x 112 x 112 on one core). The output is
-    allocated in its final layout (so channels-last costs no extra pass) and handed to paddle
-    without a copy, as is the input to numpy, where this Paddle has dlpack (3.x; 2.6 copies: engine.compat)."""
+    allocated in its final layout (so channels-last costs no extra pass), in a paddle Tensor's memory where this
+    Paddle gives a writable numpy view of it, and the input is read through a view (engine.compat: dlpack from
+    Paddle to numpy only; Paddle 2.6 and 3.0 copy)."""
     pixels = compat.to_numpy(batch)
     n, c = pixels.shape[:2]
     shape = (n,) + pixels.shape[2:] + (c,) if channels_last else pixels.shape
-    out = np.empty(shape, np.float32)
+    tensor, out = compat.host_buffer(shape)
     view = out.transpose(_CHANNELS_FIRST) if channels_last else out  # N x C x T x H x W
     stat_shape = (1, c, 1, 1, 1)
     # The float32 operations of ToTensor + Normalize (skipping divisions by 1, which change
@@ -51,7 +52,7 @@ def _normalize_on_host(batch, norm_value, mean, std, channels_last):
                 dtype=np.float32)
     if any(s != 1 for s in std):
         np.divide(view, np.asarray(std, np.float32).reshape(stat_shape), out=view)
-    return compat.from_numpy(out)
+    return compat.host_tensor(tensor, out)
 
 
 def _normalize_on_device(batch, norm_value, mean, std):

@@ -3,8 +3,8 @@
 The supported range is Paddle 2.6 to 3.3 (README, requirements.txt; .ci/run checks both ends). The versions
 differ where this project touches Paddle's edges:
 
-* dlpack: 2.6's ``Tensor`` has no ``__dlpack__`` and 2.6 has no ``paddle.from_dlpack``; ``to_numpy`` and
-  ``from_numpy`` then copy (``.numpy()``, ``paddle.to_tensor``).
+* dlpack: 2.6's ``Tensor`` has no ``__dlpack__`` (``to_numpy`` copies there), 3.0's numpy views of a Tensor are
+  read-only (``host_buffer`` then falls back to a copy), and ``paddle.from_dlpack`` is never used (it hung twice).
 * the oneDNN switch is ``FLAGS_use_onednn`` from 3.2, ``FLAGS_use_mkldnn`` before (3.0 and 3.1 know the new
   name but ``paddle.get_flags`` refuses it): ``onednn_flag`` returns the one that can be read and set.
 * dynamic-to-static: 2.6's fails on models._common.BatchNorm3D's zero-argument ``super().forward`` (``super():
@@ -22,7 +22,7 @@ import warnings
 import numpy as np
 import paddle
 
-__all__ = ['paddle_version', 'has_dlpack', 'to_numpy', 'from_numpy', 'onednn_flag', 'static_graph_support',
+__all__ = ['paddle_version', 'has_dlpack', 'to_numpy', 'from_numpy', 'host_buffer', 'host_tensor', 'onednn_flag', 'static_graph_support',
            'static_training_support', 'static_graph_reasons', 'static_training_reasons', 'note_once', 'has_gpu', 'gpu_count', 'bfloat16_supported', 'describe']
 
 
@@ -33,9 +33,8 @@ def paddle_version():
 
 @functools.lru_cache(maxsize=None)
 def has_dlpack():
-    """True where a Tensor hands itself to numpy (``np.from_dlpack``) and numpy's arrays to Paddle
-    (``paddle.from_dlpack``) without a copy (Paddle 3.x)."""
-    return hasattr(paddle.Tensor, '__dlpack__') and hasattr(paddle, 'from_dlpack') and hasattr(np, 'from_dlpack')
+    """True where a Tensor hands itself to numpy (``np.from_dlpack``) without a copy (Paddle 3.x)."""
+    return hasattr(paddle.Tensor, '__dlpack__') and hasattr(np, 'from_dlpack')
 
 
 def to_numpy(tensor):
@@ -46,10 +45,29 @@ def to_numpy(tensor):
 
 
 def from_numpy(array):
-    """A numpy array as a CPU Tensor: zero-copy where dlpack exists, else a copy."""
-    if has_dlpack():
-        return paddle.from_dlpack(array)
+    """A numpy array as a new CPU Tensor (a copy: about 9 ms for 8 float32 clips of 16 x 112^2).
+
+    Never ``paddle.from_dlpack``: its ``core.from_dlpack`` blocked the main thread forever, once on 3.2.2 and once
+    on 3.1.1 (main.py on a loaded machine, DataLoader workers running; cause unknown). ``host_buffer`` avoids
+    the copy where it can."""
     return paddle.to_tensor(array, place=paddle.CPUPlace())
+
+
+def host_buffer(shape):
+    """(tensor, array) to fill on the host: a new float32 CPU Tensor and a writable numpy view of its memory
+    (Tensor -> numpy through dlpack, the direction that has not hung), or (None, a new numpy array) where the view
+    is missing or read-only (2.6; 3.0's is read-only) or the current device is not the CPU.
+    ``host_tensor(tensor, array)`` then gives the Tensor (the array copied in the second case)."""
+    if has_dlpack() and paddle.get_device() == 'cpu':
+        tensor = paddle.empty([int(n) for n in shape], 'float32')
+        view = np.from_dlpack(tensor)
+        if view.flags.writeable and view.shape == tuple(shape):
+            return tensor, view
+    return None, np.empty(shape, np.float32)
+
+
+def host_tensor(tensor, array):
+    return tensor if tensor is not None else from_numpy(array)
 
 
 # Newest name first: 3.2+ reads FLAGS_use_onednn; 3.0/3.1 define it but get_flags refuses it
