@@ -4,7 +4,7 @@ the reference pipeline (Pillow: open -> convert('RGB') -> crop -> resize(BILINEA
     python -m benchmarks.bench_decode                 # generated textured frames + the demo dataset's frames
     python -m benchmarks.bench_decode --repeat 5 --json decode.json
 
-Frames: textured 320x240 JPEGs (benchmarks/bench_loader.py's generator, quality 75 and 90, Pillow's 4:2:0)
+Frames: textured 320x240 JPEGs (datasets/synthetic.py's generator, quality 75 and 90, Pillow's 4:2:0)
 and frames of the demo dataset (scripts/make_demo_dataset.py -> AVI -> utils/video_jpg_ucf101_hmdb51.py,
 FFmpeg's mjpeg), all 320x240. Every frame is cut with each of the training crop's five scales (corner
 crop side 240..119) and the validation crop, resized to --sample_size.
@@ -39,7 +39,7 @@ except ImportError:
 
 
 def textured_jpegs(n, quality, seed=0):
-    from benchmarks.bench_loader import textured_frames
+    from datasets.synthetic import textured_frames
     frames = textured_frames(np.random.default_rng(seed), n)
     out = []
     for frame in frames:
@@ -51,13 +51,13 @@ def textured_jpegs(n, quality, seed=0):
 
 def demo_jpegs(n):
     """JPEG bytes of frames the project's own extraction writes from demo videos (one per class)."""
-    from scripts.make_demo_dataset import encode_avi, render_video
+    from datasets.synthetic import encode_avi, motion_frames
     from utils.video_jpg_ucf101_hmdb51 import convert_video_pyav
     out = []
     classes = ['MoveUp', 'ZoomIn', 'Flash']
     with tempfile.TemporaryDirectory() as tmp:
         for c, name in enumerate(classes):
-            frames = render_video(name, np.random.default_rng(c), n // len(classes) + 1, 320, 240)
+            frames = motion_frames(name, np.random.default_rng(c), n // len(classes) + 1, 320, 240)
             avi = os.path.join(tmp, name + '.avi')
             encode_avi(avi, frames)
             folder = os.path.join(tmp, name)

@@ -23,7 +23,7 @@ clock starts when the first batch has arrived, so worker start-up is not counted
 run one after the other for each setting; with ``--repeat`` the fastest run of each counts.
 
 Without ``--video_path`` a small UCF-101-shaped set of 320 x 240 JPEG frames (textured, panning)
-is written to a temporary folder and removed afterwards.
+is written to a temporary folder (datasets.synthetic.write_jpeg_dataset) and removed afterwards.
 """
 import argparse
 import json
@@ -41,76 +41,12 @@ import numpy as np
 import paddle  # noqa: E402
 
 import datasets  # noqa: E402
-from datasets.loader import IMAGE_TEMPLATE  # noqa: E402
 from datasets.safe_clips import clip_shape  # noqa: E402
+from datasets.synthetic import DEFAULT_QUALITY, write_jpeg_dataset  # noqa: E402
 
 MODES = ('train', 'val')
 FILE_TYPES = ('jpg', 'hdf5')
 LOADERS = ('naive', 'pil', 'fast', 'fast_draft')  # the first is the baseline of the ratios
-# PIL's own default; the frames utils/video_jpg_ucf101_hmdb51.py writes (FFmpeg's mjpeg at 200 kb/s)
-# are smaller still, which makes decoding cheaper.
-DEFAULT_QUALITY = 75
-
-
-# --------------------------------------------------------------------------------------------------
-# a generated dataset
-
-
-def _octave(rng, width, height, cell):
-    """Random RGB values on a grid of ``cell``-pixel spacing, smoothly upsampled to width x height."""
-    from PIL import Image
-    grid = rng.integers(0, 256, (height // cell + 2, width // cell + 2, 3), dtype=np.uint8)
-    return np.asarray(Image.fromarray(grid).resize((width, height), Image.BICUBIC), np.float32)
-
-
-def textured_frames(rng, n_frames, width=320, height=240, speed=4):
-    """``n_frames`` x H x W x 3 uint8 frames of a camera panning over a texture with coarse and
-    fine detail (like real footage, unlike flat colours, so resampling differences show)."""
-    wide = width + speed * n_frames
-    texture = (0.5 * _octave(rng, wide, height, 48) + 0.3 * _octave(rng, wide, height, 12)
-               + 0.2 * _octave(rng, wide, height, 4))
-    frames = np.empty((n_frames, height, width, 3), np.uint8)
-    for t in range(n_frames):
-        window = texture[:, speed * t:speed * t + width]
-        noise = rng.normal(0, 2, window.shape)  # sensor noise
-        frames[t] = np.clip(window + noise, 0, 255).astype(np.uint8)
-    return frames
-
-
-def write_frame_tree(video_path, annotation_path, labels, videos, frames_of, **save):
-    """Write ``<video_path>/<label>/<video_id>/image_%05d.jpg`` (+ ``n_frames``) for each
-    ``(label, video_id, subset)`` of ``videos`` with the frames ``frames_of(label)`` returns, and the
-    annotation JSON (ActivityNet-style, as utils/ucf101_json.py writes) listing ``labels``. ``save``:
-    PIL's JPEG options."""
-    from PIL import Image
-    database = {}
-    for label, video_id, subset in videos:
-        folder = os.path.join(video_path, label, video_id)
-        os.makedirs(folder, exist_ok=True)
-        frames = frames_of(label)
-        for t, frame in enumerate(frames, 1):
-            Image.fromarray(frame).save(os.path.join(folder, IMAGE_TEMPLATE.format(t)), **save)
-        with open(os.path.join(folder, 'n_frames'), 'w') as f:
-            f.write(str(len(frames)))
-        database[video_id] = {'subset': subset, 'annotations': {'label': label}}
-    with open(annotation_path, 'w') as f:
-        json.dump({'labels': labels, 'database': database}, f)
-    return annotation_path
-
-
-def write_jpeg_dataset(root, n_classes=2, n_train=3, n_val=3, n_frames=48, width=320, height=240,
-                       quality=DEFAULT_QUALITY, seed=0):
-    """Write ``<root>/jpg/<class>/<video>/image_%05d.jpg`` (+ ``n_frames``) and the annotation
-    ``<root>/annotation.json``; returns (video_path, annotation_path). Per class ``n_train`` training
-    and ``n_val`` validation videos of textured frames."""
-    rng = np.random.default_rng(seed)
-    labels = ['Class{}'.format(c + 1) for c in range(n_classes)]
-    videos = [(label, 'v_{}_g{:02d}_c01'.format(label, v + 1), 'training' if v < n_train else 'validation')
-              for label in labels for v in range(n_train + n_val)]
-    video_path = os.path.join(root, 'jpg')
-    annotation_path = write_frame_tree(video_path, os.path.join(root, 'annotation.json'), labels, videos,
-                                       lambda label: textured_frames(rng, n_frames, width, height), quality=quality)
-    return video_path, annotation_path
 
 
 # --------------------------------------------------------------------------------------------------

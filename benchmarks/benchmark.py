@@ -21,6 +21,8 @@ Sections (--sections, default all):
   prep    avi -> jpg videos/s with PyAV (benchmarks/bench_video_jpg.py) on generated 320x240 videos
   flops   parameters and multiply-accumulates of one clip, counted by forward hooks (paddle.flops
           fails under numpy 2)
+  gpu     training clips/s on the GPU of ResNet-18/34/50 at 16x112^2 (batch --gpu_batch_size), float32 and AMP
+          (--amp_dtype), best of --repeat runs of 10 steps after a warm-up; without a GPU: 'skipped: no GPU'
 Ratios are what to compare: absolute numbers move with whatever else the machine is doing.
 """
 import argparse
@@ -38,7 +40,8 @@ import numpy as np
 
 REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
-SECTIONS = ('model', 'loader', 'e2e', 'prep', 'flops')
+SECTIONS = ('model', 'loader', 'e2e', 'prep', 'flops', 'gpu')
+GPU_DEPTHS = (18, 34, 50)
 
 
 def best_seconds(step, repeat):
@@ -189,6 +192,66 @@ def flops_section(args):
     clip = (args.sample_duration, args.sample_size, args.sample_size)
     return {'params_m': count_params(model) / 1e6, 'gmacs_per_clip': count_macs(model, clip) / 1e9,
             'clip': list(clip)}
+
+
+def gpu_train_clips_per_s(depth, batch_size, amp, amp_dtype='float16', steps=10, repeat=1, n_classes=101):
+    """Training clips/s of ResNet-``depth`` at 16x112^2 on the current GPU (forward, backward, SGD update;
+    AMP O1 with conv3d in the white list and a GradScaler), the best of ``repeat`` runs of ``steps`` steps."""
+    import paddle
+    import paddle.nn.functional as F
+    import models
+    from engine.runtime import AMP_WHITE_LIST
+    paddle.seed(0)
+    with paddle.utils.unique_name.guard():
+        model = models.generate_model(dict(model='resnet', model_depth=depth, n_classes=n_classes))
+    model.train()
+    optimizer = paddle.optimizer.Momentum(0.01, momentum=0.9, parameters=model.parameters())
+    scaler = paddle.amp.GradScaler() if amp else None
+    clips = paddle.randn([batch_size, 3, 16, 112, 112])
+    targets = paddle.randint(0, n_classes, [batch_size])
+
+    def step():
+        with paddle.amp.auto_cast(enable=amp, dtype=amp_dtype, custom_white_list=AMP_WHITE_LIST):
+            loss = F.cross_entropy(model(clips).astype('float32'), targets)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
+        else:
+            loss.backward()
+            optimizer.step()
+        optimizer.clear_grad()
+        return loss
+
+    for _ in range(3):
+        step()
+    best = 0.0
+    for _ in range(max(1, repeat)):
+        paddle.device.cuda.synchronize()
+        start = time.perf_counter()
+        for _ in range(steps):
+            loss = step()
+        loss.item()
+        paddle.device.cuda.synchronize()
+        best = max(best, batch_size * steps / (time.perf_counter() - start))
+    return best
+
+
+def gpu_section(args):
+    from engine import compat
+    if not compat.has_gpu():
+        print('gpu: skipped: no GPU')
+        return {'skipped': 'no GPU'}
+    import paddle
+    paddle.set_device('gpu')
+    rows = []
+    for depth in GPU_DEPTHS:
+        for amp in (False, True):
+            rows.append({'model': f'resnet-{depth}', 'precision': args.amp_dtype if amp else 'float32',
+                         'batch': args.gpu_batch_size, 'clip': [16, 112, 112],
+                         'clips_per_s': gpu_train_clips_per_s(depth, args.gpu_batch_size, amp, args.amp_dtype,
+                                                              repeat=args.repeat)})
+    return {'gpu_name': paddle.device.cuda.get_device_name(0), 'rows': rows}
 
 
 def loader_section(args):
@@ -378,6 +441,16 @@ def print_report(report, args):
             p = e[side]
             print(f'{side} wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %"
                                                      for name, key in shares))
+    if 'gpu' in report:
+        g = report['gpu']
+        if 'skipped' in g:
+            print(f"\ngpu: skipped: {g['skipped']}")
+        else:
+            print(f"\ngpu: {g['gpu_name']}, training clips/s at 16x112x112 (forward, backward, SGD update)")
+            print('| model     | precision | batch | clips/s |')
+            print('|-----------|-----------|-------|---------|')
+            for r in g['rows']:
+                print(f"| {r['model']:<10}| {r['precision']:<10}| {r['batch']:>5} | {r['clips_per_s']:>7.1f} |")
     if 'prep' in report:
         p = report['prep']
         print(f"\nprep (avi -> jpg, PyAV, {p['jobs']} jobs): {p['videos']} videos, {p['frames']} frames in "
@@ -408,6 +481,8 @@ def build_parser():
     g.add_argument('--torch_threads', default=0, type=int, help='PyTorch threads (0: one per core)')
     g.add_argument('--untuned', action='store_true',
                    help='measure Paddle without engine.runtime.configure_cpu (the child process of the model section)')
+    g = p.add_argument_group('gpu section')
+    g.add_argument('--gpu_batch_size', default=16, type=int, help='clips per training step on the GPU')
     g = p.add_argument_group('loader section')
     g.add_argument('--loader_workers', default=0, type=int, help='DataLoader workers (0: in the main process)')
     g.add_argument('--loader_clips', default=96, type=int, help='clips loaded per measurement')

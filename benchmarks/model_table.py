@@ -16,6 +16,9 @@ import os
 import sys
 import time
 
+from core.preload import before_paddle, quiet_paddle
+
+before_paddle()  # Paddle's import-time warnings ('No ccache found') hidden unless --verbose
 
 import numpy as np  # noqa: E402
 import paddle  # noqa: E402
@@ -141,6 +144,7 @@ def main(argv=None):
                                                  'model-table markers) is rewritten')
     ap.add_argument('--quick', action='store_true', help='parameters only, no forward pass')
     args = ap.parse_args(argv)
+    quiet_paddle()  # Paddle re-enabled every warning while it imported
     lines = ['| model | flags | params (M) | GMACs @ 16x112x112 | GFLOPs (2 x MACs) |',
              '|---|---|---:|---:|---:|']
     for o in ROWS:

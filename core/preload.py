@@ -64,6 +64,21 @@ def quiet_paddle(verbose=None):
     return True
 
 
+# The one warning Paddle prints while it imports, whatever the code does next: nothing to act on for a user (it
+# concerns compiling C++ extensions), and it is the first thing a notebook shows after `from models.builder import`.
+IMPORT_WARNINGS = ('No ccache found',)
+
+
+def hide_import_noise():
+    """Hide IMPORT_WARNINGS (and only them) from now on in this process: called where the project's packages
+    start (before anything imports Paddle), so ``import models`` / ``from models.builder import ...`` in a
+    notebook or a script print nothing. Commands still call before_paddle/quiet_paddle (--verbose shows them)."""
+    if '--verbose' in sys.argv[1:]:
+        return
+    for start in IMPORT_WARNINGS:
+        warnings.filterwarnings('ignore', message=re.escape(start), category=UserWarning)
+
+
 def _set_env(name, value):
     current = os.environ.get(name)
     recorded = _set_by_us.get(name)

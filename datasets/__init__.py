@@ -1,39 +1,11 @@
-"""Datasets and transforms (UCF-101, HMDB-51, Kinetics, ActivityNet-style JSON).
+"""Datasets and transforms: what turns an annotation JSON and a frame tree into clips.
 
-Getters take the options namespace (``opts.parse_opts``); optional attributes fall back to the
-reference's CVPR2018 defaults:
-
-    get_training_set(opt)    subset 'training',   random temporal crop + multi-scale corner crop
-    get_validation_set(opt)  subset 'validation', OLD 3-window sampling, Scale + CenterCrop
-    get_test_set(opt)        subset from opt.test_subset, non-overlapping windows, Scale +
-                             CornerCrop; target = index into dataset.video_ids
-
-``build_spatial_transform(opt, mode)`` / ``build_temporal_transform(opt, mode)`` (mode 'train',
-'val', 'test') give the transforms the getters use; the spatial ones work on PIL images, so
-scripts can apply the test-time transform to decoded frames with ``transform_clip``.
-
-Every dataset yields uint8 clips ``C x T x H x W`` from the one clip loader (loader.py); the consumer
-normalises whole batches with ``input_normalizer(opt)`` (normalization.py), the one place the
-numbers of ``--norm_value``/``--mean_dataset``/``--std_norm`` are applied. ``opt.loader`` is the
-loader's setting:
-
-* 'fast' (default): each JPEG frame cropped and resized in one step (fast_clips.py). Same random
-  crops and flips as 'pil' for the same seed and the same pixels (training crops exactly;
-  resize-then-crop boxes within one level of rounding).
-* 'fast_draft': 'fast' that also decodes JPEGs at 1/2..1/8 size where the output keeps its
-  resolution; faster, but its pixels differ and benchmarks/parity/harness.py measured an accuracy cost.
-* 'pil': the reference's way, frame by frame through PIL (for the benchmark and the equivalence tests).
-
-Importing this package does not import Paddle (utils/ scripts use loader.py and annotation.py);
-``VideoDataset``, ``input_normalizer`` and ``normalization_values`` load it when first used.
-
-``opt.file_type`` ('jpg' default, or 'hdf5': one ``<label>/<video>.hdf5`` of JPEG bytes per video, the
-reference's layout, datasets/hdf5.py) says how the frames are stored; the pixels are the same.
-
-``opt.train_crop``: 'corner' (default, MultiScaleCornerCrop over 5 positions), 'center'
-(MultiScaleCornerCrop at the centre only; the OLD meaning), 'random' (the NEW layout's
-RandomResizedCrop with ``train_crop_min_scale`` / ``train_crop_min_ratio``), and
-'multiscale_random' (the OLD layout's ``random``: MultiScaleRandomCrop).
+Owns the annotation reader (annotation.py), the one clip loader and its settings (loader.py, fast_clips.py,
+hdf5.py), the spatial and temporal transforms, the batch normaliser (normalization.py, the one place the
+normalisation flags are applied), and the getters ``get_training_set`` / ``get_validation_set`` /
+``get_test_set`` that build them from the options namespace. Datasets yield uint8 clips ``C x T x H x W``.
+Importing the package does not import Paddle (utils/ scripts use the loader and annotations). What each flag
+does: ``main.py --help``, docs/DATA.md and docs/TRAINING.md; the data path's contracts: docs/DESIGN.md.
 """
 
 from .annotation import SUBSET_NAMES, get_class_names, load_annotation, subset_name

@@ -20,6 +20,7 @@ import paddle.nn as nn
 from paddle.static import InputSpec
 
 from core.errors import BadInput
+from engine import compat
 
 GRAPH_MODES = ('auto', 'static', 'dygraph')
 
@@ -63,7 +64,14 @@ def use_static_graph(graph, device, world_size=1, amp=False, data_format='NCDHW'
     if graph == 'static' and data_format != 'NCDHW':
         raise BadInput('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
     if graph == 'auto':
-        return device == 'cpu' and world_size == 1 and not amp and data_format == 'NCDHW'
+        if not (device == 'cpu' and world_size == 1 and not amp and data_format == 'NCDHW'):
+            return False
+        reasons = compat.static_graph_reasons()  # Paddle 2.6's dynamic-to-static cannot trace the models
+        if reasons:
+            compat.note_once(f'--eval_graph auto: evaluating in the dynamic graph (the static graph {reasons[0]})')
+        return not reasons
+    if graph == 'static' and compat.static_graph_reasons():
+        raise BadInput(f'--eval_graph static {compat.static_graph_reasons()[0]}; use --eval_graph dygraph')
     return graph == 'static'
 
 
@@ -98,12 +106,13 @@ def compile_predict(model, input_shape, static):
 def onednn():
     """FLAGS_use_onednn on for the block only: left on, the flag makes a later jit.save /
     paddle.inference predictor in the same process crash (Paddle 3.3.1)."""
-    previous = paddle.get_flags(['FLAGS_use_onednn'])['FLAGS_use_onednn']
-    paddle.set_flags({'FLAGS_use_onednn': True})
+    flag = compat.onednn_flag()  # FLAGS_use_mkldnn before Paddle 3.2
+    previous = paddle.get_flags([flag])[flag]
+    paddle.set_flags({flag: True})
     try:
         yield
     finally:
-        paddle.set_flags({'FLAGS_use_onednn': previous})
+        paddle.set_flags({flag: previous})
 
 
 @contextlib.contextmanager

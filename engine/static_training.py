@@ -25,6 +25,7 @@ import paddle.nn.functional as F
 from paddle.static import InputSpec
 
 from core.errors import BadInput
+from engine import compat
 from engine.runtime import onednn, stdout_hidden
 from models._common import BatchNorm3D
 
@@ -145,6 +146,10 @@ def use_static_training(graph, device, model_family, world_size=1, amp=False, da
         (model_family in UNSUPPORTED_FAMILIES, f'cannot train --model {model_family}: Paddle 3.3.1 aborts in '
                                                f'its oneDNN training graph'),
     ) if failed]
+    if graph != 'dygraph' and not reasons:
+        reasons = compat.static_training_reasons()  # Paddle 2.6/3.0: dynamic-to-static cannot trace the graph
+        if reasons and graph == 'auto':
+            compat.note_once(f'--train_graph auto: training in the dynamic graph (the static graph {reasons[0]})')
     if graph == 'auto':
         return not reasons
     if graph == 'static' and reasons:

@@ -323,7 +323,16 @@ def _draw_colour_bar(draw, x, y, height):
 
 
 def draw_confusion_png(path, cm, class_names, title=''):
-    """Row-normalised confusion matrix (rows: true class, columns: predicted) as a PNG drawn with PIL.
+    """Row-normalised confusion matrix (rows: true class, columns: predicted) as a PNG drawn with PIL
+    (confusion_image); returns its (width, height)."""
+    img = confusion_image(cm, class_names, title)
+    with files.atomic_path(path, suffix='.png') as tmp:
+        img.save(tmp, format='PNG')
+    return img.size
+
+
+def confusion_image(cm, class_names, title=''):
+    """The confusion matrix picture (a PIL RGB image): rows true class, columns predicted, row-normalised.
 
     Cell size adapts to the class count (12 px for 101 classes); class names are written on both axes
     when cells are at least 8 px, otherwise every 10th index is marked.
@@ -357,5 +366,77 @@ def draw_confusion_png(path, cm, class_names, title=''):
     draw.text((left + grid - _text_width('predicted', title_font), top + grid + 8), 'predicted',
               fill=(0, 0, 0), font=title_font)
     _draw_colour_bar(draw, left + grid + 20, top, min(grid, 300))
-    img.save(path)
-    return img.size
+    return img
+
+
+def per_class_image(rows, title='Per-class video accuracy'):
+    """A bar per class (top-1, and top-5 as a lighter bar behind it when the rows have it), worst class first:
+    a PIL RGB image of per_class_rows(...)."""
+    from PIL import Image, ImageDraw
+    rows = sorted((r for r in rows if r['videos']), key=lambda r: (r['top1'], r['class_index']))
+    font, bar_h, bar_w = _font(12), 14, 400
+    labels = [f"{r['class_index']} {r['class_name']}" for r in rows]
+    label_w = max([_text_width(s, font) for s in labels] + [40]) + 10
+    width, top = label_w + bar_w + 120, 40
+    img = Image.new('RGB', (width, top + len(rows) * (bar_h + 4) + 20), 'white')
+    draw = ImageDraw.Draw(img)
+    draw.text((10, 10), title + (' (top-5: light bar)' if rows and 'top5' in rows[0] else ''), fill=(0, 0, 0),
+              font=_font(14))
+    for i, (r, s) in enumerate(zip(rows, labels)):
+        y = top + i * (bar_h + 4)
+        draw.text((label_w - 6 - _text_width(s, font), y), s, fill=(0, 0, 0), font=font)
+        if 'top5' in r:
+            draw.rectangle([label_w, y, label_w + int(bar_w * r['top5']), y + bar_h], fill=_colour(0.3))
+        draw.rectangle([label_w, y, label_w + int(bar_w * r['top1']), y + bar_h], fill=_colour(0.9))
+        draw.rectangle([label_w, y, label_w + bar_w, y + bar_h], outline=(180, 180, 180))
+        draw.text((label_w + bar_w + 8, y), f"{r['top1']:.3f} ({r['correct_top1']}/{r['videos']})", fill=(0, 0, 0),
+                  font=font)
+    return img
+
+
+def per_class_markdown(rows):
+    """per_class_rows(...) as a Markdown table (VisualDL's text view), worst class first; empty cells, not NaN,
+    where a class has no video or no confusion."""
+    keys = [k for k in ('class_index', 'class_name', 'videos', 'correct_top1', 'top1', 'top5',
+                        'most_confused_with', 'confused_count') if rows and k in rows[0]]
+    ordered = sorted(rows, key=lambda r: (r['top1'] if r['videos'] else 2.0, r['class_index']))
+    lines = ['| ' + ' | '.join(keys) + ' |', '|' + '---|' * len(keys)]
+    for r in ordered:
+        lines.append('| ' + ' | '.join(_cell(r[k]) for k in keys) + ' |')
+    return '\n'.join(lines)
+
+
+def _cell(value):
+    if value is None or (isinstance(value, float) and value != value):
+        return ''
+    return f'{value:.4f}' if isinstance(value, float) else str(value).replace('|', '\\|')
+
+
+def read_per_class_table(path):
+    """per_class.csv as a pandas DataFrame for display (the notebook's table): classes without confusion or
+    without videos show an empty cell, not NaN (pandas reads an empty CSV field as NaN by default)."""
+    import pandas as pd
+    table = pd.read_csv(path, keep_default_na=False, na_values=[])
+    for column in ('top1', 'top5'):
+        if column in table:  # numbers where there are numbers; the empty cells stay empty strings
+            table[column] = [float(v) if v != '' else '' for v in table[column]]
+    return table
+
+
+def scores_of_ground_truth(ground_truth, class_names, video_ids, scores, counts, alternative_key=None):
+    """(scores n_gt x C, labels n_gt) aligned with ``ground_truth`` ([(video_id, label_name)]): the video
+    scores of each ground-truth video (all zero for one without prediction) and its class index (-1: a label
+    not in ``class_names``) -- the input of VisualDL's PR curves (engine.logger.write_evaluation_records)."""
+    scores = np.asarray(scores, dtype=np.float64)
+    index_of = {name: i for i, name in enumerate(class_names)}
+    row_of = {vid: i for i, vid in enumerate(video_ids) if counts[i] > 0}
+    out = np.zeros((len(ground_truth), scores.shape[1]), dtype=np.float64)
+    labels = np.full(len(ground_truth), -1, dtype=np.int64)
+    for i, (video_id, label_name) in enumerate(ground_truth):
+        labels[i] = index_of.get(label_name, -1)
+        row = row_of.get(video_id)
+        if row is None and alternative_key is not None:
+            row = row_of.get(alternative_key(video_id))
+        if row is not None:
+            out[i] = scores[row]
+    return out, labels

@@ -1,44 +1,12 @@
-"""Notebook builder API with the signatures of the Keras "3D-ResNet-for-Keras" builder (thauptmann).
-
-A user of that package changes only the import::
+"""The notebook builder: functions with the signatures of the Keras "3D-ResNet-for-Keras" builder (thauptmann),
+so a user of that package changes only the import::
 
     from models.builder import build_three_d_resnet_18
     model = build_three_d_resnet_18((16, 112, 112, 3), 101, 'softmax')
-    probs = model(paddle.randn([2, 3, 16, 112, 112]))        # N x C x T x H x W -> N x 101
 
-The seed's parameters, in the seed's order and with its defaults (the output activation, which the
-seed requires, defaults to ``None``: logits)::
-
-    build_three_d_resnet_<depth>(input_shape, output_shape, activation_function, regularizer=None,
-                                 squeeze_and_excitation=False, kernel_name='3D')
-    build_three_d_resnet(input_shape, output_shape, repetitions, output_activation, regularizer=None,
-                         squeeze_and_excitation=False, use_bottleneck=False, kernel_size=3,
-                         kernel_name='3D')
-
-``<depth>`` is 18, 34 (basic blocks), 50 = 52, 101 = 102, 152 (bottleneck blocks).  The seed's README
-names its depths 18/34/52/102/152 while its code defines ``_50`` and ``_102``; the 52 and 102
-builders use the standard ResNet-50/-101 blocks (3, 4, 6, 3) and (3, 4, 23, 3), as the seed's code does.
-
-* ``input_shape``: ``(frames, height, width, channels)``; ``channels`` sets ``conv1``'s input
-  channels, ``frames`` may be ``None``; the models pool adaptively, so any clip size runs.  The
-  model takes Paddle's channel-first ``N x C x T x H x W`` tensors (``data_format='NDHWC'``: the
-  channels-last ``N x T x H x W x C`` order of the Keras model).
-* ``kernel_name``: ``'3D'``, ``'(2+1)D'``, ``'P3D-B'``, ``'FAST'``, ``'split-FAST'``, in any case
-  (:mod:`models.kernels`); it replaces every k > 1 convolution, the stem's included, as in the seed.
-* ``output_activation`` / ``activation_function``: ``None`` or ``'linear'`` (logits), ``'softmax'``,
-  ``'sigmoid'`` and the other names in :data:`ACTIVATIONS`, or a callable; applied by a forward
-  post-hook, so the state_dict keys stay those of the plain model.
-* ``regularizer``: ``None``; ``'l1'`` / ``'l2'`` (Keras's string regularizers: penalties
-  ``0.01 sum|w|`` / ``0.01 sum w^2``, i.e. ``L1Decay(0.01)`` / ``L2Decay(0.02)``); a number ``c``
-  (``L2Decay(c)``: ``c * w`` added to the gradient, as an optimizer's ``weight_decay=c``); or a
-  ``paddle.regularizer.L1Decay`` / ``L2Decay``.  Set on the weight of every convolution and of the
-  classifier (not on biases or BN, as Keras's ``kernel_regularizer``); Paddle optimizers apply a
-  parameter's own regularizer, in place of their ``weight_decay``.
-* ``kernel_size``: the convolutions of the residual blocks (odd int or ``(t, h, w)``, default 3);
-  the stem stays ``conv1_t_size x 7 x 7``.
-
-Keyword-only options of this port follow the seed's: ``shortcut`` ('A' / 'B'), ``widen_factor``,
-``conv1_t_size``, ``conv1_t_stride``, ``no_max_pool``, ``stem_kernel_type``, ``data_format``.
+Owns the mapping of the seed's arguments (depth names, kernel names, output activations, regularizers) onto
+this package's ResNet, whose state_dict keys are those of ``models.generate_model`` with the matching options.
+Every argument, with examples: docs/BUILDER.md.
 """
 import numbers
 
@@ -228,7 +196,39 @@ def build_three_d_resnet(input_shape, output_shape, repetitions, output_activati
                 layer.weight.regularizer = reg
     if act is not None:
         model.register_forward_post_hook(lambda layer, inputs, output: act(output))
+    model.register_forward_pre_hook(_layout_check(channels, model.data_format))
     return model
+
+
+_LAYOUTS = {'NCDHW': ('N x C x T x H x W', 1), 'NDHWC': ('N x T x H x W x C', 4)}
+
+
+def _layout_check(channels, data_format):
+    """A forward pre-hook refusing, with one error naming the layout the model takes, a batch that is not a
+    5-D tensor with ``channels`` on the model's channel axis (e.g. the seed's channels-last clips given to a
+    channels-first model, which would otherwise fail deep inside conv1 with Paddle's own traceback)."""
+    expected, axis = _LAYOUTS[data_format]
+    other_format = 'NDHWC' if data_format == 'NCDHW' else 'NCDHW'
+    other, other_axis = _LAYOUTS[other_format]
+
+    def check(layer, inputs):
+        x = inputs[0] if inputs else None
+        shape = list(getattr(x, 'shape', []) or [])
+        if len(shape) != 5:
+            raise ValueError(f'the model takes a 5-D batch {expected} (data_format={data_format!r}, {channels} '
+                             f'channels); got a tensor of shape {shape}' + (
+                                 ': add the batch axis with x.unsqueeze(0)' if len(shape) == 4 else ''))
+        if shape[axis] in (channels, -1, None):
+            return None
+        hint = ''
+        if shape[other_axis] == channels:
+            perm = [0, 4, 1, 2, 3] if data_format == 'NCDHW' else [0, 2, 3, 4, 1]
+            hint = (f'; it looks {other} ({other_format}): transpose it with x.transpose({perm}), or build the '
+                    f'model with data_format={other_format!r}')
+        raise ValueError(f'the model takes {expected} batches (data_format={data_format!r}) with {channels} '
+                         f'channels on axis {axis}; got shape {shape}{hint}')
+
+    return check
 
 
 def _named(depth, repetitions, use_bottleneck, seed_name=None):

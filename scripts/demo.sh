@@ -4,6 +4,7 @@
 # test.py. Installs requirements.txt into .venv first if needed. Every step resumes where a previous
 # run stopped (training continues from last.pdparams). Extra arguments go to main.py, e.g.
 #   bash scripts/demo.sh --n_epochs 80
+# --no_tqdm reaches every step (plain progress lines instead of bars; bars are drawn only on a terminal anyway).
 # Environment: DEMO_DIR (default data/demo), DEMO_RESULTS (default results/demo).
 set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/setup_env.sh"
@@ -11,19 +12,21 @@ cd "$ROOT"
 PY="$VENV_PYTHON"
 DATA=$(realpath -m "${DEMO_DIR:-data/demo}")
 RESULTS=$(realpath -m "${DEMO_RESULTS:-results/demo}")  # absolute: main.py puts relative paths under --root_path
+PROGRESS=()
+for arg in "$@"; do if [ "$arg" = --no_tqdm ]; then PROGRESS=(--no_tqdm); fi; done
 
 echo "== 1/5 demo videos -> $DATA/UCF-101"
 overwrite=()
 if [ ! -f "$DATA/.demo_params.json" ] && [ -d "$DATA/UCF-101" ]; then
     overwrite=(--overwrite)  # an interrupted earlier demo run: its params file is written last
 fi
-"$PY" scripts/make_demo_dataset.py "$DATA" "${overwrite[@]}"
+"$PY" scripts/make_demo_dataset.py "$DATA" "${overwrite[@]}" "${PROGRESS[@]}"
 
 echo "== 2/5 frames -> $DATA/jpg"
-"$PY" utils/video_jpg_ucf101_hmdb51.py "$DATA/UCF-101" "$DATA/jpg"
+"$PY" utils/video_jpg_ucf101_hmdb51.py "$DATA/UCF-101" "$DATA/jpg" "${PROGRESS[@]}"
 
 echo "== 3/5 n_frames"
-"$PY" utils/n_frames_ucf101_hmdb51.py "$DATA/jpg"
+"$PY" utils/n_frames_ucf101_hmdb51.py "$DATA/jpg" "${PROGRESS[@]}"
 
 echo "== 4/5 annotation -> $DATA/ucf101_0{1,2,3}.json"
 "$PY" utils/ucf101_json.py "$DATA/ucfTrainTestlist" "$DATA" --video_path "$DATA/jpg"
@@ -46,4 +49,7 @@ fi
 
 echo "== video accuracy of the last epoch (test.py) -> $RESULTS/val"
 "$PY" test.py "${DATA_FLAGS[@]}" --result_path "$RESULTS/val" --resume_path "$RESULTS/train/last.pdparams" \
-    --batch_size 16 --device cpu
+    --batch_size 16 --device cpu "${PROGRESS[@]}"
+
+echo "== curves and evaluation in VisualDL (from any folder; Ctrl+C stops it):"
+echo "   $(printf '%q ' "$PY" "$ROOT/scripts/visualdl_server.py" --logdir "$RESULTS/train/vdl" "$RESULTS/val/vdl")"

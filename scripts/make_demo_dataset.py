@@ -38,143 +38,19 @@ import json
 import os
 import shutil
 import sys
-from fractions import Fraction
 
 import numpy as np
 
-CLASS_ORDER = ['MoveUp', 'MoveDown', 'ZoomIn', 'ZoomOut', 'Flash', 'Still']
+from core.files import write_json_atomic
+from core.progress import progress as progress_bar
+from datasets.synthetic import MOTION_CLASSES, encode_avi, motion_frames
+
+CLASS_ORDER = MOTION_CLASSES  # --n_classes N keeps the first N
 PARAMS_FILE = '.demo_params.json'
 
 
 # --------------------------------------------------------------------------------------------------
-# content
-
-
-def _smooth_noise(rng, height, width, cell):
-    """Smooth random field in [-1, 1] (bilinear upsampling of a coarse random grid)."""
-    gh, gw = height // cell + 2, width // cell + 2
-    grid = rng.uniform(-1, 1, (gh, gw))
-    ys = np.arange(height) / cell
-    xs = np.arange(width) / cell
-    y0, x0 = np.floor(ys).astype(int), np.floor(xs).astype(int)
-    fy, fx = (ys - y0)[:, None], (xs - x0)[None, :]
-    fy, fx = fy * fy * (3 - 2 * fy), fx * fx * (3 - 2 * fx)  # smoothstep
-    a = grid[y0][:, x0]
-    b = grid[y0][:, x0 + 1]
-    c = grid[y0 + 1][:, x0]
-    d = grid[y0 + 1][:, x0 + 1]
-    return (a * (1 - fx) + b * fx) * (1 - fy) + (c * (1 - fx) + d * fx) * fy
-
-
-def _colours(rng):
-    """Two random RGB colours far enough apart to keep the pattern visible."""
-    while True:
-        c0, c1 = rng.uniform(0, 255, 3), rng.uniform(0, 255, 3)
-        if np.linalg.norm(c0 - c1) > 150:
-            return c0, c1
-
-
-def _paint(value, c0, c1):
-    """value in [-1, 1] (H x W) -> float32 RGB."""
-    a = ((value.astype(np.float32) + 1) * 0.5)[..., None]
-    c0, c1 = c0.astype(np.float32), c1.astype(np.float32)
-    return c0 + (c1 - c0) * a
-
-
-def render_video(class_name, video_rng, n_frames, width, height, info=None):
-    """``n_frames`` x H x W x 3 uint8 frames of one video; `info` (a dict), if given, receives
-    the drawn parameters."""
-    # Everything is drawn per clip: an appearance shared by a group would let a small network
-    # memorise the training groups by colour instead of learning the motion.
-    c0, c1 = _colours(video_rng)
-    # Coarse and fast enough to survive resizing 320x240 to 32x32 (1.6..2.7 pixels per frame there).
-    wavelength = video_rng.uniform(80, 160)
-    cell = int(video_rng.integers(24, 64))
-    speed = video_rng.uniform(12.0, 20.0)  # pixels per frame
-    phase = video_rng.uniform(0, 2 * np.pi)
-    noise_amp = 3.0
-    if info is not None:
-        info.update(wavelength=wavelength, speed=speed)
-    frames = np.empty((n_frames, height, width, 3), np.uint8)
-    yy, xx = np.mgrid[0:height, 0:width].astype(np.float32)
-
-    if class_name in ('MoveUp', 'MoveDown'):
-        travel = int(np.ceil(speed * n_frames)) + 2
-        tall = height + travel
-        warp = _smooth_noise(video_rng, tall, width, cell)
-        rows = np.arange(tall, dtype=np.float64)[:, None]
-        texture = 0.75 * np.sin(2 * np.pi * rows / wavelength + phase + 1.2 * warp) + 0.25 * warp
-        for t in range(n_frames):
-            off = int(round(speed * t))
-            # MoveUp: content goes up = we read further down the tall texture as time passes
-            start = off if class_name == 'MoveUp' else travel - off
-            frames[t] = _finish(_paint(texture[start:start + height], c0, c1), video_rng, noise_amp)
-    elif class_name in ('ZoomIn', 'ZoomOut'):
-        cx = width * video_rng.uniform(0.3, 0.7)
-        cy = height * video_rng.uniform(0.3, 0.7)
-        if info is not None:
-            info.update(cx=cx, cy=cy)
-        r = np.hypot(xx - cx, yy - cy)
-        theta = np.arctan2(yy - cy, xx - cx)
-        lobes = int(video_rng.integers(2, 6))
-        angular = 0.8 * np.sin(lobes * theta + np.float32(video_rng.uniform(0, 2 * np.pi)))
-        base = (2 * np.pi / wavelength) * r + angular
-        sign = -1.0 if class_name == 'ZoomIn' else 1.0  # ZoomIn: rings grow outwards
-        for t in range(n_frames):
-            value = np.sin(base + np.float32(2 * np.pi * sign * speed * t / wavelength + phase))
-            frames[t] = _finish(_paint(value, c0, c1), video_rng, noise_amp)
-    elif class_name in ('Flash', 'Still'):
-        base = _smooth_noise(video_rng, height, width, cell)
-        texture = np.clip(1.5 * base, -1, 1)
-        img = _paint(texture, c0, c1)
-        inverse = _paint(-texture, c0, c1)
-        period = video_rng.uniform(4.0, 10.0)  # frames
-        for t in range(n_frames):
-            if class_name == 'Flash':
-                m = 0.5 + 0.5 * np.cos(2 * np.pi * t / period + phase)
-                frame = img * m + inverse * (1 - m)
-            else:
-                frame = img
-            frames[t] = _finish(frame, video_rng, noise_amp)
-    else:
-        raise ValueError('unknown class %r (known: %s)' % (class_name, ', '.join(CLASS_ORDER)))
-    return frames
-
-
-def _finish(rgb, rng, noise_amp):
-    # grey (luminance) sensor noise
-    noisy = rgb + rng.standard_normal(rgb.shape[:2] + (1,), dtype=np.float32) * np.float32(noise_amp)
-    return np.clip(noisy + 0.5, 0, 255).astype(np.uint8)
-
-
-# --------------------------------------------------------------------------------------------------
 # files
-
-
-def encode_avi(path, frames, fps=25, codec='mpeg4', qscale=4):
-    """Encode uint8 RGB frames into an AVI through PyAV (written to a temporary name, then renamed)."""
-    import av
-    tmp = path + '.tmp'
-    height, width = frames.shape[1:3]
-    with av.open(tmp, 'w', format='avi') as container:
-        stream = container.add_stream(codec, rate=Fraction(fps))
-        stream.width, stream.height = width, height
-        stream.pix_fmt = 'yuvj420p' if codec == 'mjpeg' else 'yuv420p'
-        cc = stream.codec_context
-        cc.thread_count = 1  # deterministic output
-        cc.qmin = cc.qmax = qscale  # constant quality
-        cc.bit_rate = 4000000
-        if codec == 'mpeg4':
-            cc.gop_size = 12
-            cc.max_b_frames = 0
-        for i, img in enumerate(frames):
-            frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(img), format='rgb24')
-            frame.pts = i
-            for packet in stream.encode(frame):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    os.replace(tmp, path)
 
 
 def test_groups(split, n_groups):
@@ -206,17 +82,17 @@ def _prepare_folders(dst_dir, folders, params_path, overwrite):
         os.makedirs(d)
 
 
-def _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed, progress):
+def _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed, progress,
+                  no_tqdm=False):
     """One .avi per (class, group, clip) of ``jobs``; returns the number of frames written."""
-    from tqdm import tqdm
     total_frames = 0
-    for class_name, g, k in tqdm(jobs, unit='video', disable=not progress):
+    for class_name, g, k in progress_bar(jobs, desc='videos', unit='video', disable=not progress, no_tqdm=no_tqdm):
         ci = CLASS_ORDER.index(class_name)
         video_rng = np.random.default_rng([seed, ci, g, k, 1])
         n = n_frames + (int(video_rng.integers(-frames_jitter, frames_jitter + 1))
                         if frames_jitter else 0)
         n = max(1, n)
-        frames = render_video(class_name, video_rng, n, width, height)
+        frames = motion_frames(class_name, video_rng, n, width, height)
         class_dir = os.path.join(video_root, class_name)
         os.makedirs(class_dir, exist_ok=True)
         encode_avi(os.path.join(class_dir, 'v_%s_g%02d_c%02d.avi' % (class_name, g, k)), frames,
@@ -246,7 +122,7 @@ def _write_split_lists(list_dir, classes, n_groups, n_clips):
 
 def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frames_jitter=8,
                  width=320, height=240, fps=25, codec='mpeg4', seed=0, overwrite=False,
-                 progress=True, out=sys.stdout):
+                 progress=True, out=sys.stdout, no_tqdm=False):
     classes = sorted(CLASS_ORDER[:n_classes])  # UCF-101's classInd.txt is alphabetical
     params = dict(n_classes=n_classes, n_groups=n_groups, n_clips=n_clips, n_frames=n_frames,
                   frames_jitter=frames_jitter, width=width, height=height, fps=fps, codec=codec,
@@ -264,10 +140,9 @@ def make_dataset(dst_dir, n_classes=6, n_groups=7, n_clips=4, n_frames=48, frame
     jobs = [(c, g, k) for c in classes for g in range(1, n_groups + 1)
             for k in range(1, n_clips + 1)]
     total_frames = _write_videos(video_root, jobs, n_frames, frames_jitter, width, height, fps, codec, seed,
-                                 progress)
+                                 progress, no_tqdm)
     _write_split_lists(list_dir, classes, n_groups, n_clips)
-    with open(params_path, 'w') as f:
-        json.dump(params, f)
+    write_json_atomic(params, params_path, indent=None)  # written last: it marks a complete dataset
     print('wrote %d videos (%d frames, %d classes: %s) to %s and split lists to %s'
           % (len(jobs), total_frames, len(classes), ', '.join(classes), video_root, list_dir),
           file=out)
@@ -300,6 +175,8 @@ def main(argv=None):
                    help='replace an existing dataset in DST_DIR (by default a dataset made with '
                         'the same options is kept and anything else is refused)')
     p.add_argument('--no_progress', action='store_true', help='no progress bar')
+    p.add_argument('--no_tqdm', action='store_true',
+                   help='plain progress lines instead of a bar (the default when the output is not a terminal)')
     args = p.parse_args(argv)
     if not 2 <= args.n_classes <= len(CLASS_ORDER):
         p.error('--n_classes must be in 2..%d' % len(CLASS_ORDER))
@@ -315,7 +192,7 @@ def main(argv=None):
         p.error('--fps must be >= 1')
     make_dataset(args.dst_dir, args.n_classes, args.n_groups, args.n_clips, args.n_frames,
                  args.frames_jitter, args.width, args.height, args.fps, args.codec, args.seed,
-                 args.overwrite, progress=not args.no_progress)
+                 args.overwrite, progress=not args.no_progress, no_tqdm=args.no_tqdm)
     return 0
 
 

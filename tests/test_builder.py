@@ -27,6 +27,7 @@ from models.builder import (build_three_d_resnet, build_three_d_resnet_18, build
                             build_three_d_resnet_101, build_three_d_resnet_102,
                             build_three_d_resnet_152)
 from models.resnet import BasicBlock, Bottleneck
+from tests.fixtures import REPO
 
 NARROW = 0.0625                 # stage widths 4, 8, 16, 32
 SHAPE = (4, 32, 32, 3)          # (frames, height, width, channels), as the seed writes it
@@ -41,7 +42,6 @@ DEPTHS = {18: (build_three_d_resnet_18, (2, 2, 2, 2), False, 18),
           101: (build_three_d_resnet_101, (3, 4, 23, 3), True, 101),
           102: (build_three_d_resnet_102, (3, 4, 23, 3), True, 101),  # the seed's code name
           152: (build_three_d_resnet_152, (3, 8, 36, 3), True, 152)}
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 
 
 def clips(batch=2, shape=SHAPE):

@@ -2,69 +2,30 @@
 import json
 import os
 import random
-from argparse import Namespace
 
 import numpy as np
 import paddle
 import pytest
-from PIL import Image
 
 import datasets
-from datasets.mean import get_mean
+from tests.fixtures import annotation_entry, make_opt, write_annotation, write_frame_folder
 
 LABELS = ['ClassA', 'ClassB']
-
-
-def write_video(root, label, vid, n, n_frames_file=False, size=(32, 24)):
-    d = os.path.join(root, label, vid) if label else os.path.join(root, vid)
-    os.makedirs(d, exist_ok=True)
-    for i in range(1, n + 1):
-        Image.new('RGB', size, (8 * i % 256, 60, 120)).save(
-            os.path.join(d, 'image_{:05d}.jpg'.format(i)), quality=95)
-    if n_frames_file:
-        with open(os.path.join(d, 'n_frames'), 'w') as f:
-            f.write(str(n))
-    return d
-
-
-def write_json(path, database, labels=LABELS):
-    with open(path, 'w') as f:
-        json.dump({'labels': labels, 'database': database}, f)
-    return str(path)
-
-
-def entry(subset, label=None, **ann):
-    a = dict(ann)
-    if label is not None:
-        a['label'] = label
-    return {'subset': subset, 'annotations': a}
 
 
 @pytest.fixture
 def tree(tmp_path):
     root = str(tmp_path / 'jpg')
-    write_video(root, 'ClassA', 'v_a1', 20)
-    write_video(root, 'ClassA', 'v_a2', 30, n_frames_file=True)
-    write_video(root, 'ClassB', 'v_b1', 20)
-    write_video(root, 'ClassB', 'v_b2', 20)
-    write_video(root, 'ClassA', 'v_a3', 30)
-    db = {'v_a1': entry('training', 'ClassA'), 'v_a2': entry('training', 'ClassA'),
-          'v_b1': entry('training', 'ClassB'),
-          'v_b2': entry('validation', 'ClassB'), 'v_a3': entry('validation', 'ClassA')}
-    ann = write_json(tmp_path / 'ucf101_01.json', db)
+    write_frame_folder(root, 'ClassA', 'v_a1', 20)
+    write_frame_folder(root, 'ClassA', 'v_a2', 30, n_frames_file=True)
+    write_frame_folder(root, 'ClassB', 'v_b1', 20)
+    write_frame_folder(root, 'ClassB', 'v_b2', 20)
+    write_frame_folder(root, 'ClassA', 'v_a3', 30)
+    db = {'v_a1': annotation_entry('training', 'ClassA'), 'v_a2': annotation_entry('training', 'ClassA'),
+          'v_b1': annotation_entry('training', 'ClassB'),
+          'v_b2': annotation_entry('validation', 'ClassB'), 'v_a3': annotation_entry('validation', 'ClassA')}
+    ann = write_annotation(tmp_path / 'ucf101_01.json', LABELS, db)
     return root, ann, tmp_path
-
-
-def make_opt(root, ann, **kw):
-    base = dict(video_path=root, annotation_path=ann, dataset='ucf101', sample_size=16,
-                sample_duration=16, sample_t_stride=1, n_val_samples=3, train_crop='corner',
-                train_crop_min_scale=0.25, train_crop_min_ratio=0.75,
-                scales=datasets.default_scales(), no_hflip=False, norm_value=1,
-                mean=get_mean(1, 'activitynet'), std=[1.0, 1.0, 1.0], train_t_crop='random',
-                scale_in_test=1.0, crop_position_in_test='c', test_subset='val',
-                inference_stride=16, allow_missing=False, loader='fast')
-    base.update(kw)
-    return Namespace(**base)
 
 
 @pytest.mark.parametrize('loader,dtype,green', [('fast', np.uint8, 60), ('pil', np.uint8, 60)])
@@ -142,15 +103,15 @@ def test_sample_t_stride(tree):
 
 def test_n_frames_sources(tmp_path):
     root = str(tmp_path / 'jpg')
-    d1 = write_video(root, 'ClassA', 'seg', 20)
-    d2 = write_video(root, 'ClassA', 'file', 20)
+    d1 = write_frame_folder(root, 'ClassA', 'seg', 20)
+    d2 = write_frame_folder(root, 'ClassA', 'file', 20)
     with open(os.path.join(d2, 'n_frames'), 'w') as f:
         f.write('12')  # the n_frames file wins over counting
-    write_video(root, 'ClassB', 'count', 7)
-    ann = write_json(tmp_path / 'a.json', {
-        'seg': entry('training', 'ClassA', segment=[1, 11]),
-        'file': entry('training', 'ClassA', segment=[1, 21]),
-        'count': entry('training', 'ClassB')})
+    write_frame_folder(root, 'ClassB', 'count', 7)
+    ann = write_annotation(tmp_path / 'a.json', LABELS, {
+        'seg': annotation_entry('training', 'ClassA', segment=[1, 11]),
+        'file': annotation_entry('training', 'ClassA', segment=[1, 21]),
+        'count': annotation_entry('training', 'ClassB')})
     ds = datasets.get_training_set(make_opt(root, ann))
     assert [s['n_frames'] for s in ds.samples] == [10, 12, 7]
     assert ds.samples[0]['frame_indices'] == list(range(1, 11))
@@ -199,9 +160,9 @@ def test_empty_folder_is_an_error(tree):
 def test_missing_folder_error_and_allow_missing(tree):
     root, ann, tmp_path = tree
     db = json.load(open(ann))['database']
-    db['v_gone'] = entry('training', 'ClassB')
-    db['v_gone2'] = entry('training', 'ClassA')
-    ann2 = write_json(tmp_path / 'b.json', db)
+    db['v_gone'] = annotation_entry('training', 'ClassB')
+    db['v_gone2'] = annotation_entry('training', 'ClassA')
+    ann2 = write_annotation(tmp_path / 'b.json', LABELS, db)
     with pytest.raises(FileNotFoundError) as e:
         datasets.get_training_set(make_opt(root, ann2))
     assert os.path.join(root, 'ClassB', 'v_gone') in str(e.value)
@@ -217,8 +178,8 @@ def test_missing_folder_error_and_allow_missing(tree):
 def test_unknown_label_names_the_annotation(tree):
     root, ann, tmp_path = tree
     db = json.load(open(ann))['database']
-    db['v_a1'] = entry('training', 'Biking')
-    ann2 = write_json(tmp_path / 'c.json', db)
+    db['v_a1'] = annotation_entry('training', 'Biking')
+    ann2 = write_annotation(tmp_path / 'c.json', LABELS, db)
     with pytest.raises(ValueError) as e:
         datasets.get_training_set(make_opt(root, ann2))
     assert str(ann2) in str(e.value) and 'Biking' in str(e.value)
@@ -252,11 +213,11 @@ def test_empty_subset_is_an_error(tree):
 
 def test_kinetics_testing_layout(tmp_path):
     root = str(tmp_path / 'jpg')
-    write_video(root, 'test', 'abc_000010_000020', 18)
-    write_video(root, 'ClassA', 'xyz_000000_000010', 18)
-    ann = write_json(tmp_path / 'k.json', {
+    write_frame_folder(root, 'test', 'abc_000010_000020', 18)
+    write_frame_folder(root, 'ClassA', 'xyz_000000_000010', 18)
+    ann = write_annotation(tmp_path / 'k.json', LABELS, {
         'abc_000010_000020': {'subset': 'testing', 'annotations': {}},
-        'xyz_000000_000010': entry('training', 'ClassA')})
+        'xyz_000000_000010': annotation_entry('training', 'ClassA')})
     ds = datasets.get_test_set(make_opt(root, ann, dataset='kinetics', test_subset='test'))
     assert ds.video_ids == ['abc_000010_000020'] and ds.video_labels == [-1]
     assert ds.video_paths == [os.path.join(root, 'test', 'abc_000010_000020')]
@@ -299,12 +260,12 @@ def test_sliding_stride_and_dataset_repr(tree):
 
 def test_activitynet_segments(tmp_path):
     root = str(tmp_path / 'jpg')
-    d = write_video(root, None, 'v_vid1', 40)
+    d = write_frame_folder(root, None, 'v_vid1', 40)
     with open(os.path.join(d, 'fps'), 'w') as f:
         f.write('10')
     db = {'vid1': {'subset': 'training', 'annotations': [
         {'segment': [0.0, 2.0], 'label': 'ClassA'}, {'segment': [2.5, 3.9], 'label': 'ClassB'}]}}
-    ann = write_json(tmp_path / 'anet.json', db)
+    ann = write_annotation(tmp_path / 'anet.json', LABELS, db)
     ds = datasets.get_training_set(make_opt(root, ann, dataset='activitynet'))
     assert [(s['label'], s['segment']) for s in ds.samples] == [(0, [1, 20]), (1, [25, 39])]
     assert ds[1][0].shape == (3, 16, 16, 16)

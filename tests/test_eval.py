@@ -3,8 +3,6 @@ import csv
 import json
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -13,10 +11,8 @@ from PIL import Image
 
 from engine import video_accuracy as ev
 from engine.evaluation import main as run_test_py  # test.py's command
-from tests.tiny_data import make_frame_dataset, tiny_run_args
+from tests.fixtures import make_frame_dataset, run, tiny_run_args, write_json
 from utils import eval_hmdb51, eval_kinetics, eval_ucf101
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 N_FRAMES = 10  # 4-frame windows at frames 1, 5, 9: the last one (9, 10) is loop-padded
 
 
@@ -74,12 +70,6 @@ def test_topk_order_and_ties():
     assert ev.topk_correct(scores, np.array([2, -1]), 2).tolist() == [True, False]
 
 
-def write_json(path, obj):
-    with open(path, 'w') as f:
-        json.dump(obj, f)
-    return str(path)
-
-
 @pytest.fixture
 def crafted_files(tmp_path):
     labels = ['a', 'b', 'c']
@@ -119,13 +109,11 @@ def test_eval_kinetics_matches_reference_result_keys(tmp_path):
 
 def test_eval_cli_subprocess_and_errors(crafted_files, tmp_path):
     gt, pred = crafted_files
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'utils', 'eval_ucf101.py'), gt, pred,
-                           '--subset', 'validation', '-k', '2', '--save'], capture_output=True, text=True)
+    proc = run('utils/eval_ucf101.py', gt, pred, '--subset', 'validation', '-k', '2', '--save')
     assert proc.returncode == 0, proc.stderr
     assert 'top-2 accuracy: 0.500000 (2/4)' in proc.stdout
     assert open(tmp_path / 'top2.txt').read() == '0.5'
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'utils', 'eval_ucf101.py'), gt,
-                           str(tmp_path / 'nope.json')], capture_output=True, text=True)
+    proc = run('utils/eval_ucf101.py', gt, tmp_path / 'nope.json')
     assert proc.returncode == 1
     assert proc.stderr.strip() == f'error: {tmp_path / "nope.json"}: prediction file not found'
 
@@ -283,13 +271,11 @@ def test_pretrain_path_evaluates_the_same_weights(tiny, tmp_path):
 def test_seed_command_by_subprocess(tiny, tmp_path):
     # The README's form: relative paths under --root_path, model flags repeated, --checkpoint (an int) ignored.
     rel_ckpt = os.path.relpath(tiny['ckpt'], tiny['root'])
-    proc = subprocess.run(
-        [sys.executable, os.path.join(REPO, 'test.py'), '--root_path', str(tiny['root']), '--video_path', 'jpg',
-         '--annotation_path', 'ucf101_01.json', '--result_path', 'results_val', '--dataset', 'ucf101',
-         '--n_classes', '3', '--pretrain_path', rel_ckpt, '--model', 'resnet', '--model_depth', '10',
-         '--resnet_widen_factor', '0.125', '--sample_size', '32', '--sample_duration', '4', '--batch_size', '128',
-         '--n_threads', '2', '--checkpoint', '5', '--device', 'cpu'],
-        capture_output=True, text=True, cwd=str(tmp_path), timeout=300)
+    proc = run('test.py', '--root_path', tiny['root'], '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json',
+               '--result_path', 'results_val', '--dataset', 'ucf101', '--n_classes', '3', '--pretrain_path', rel_ckpt,
+               '--model', 'resnet', '--model_depth', '10', '--resnet_widen_factor', '0.125', '--sample_size', '32',
+               '--sample_duration', '4', '--batch_size', '128', '--n_threads', '2', '--checkpoint', '5',
+               '--device', 'cpu', cwd=str(tmp_path))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert 'video top-1 accuracy' in proc.stdout
     assert (tiny['root'] / 'results_val' / 'val.json').is_file()
@@ -404,9 +390,7 @@ def test_missing_frame_inside_a_video(tiny, broken_root, tmp_path, n_threads):
 
 
 def test_bad_input_by_subprocess_has_no_traceback(tiny, tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'test.py'),
-                           *eval_args(tiny, tmp_path, '--model_depth', '34')],
-                          capture_output=True, text=True, timeout=300)
+    proc = run('test.py', *eval_args(tiny, tmp_path, '--model_depth', '34'))
     assert proc.returncode == 1
     assert 'Traceback' not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith('error: ')

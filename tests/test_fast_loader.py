@@ -11,6 +11,7 @@ filters: measured on these frames mean |diff| 1.2..1.8 per clip and max 17; the 
 of 2.5 and a max of 24 there. (That difference cost accuracy in benchmarks/parity/harness.py, which is why
 'fast' does not draft: docs/PARITY.md.)
 """
+import functools
 import io
 import json
 import os
@@ -27,8 +28,10 @@ from datasets import fast_clips
 from datasets.fast_clips import EncodedFrame, draft_scale
 from datasets.safe_clips import SafeClips, clip_shape
 from datasets.spatial_transforms import ClipGeometry
-from benchmarks.bench_loader import write_jpeg_dataset
+from tests.fixtures import make_opt, textured_frames, write_jpeg_dataset, write_video
 
+# the 'loader' option set: 8-frame 112 x 112 clips, the getters' defaults for the rest
+loader_opt = functools.partial(make_opt, base='loader')
 MEAN_TOLERANCE = 2.5
 MAX_TOLERANCE = 24
 
@@ -49,14 +52,6 @@ def portrait(tmp_path_factory):
                               n_val=1, n_frames=10, width=240, height=320, quality=90)
 
 
-def make_opt(tree, loader='fast', **kw):
-    video_path, annotation_path = tree
-    base = dict(video_path=video_path, annotation_path=annotation_path, loader=loader,
-                sample_size=112, sample_duration=8, test_subset='val', inference_stride=8)
-    base.update(kw)
-    return Namespace(**base)
-
-
 def normalised(clip, opt):
     """A (uint8) clip as the float32 clip the model gets."""
     batch = paddle.to_tensor(clip[None])
@@ -65,8 +60,8 @@ def normalised(clip, opt):
 
 def both_clips(tree, mode, index, seed, loader='fast', **kw):
     """(``loader``'s clip, pil clip, the ``loader`` dataset), both drawn with ``seed`` and normalised."""
-    fast_set = GETTERS[mode](make_opt(tree, loader, **kw))
-    pil_set = GETTERS[mode](make_opt(tree, 'pil', **kw))
+    fast_set = GETTERS[mode](loader_opt(*tree, loader, **kw))
+    pil_set = GETTERS[mode](loader_opt(*tree, 'pil', **kw))
     random.seed(seed)
     fast, _ = fast_set[index]
     fast_state = random.getstate()
@@ -74,7 +69,7 @@ def both_clips(tree, mode, index, seed, loader='fast', **kw):
     pil, _ = pil_set[index]
     assert random.getstate() == fast_state  # the same random calls, so the same crop and flip
     assert fast.dtype == pil.dtype == np.uint8  # one output type; the batch is normalised later
-    return normalised(fast, make_opt(tree, **kw)), normalised(pil, make_opt(tree, **kw)), fast_set
+    return normalised(fast, loader_opt(*tree, **kw)), normalised(pil, loader_opt(*tree, **kw)), fast_set
 
 
 def last_geometry(dataset, width=320, height=240):
@@ -107,9 +102,9 @@ def assert_same_pixels(diff):
 
 @pytest.mark.parametrize('mode,kw', CASES)
 def test_fast_equals_pil(landscape, mode, kw):
-    _, _, std = datasets.normalization_values(make_opt(landscape, **kw))
+    _, _, std = datasets.normalization_values(loader_opt(*landscape, **kw))
     scale = np.asarray(std, np.float32)[:, None, None, None] * kw.get('norm_value', 1)
-    n_clips = len(GETTERS[mode](make_opt(landscape, **kw)))
+    n_clips = len(GETTERS[mode](loader_opt(*landscape, **kw)))
     for seed in range(6):
         fast, pil, _ = both_clips(landscape, mode, seed % n_clips, seed, **kw)
         assert fast.shape == pil.shape == (3, 8, 112, 112)
@@ -119,9 +114,9 @@ def test_fast_equals_pil(landscape, mode, kw):
 @pytest.mark.parametrize('mode,kw', CASES)
 def test_fast_draft_close_to_pil(landscape, mode, kw):
     # values back on the 0..255 scale for the tolerances
-    _, _, std = datasets.normalization_values(make_opt(landscape, **kw))
+    _, _, std = datasets.normalization_values(loader_opt(*landscape, **kw))
     scale = np.asarray(std, np.float32)[:, None, None, None] * kw.get('norm_value', 1)
-    n_clips = len(GETTERS[mode](make_opt(landscape, **kw)))
+    n_clips = len(GETTERS[mode](loader_opt(*landscape, **kw)))
     reductions = set()
     for seed in range(6):
         fast, pil, fast_set = both_clips(landscape, mode, seed % n_clips, seed, 'fast_draft', **kw)
@@ -179,7 +174,7 @@ def decoded_sizes(monkeypatch):
 
 
 def test_draft_decodes_at_reduced_size(landscape, decoded_sizes):
-    ds = datasets.get_validation_set(make_opt(landscape, 'fast_draft'))
+    ds = datasets.get_validation_set(loader_opt(*landscape, 'fast_draft'))
     clip, _ = ds[0]
     assert clip.shape == (3, 8, 112, 112)
     assert decoded_sizes == {(160, 120)}  # the 240-row centre crop has >= 2 x 112 rows
@@ -187,19 +182,19 @@ def test_draft_decodes_at_reduced_size(landscape, decoded_sizes):
 
 def test_fast_decodes_at_full_size(landscape, decoded_sizes):
     for loader in ('fast', 'pil'):
-        datasets.get_validation_set(make_opt(landscape, loader))[0]
-        datasets.get_training_set(make_opt(landscape, loader, sample_size=28))[0]
+        datasets.get_validation_set(loader_opt(*landscape, loader))[0]
+        datasets.get_training_set(loader_opt(*landscape, loader, sample_size=28))[0]
     assert decoded_sizes == {(320, 240)}
 
 
 def test_small_crop_is_decoded_at_full_size(landscape, decoded_sizes):
     # a 119-pixel crop (scale 0.5) resized to 112 x 112: halving would leave too few pixels
-    ds = datasets.get_training_set(make_opt(landscape, 'fast_draft', scales=[0.5]))
+    ds = datasets.get_training_set(loader_opt(*landscape, 'fast_draft', scales=[0.5]))
     ds[0]
     assert decoded_sizes == {(320, 240)}
     # a 32-pixel output from the same crop may be decoded at a quarter of the size
     decoded_sizes.clear()
-    datasets.get_training_set(make_opt(landscape, 'fast_draft', scales=[0.5], sample_size=28))[0]
+    datasets.get_training_set(loader_opt(*landscape, 'fast_draft', scales=[0.5], sample_size=28))[0]
     assert decoded_sizes == {(80, 60)}
 
 
@@ -211,7 +206,7 @@ def test_draft_scale():
 
 
 def test_uint8_clips_and_loop_padding(landscape, monkeypatch):
-    opt = make_opt(landscape, sample_duration=16, n_val_samples=3)
+    opt = loader_opt(*landscape, sample_duration=16, n_val_samples=3)
     ds = datasets.get_validation_set(opt)
     assert ds.clip_loader == 'fast' and ds.clip_dtype == np.uint8
     # 20 frames, 16-frame windows: step 2 -> the last window is frame 19, 20 (loop padded)
@@ -230,7 +225,7 @@ def test_uint8_clips_and_loop_padding(landscape, monkeypatch):
 
 def test_missing_frame_names_the_file(landscape, tmp_path):
     video_path, annotation_path = landscape
-    ds = datasets.get_validation_set(make_opt(landscape))
+    ds = datasets.get_validation_set(loader_opt(*landscape))
     video = ds.samples[0]['video']
     path = os.path.join(video, 'image_00003.jpg')
     os.rename(path, path + '.away')
@@ -244,7 +239,7 @@ def test_missing_frame_names_the_file(landscape, tmp_path):
 
 @pytest.mark.parametrize('damage', ['garbage', 'truncated'])
 def test_undecodable_frame_names_the_file(landscape, damage):
-    ds = datasets.get_validation_set(make_opt(landscape))
+    ds = datasets.get_validation_set(loader_opt(*landscape))
     path = os.path.join(ds.samples[0]['video'], 'image_00002.jpg')
     with open(path, 'rb') as f:
         good = f.read()
@@ -261,7 +256,7 @@ def test_undecodable_frame_names_the_file(landscape, damage):
 
 def test_safe_clips_zeros_have_the_dataset_dtype(landscape):
     for loader, dtype in (('fast', np.uint8), ('fast_draft', np.uint8), ('pil', np.uint8)):
-        opt = make_opt(landscape, loader)
+        opt = loader_opt(*landscape, loader)
         ds = datasets.get_validation_set(opt)
         ds.samples[1] = dict(ds.samples[1], frame_indices=[999])  # no such frame
         safe = SafeClips(ds, clip_shape(opt))
@@ -283,7 +278,7 @@ class Grey(object):
 
 def test_transforms_without_geometry_use_the_per_frame_path(landscape):
     video_path, annotation_path = landscape
-    opt = make_opt(landscape)
+    opt = loader_opt(*landscape)
     temporal = datasets.build_temporal_transform(opt, 'val')
     ds = datasets.VideoDataset(video_path, annotation_path, 'validation', mode='val', spatial_transform=Grey(),
                                temporal_transform=temporal, sample_duration=8, clip_loader='fast')
@@ -298,7 +293,7 @@ def test_transforms_without_geometry_use_the_per_frame_path(landscape):
     with pytest.raises(TypeError, match='to_tensor=False'):
         ds[0]
     with pytest.raises(ValueError, match='loader'):
-        datasets.get_validation_set(make_opt(landscape, loader='turbo'))
+        datasets.get_validation_set(loader_opt(*landscape, loader='turbo'))
 
 
 def test_frames_of_different_sizes_in_one_clip(tmp_path):
@@ -384,7 +379,7 @@ def test_input_normalizer_passes_float_batches_through():
 
 @pytest.mark.parametrize('workers', [0, 2])
 def test_dataloader_batches_equal_direct_indexing(landscape, workers):
-    opt = make_opt(landscape)
+    opt = loader_opt(*landscape)
     ds = datasets.get_validation_set(opt)  # deterministic: no random draws
     safe = SafeClips(ds, clip_shape(opt))
     loader = paddle.io.DataLoader(safe, batch_size=3, shuffle=False, num_workers=workers)
@@ -405,7 +400,7 @@ def test_dataloader_batches_equal_direct_indexing(landscape, workers):
 
 def test_bench_loader_runs_and_writes_json(tmp_path):
     from benchmarks import bench_loader
-    video_path, annotation_path = bench_loader.write_jpeg_dataset(
+    video_path, annotation_path = write_jpeg_dataset(
         str(tmp_path / 'data'), n_classes=1, n_train=1, n_val=1, n_frames=8, width=64, height=48)
     r = bench_loader.loader_throughput(video_path, annotation_path, 'fast', 'train', 0, 8,
                                        sample_size=32, sample_duration=4, batch_size=4)
@@ -446,10 +441,9 @@ def _decoded_pixels(data, scale=1):
 
 
 @pytest.fixture(scope='module')
-def encoded_frames(tmp_path_factory, make_video):
+def encoded_frames(tmp_path_factory):
     """{name: file bytes}: textured frames as Pillow writes them with various JPEG options (odd sizes
     too), and frames FFmpeg's mjpeg encoder writes through utils/video_jpg_ucf101_hmdb51.py."""
-    from benchmarks.bench_loader import textured_frames
     from utils.video_jpg_ucf101_hmdb51 import convert_video_pyav
     frame = Image.fromarray(textured_frames(np.random.default_rng(3), 1, width=157, height=118)[0])
     frames = {'q75 4:2:0': _encoded(frame, quality=75), 'q95 4:4:4': _encoded(frame, quality=95, subsampling=0),
@@ -457,7 +451,7 @@ def encoded_frames(tmp_path_factory, make_video):
               'progressive': _encoded(frame, progressive=True), 'grey': _encoded(frame.convert('L')),
               'cmyk': _encoded(frame.convert('CMYK')), 'png': _encoded(frame, 'PNG')}
     root = tmp_path_factory.mktemp('ffmpeg_frames')
-    video = make_video(str(root / 'v.avi'), width=96, height=72, n_frames=3)
+    video = write_video(str(root / 'v.avi'), width=96, height=72, n_frames=3)
     os.makedirs(str(root / 'jpg'))
     convert_video_pyav(video, str(root / 'jpg'))
     for name in sorted(os.listdir(str(root / 'jpg')))[:3]:
@@ -490,7 +484,7 @@ def test_decoder_leaves_damaged_jpegs_to_pillow(encoded_frames, monkeypatch):
 
 def test_reader_takes_file_bytes(landscape):
     """``ClipFrameReader.pixels(bytes)``: frames stored elsewhere than in files (e.g. HDF5) go the same way."""
-    ds = datasets.get_training_set(make_opt(landscape))  # corner crops: exactly the PIL pixels
+    ds = datasets.get_training_set(loader_opt(*landscape))  # corner crops: exactly the PIL pixels
     transform = ds.spatial_transform
     transform.randomize_parameters()
     reader = fast_clips.ClipFrameReader(transform, draft=False)

@@ -6,8 +6,6 @@ import os
 import random
 import shutil
 import signal
-import subprocess
-import sys
 from argparse import Namespace
 
 import h5py
@@ -20,7 +18,8 @@ import datasets
 from datasets.hdf5 import Hdf5FrameBytes, stored_frame_numbers, write_video
 from datasets.safe_clips import SafeClips, clip_shape
 from core.errors import BadInput, MissingInput
-from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
+from tests.fixtures import (make_frame_dataset, make_opt, run, tiny_run_args, write_jpeg_dataset,
+                            write_video as write_avi)
 from utils import generate_video_hdf5
 
 SCRIPT = 'utils/generate_video_hdf5.py'
@@ -53,14 +52,12 @@ def pack(src, dst, **options):
 @pytest.fixture(scope='module')
 def videos(tmp_path_factory):
     """Tiny AVIs (2 classes, 5..8 frames), one broken file, and their JPEG tree (video_jpg_ucf101_hmdb51.py)."""
-    from tests.conftest import _write_video
     root = tmp_path_factory.mktemp('videos')
     for c in ('Jump', 'Run'):
         for v in range(2):
-            _write_video(str(root / 'avi' / c / f'v_{c}_g0{v + 1}_c01.avi'), n_frames=5 + 3 * v + (c == 'Run'))
+            write_avi(str(root / 'avi' / c / f'v_{c}_g0{v + 1}_c01.avi'), n_frames=5 + 3 * v + (c == 'Run'))
     (root / 'avi' / 'Run' / 'v_Run_g09_c01.avi').write_bytes(b'not a video' * 10)
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'utils', 'video_jpg_ucf101_hmdb51.py'),
-                           str(root / 'avi'), str(root / 'jpg'), '--no_progress'], capture_output=True, text=True)
+    proc = run('utils/video_jpg_ucf101_hmdb51.py', root / 'avi', root / 'jpg', '--no_progress')
     assert proc.returncode == 1 and 'v_Run_g09_c01.avi' in proc.stdout  # the broken one
     return root
 
@@ -224,7 +221,7 @@ def test_annotation_counts_frames_of_hdf5_videos(videos, tmp_path, run_script):
 
 @pytest.fixture(scope='module')
 def tiny(tmp_path_factory):
-    """tests/tiny_data.py's JPEG set (3 classes x 6 videos of 10 frames) and the same frames as HDF5."""
+    """tests/fixtures.py's make_frame_dataset (3 classes x 6 videos of 10 frames) and the same frames as HDF5."""
     root = tmp_path_factory.mktemp('tiny_h5')
     make_frame_dataset(root, n_frames=10)
     summary = pack(root / 'jpg', root / 'h5')
@@ -233,11 +230,11 @@ def tiny(tmp_path_factory):
 
 
 def opt_for(root, file_type, loader='fast', **kw):
-    base = dict(video_path=str(root / ('h5' if file_type == 'hdf5' else 'jpg')), file_type=file_type,
-                annotation_path=str(root / 'ucf101_01.json'), dataset='ucf101', loader=loader, sample_size=16,
-                sample_duration=4, test_subset='val')
-    base.update(kw)
-    return Namespace(**base)
+    """Options over the tree ``tiny`` of ``file_type`` (its JPEG or HDF5 copy)."""
+    options = dict(video_path=str(root / ('h5' if file_type == 'hdf5' else 'jpg')), file_type=file_type,
+                   annotation_path=str(root / 'ucf101_01.json'), loader=loader)
+    options.update(kw)  # may replace the paths
+    return make_opt(base='small', **options)
 
 
 @pytest.mark.parametrize('loader', ['fast', 'pil', 'fast_draft'])
@@ -324,13 +321,6 @@ def test_undecodable_frame_names_the_video_and_frame(tmp_path):
 # --------------------------------------------------------------------------- end to end
 
 
-def run(script, *args):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, timeout=300)
-    assert proc.returncode == 0, proc.stderr[-2000:]
-    return proc
-
-
 def test_main_and_test_py_give_the_jpeg_runs_results(tiny, tmp_path):
     """Training and video-level evaluation on the HDF5 tree reproduce the JPEG run exactly (same seed, frames)."""
     outputs = {}
@@ -338,10 +328,10 @@ def test_main_and_test_py_give_the_jpeg_runs_results(tiny, tmp_path):
         result = tmp_path / file_type
         args = tiny_run_args(tiny, result, '--n_epochs', '2', '--file_type', file_type)
         args[args.index('--video_path') + 1] = video_path
-        run('main.py', *args)
+        run('main.py', *args, expect_ok=True)
         test_args = [a for a in args if a not in ('--n_epochs', '2')]
         test_args[test_args.index('--result_path') + 1] = str(result / 'val')
-        printed = run('test.py', *test_args, '--resume_path', str(result / 'last.pdparams')).stdout
+        printed = run('test.py', *test_args, '--resume_path', str(result / 'last.pdparams'), expect_ok=True).stdout
         outputs[file_type] = {'train.log': (result / 'train.log').read_text(),
                               'val.log': (result / 'val.log').read_text(),
                               'val.json': json.load(open(result / 'val' / 'val.json')),
@@ -353,7 +343,7 @@ def test_main_and_test_py_give_the_jpeg_runs_results(tiny, tmp_path):
 
 def test_bench_loader_measures_both_storages(tmp_path):
     from benchmarks import bench_loader
-    video_path, annotation_path = bench_loader.write_jpeg_dataset(
+    video_path, annotation_path = write_jpeg_dataset(
         str(tmp_path / 'data'), n_classes=1, n_train=1, n_val=1, n_frames=8, width=64, height=48)
     out = tmp_path / 'bench.json'
     assert bench_loader.main(['--video_path', video_path, '--annotation_path', annotation_path, '--workers', '0',

@@ -1,15 +1,11 @@
 """engine/runtime.py: CPU settings and the static oneDNN prediction graph (correctness only, no timing)."""
-import subprocess
-import sys
-
 import numpy as np
 import paddle
 import pytest
 
 import models
 from engine import runtime
-
-ROOT = __file__.rsplit('/tests/', 1)[0]
+from tests.fixtures import run
 
 
 def tiny_model(**extra):
@@ -104,10 +100,9 @@ def test_dygraph_predict_is_the_model():
 
 def test_benchmark_runs_on_a_tiny_model(tmp_path):
     out = tmp_path / 'bench.json'
-    cmd = [sys.executable, 'benchmarks/benchmark.py', '--sections', 'model', 'flops', '--model_depth', '10',
-           '--resnet_widen_factor', '0.125', '--sample_size', '32', '--sample_duration', '4', '--repeat', '1',
-           '--json', str(out)]
-    result = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    result = run('benchmarks/benchmark.py', '--sections', 'model', 'flops', '--model_depth', '10',
+                 '--resnet_widen_factor', '0.125', '--sample_size', '32', '--sample_duration', '4', '--repeat', '1',
+                 '--json', out)
     assert result.returncode == 0, result.stderr[-2000:]
     import json
     report = json.loads(out.read_text())
@@ -126,10 +121,9 @@ def test_static_training_probe_equals_the_dynamic_step(tmp_path):
     running statistics after three steps (a static step that left the running statistics alone, or updated
     them Paddle's way, would differ by percents)."""
     out = tmp_path / 'static.json'
-    cmd = [sys.executable, 'benchmarks/bench_static_training.py', '--model_depth', '10', '--resnet_widen_factor',
-           '0.125', '--batch_size', '4', '--sample_size', '16', '--sample_duration', '4', '--n_classes', '3',
-           '--steps', '2', '--threads', '1', '--json', str(out)]
-    proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = run('benchmarks/bench_static_training.py', '--model_depth', '10', '--resnet_widen_factor', '0.125',
+               '--batch_size', '4', '--sample_size', '16', '--sample_duration', '4', '--n_classes', '3', '--steps', '2',
+               '--threads', '1', '--json', out)
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert 'ReduceMeanCheckIfOneDNNSupport' not in proc.stdout
     import json

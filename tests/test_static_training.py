@@ -1,18 +1,11 @@
 """engine/static_training.py: training steps in a static oneDNN graph (--train_graph), correctness only."""
-import os
-import sys
-
 import numpy as np
 import pytest
 
+from benchmarks import bench_static_training
 from core.errors import BadInput
 from engine.static_training import use_static_training
-from test_main import read_tsv, run_main
-from tiny_data import make_frame_dataset, tiny_run_args
-
-from benchmarks import bench_static_training
-
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.fixtures import make_frame_dataset, read_tsv, run, tiny_run_args
 
 
 @pytest.mark.parametrize('case', [('resnet', 10, kernel, False) for kernel in ('3d', '(2+1)d', 'p3d-b', 'fast', 'split-fast')]
@@ -40,8 +33,8 @@ def test_a_one_clip_batch_steps_like_the_dynamic_graph(data_root, tmp_path):
          '--learning_rate', '0.01'])
     errors = bench_static_training.one_step_errors(('resnet', 10, '3d', False), args)
     assert errors['overall_static'] <= 10 * max(errors['overall_dynamic'], 1e-5), errors
-    proc = run_main(*tiny_run_args(data_root, tmp_path / 'run', '--n_epochs', '1', '--batch_size', '2',
-                                   '--accumulate_steps', '2', '--train_graph', 'static'))
+    proc = run('main.py', *tiny_run_args(data_root, tmp_path / 'run', '--n_epochs', '1', '--batch_size', '2',
+                                         '--accumulate_steps', '2', '--train_graph', 'static'))
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert len(read_tsv(tmp_path / 'run' / 'train_batch.log')) == 12  # 12 clips, one per step
 
@@ -71,22 +64,22 @@ def test_main_trains_in_the_static_graph_as_in_the_dynamic_one(data_root, tmp_pa
     runs = {}
     for graph in ('dygraph', 'static'):
         result = tmp_path / graph
-        proc = run_main(*tiny_run_args(data_root, result, '--n_epochs', '2', '--learning_rate', '0.01',
-                                       '--train_graph', graph))
+        proc = run('main.py', *tiny_run_args(data_root, result, '--n_epochs', '2', '--learning_rate', '0.01',
+                                             '--train_graph', graph))
         assert proc.returncode == 0, proc.stderr[-2000:]
         assert ('training in a static oneDNN graph' in proc.stdout) == (graph == 'static')
         assert 'ReduceMeanCheckIfOneDNNSupport' not in proc.stdout
         runs[graph] = read_tsv(result / 'train_batch.log')
     np.testing.assert_allclose(float(runs['static'][0]['loss']), float(runs['dygraph'][0]['loss']), rtol=1e-5)
     assert len(runs['static']) == len(runs['dygraph'])
-    proc = run_main(*tiny_run_args(data_root, tmp_path / 'static', '--n_epochs', '3', '--learning_rate', '0.01',
+    proc = run('main.py', *tiny_run_args(data_root, tmp_path / 'static', '--n_epochs', '3', '--learning_rate', '0.01',
                                    '--train_graph', 'static', '--resume_path', str(tmp_path / 'static' / 'last.pdparams')))
     assert proc.returncode == 0 and 'continuing at epoch 3' in proc.stdout, proc.stderr[-2000:]
 
 
 def test_static_training_of_densenet_is_refused_in_one_line(data_root, tmp_path):
-    proc = run_main(*tiny_run_args(data_root, tmp_path / 'dense', '--train_graph', 'static'),
-                    '--model', 'densenet', '--model_depth', '121')
+    proc = run('main.py', *tiny_run_args(data_root, tmp_path / 'dense', '--train_graph', 'static'),
+               '--model', 'densenet', '--model_depth', '121')
     assert proc.returncode != 0
     assert 'cannot train --model densenet' in proc.stderr and '--train_graph dygraph' in proc.stderr
     assert 'Traceback' not in proc.stderr and not (tmp_path / 'dense').exists()

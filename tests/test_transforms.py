@@ -10,6 +10,7 @@ import datasets
 from datasets import spatial_transforms as S
 from datasets import temporal_transforms as T
 from datasets.mean import get_mean, get_mean_std, get_std
+from tests.fixtures import make_opt
 
 
 # --------------------------------------------------------------------------- temporal
@@ -266,43 +267,35 @@ def test_random_resized_crop_once_per_clip():
             np.testing.assert_array_equal(clip[:2, t], clip[:2, 0])
 
 
-def opt_for(**kw):
-    base = dict(sample_size=16, sample_duration=4, norm_value=1, mean=get_mean(1), std=[1, 1, 1],
-                scales=datasets.default_scales(), train_crop='corner', no_hflip=False,
-                scale_in_test=1.0, crop_position_in_test='c')
-    base.update(kw)
-    return Namespace(**base)
-
-
 def test_build_spatial_transform_modes():
     img = Image.new('RGB', (32, 24), (200, 100, 50))
     for mode in ('train', 'val', 'test'):
-        tf = datasets.build_spatial_transform(opt_for(), mode)
+        tf = datasets.build_spatial_transform(make_opt(base='transforms'), mode)
         tf.randomize_parameters()
         out = tf(img)
         assert out.shape == (3, 16, 16)
         np.testing.assert_allclose(out[:, 5, 5], [200 - 114.7748, 100 - 107.7354, 50 - 99.475],
                                    rtol=1e-5)
-    names = [type(t).__name__ for t in datasets.build_spatial_transform(opt_for(), 'train').transforms]
+    names = [type(t).__name__ for t in datasets.build_spatial_transform(make_opt(base='transforms'), 'train').transforms]
     assert names == ['MultiScaleCornerCrop', 'RandomHorizontalFlip', 'ToTensor', 'Normalize']
     names = [type(t).__name__ for t in
-             datasets.build_spatial_transform(opt_for(no_hflip=True, train_crop='random'), 'train').transforms]
+             datasets.build_spatial_transform(make_opt(base='transforms', no_hflip=True, train_crop='random'), 'train').transforms]
     assert names == ['RandomResizedCrop', 'ToTensor', 'Normalize']
-    tf = datasets.build_spatial_transform(opt_for(train_crop='center'), 'train')
+    tf = datasets.build_spatial_transform(make_opt(base='transforms', train_crop='center'), 'train')
     assert tf.transforms[0].crop_positions == ['c']
-    tf = datasets.build_spatial_transform(opt_for(train_crop='multiscale_random'), 'train')
+    tf = datasets.build_spatial_transform(make_opt(base='transforms', train_crop='multiscale_random'), 'train')
     assert isinstance(tf.transforms[0], S.MultiScaleRandomCrop)
-    tf = datasets.build_spatial_transform(opt_for(scale_in_test=0.5, crop_position_in_test='br'), 'test')
+    tf = datasets.build_spatial_transform(make_opt(base='transforms', scale_in_test=0.5, crop_position_in_test='br'), 'test')
     assert tf.transforms[0].size == 32 and tf.transforms[1].crop_position == 'br'
     with pytest.raises(ValueError, match='train_crop'):
-        datasets.build_spatial_transform(opt_for(train_crop='nope'), 'train')
+        datasets.build_spatial_transform(make_opt(base='transforms', train_crop='nope'), 'train')
     # norm_value 255 -> [0, 1] inputs
-    tf = datasets.build_spatial_transform(opt_for(norm_value=255, mean=[0, 0, 0]), 'val')
+    tf = datasets.build_spatial_transform(make_opt(base='transforms', norm_value=255, mean=[0, 0, 0]), 'val')
     np.testing.assert_allclose(tf(img)[:, 0, 0], [200 / 255, 100 / 255, 50 / 255], rtol=1e-6)
 
 
 def test_one_seed_controls_everything():
-    tf = datasets.build_spatial_transform(opt_for(), 'train')
+    tf = datasets.build_spatial_transform(make_opt(base='transforms'), 'train')
     frames = [pattern(64, 48, t) for t in range(3)]
     random.seed(42)
     a = S.transform_clip(tf, frames)
@@ -315,8 +308,8 @@ def test_one_seed_controls_everything():
 
 def test_build_spatial_transform_without_tensor_describes_geometry():
     for mode in ('train', 'val', 'test'):
-        assert not S.describes_geometry(datasets.build_spatial_transform(opt_for(), mode))
-        tf = datasets.build_spatial_transform(opt_for(), mode, to_tensor=False)
+        assert not S.describes_geometry(datasets.build_spatial_transform(make_opt(base='transforms'), mode))
+        tf = datasets.build_spatial_transform(make_opt(base='transforms'), mode, to_tensor=False)
         assert S.describes_geometry(tf)
         assert not any(isinstance(t, (S.ToTensor, S.Normalize)) for t in tf.transforms)
     assert not S.describes_geometry(None)

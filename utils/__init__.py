@@ -1,1 +1,2 @@
-"""Data-preparation, evaluation and conversion scripts, plus helpers shared by main.py and test.py."""
+"""The data-preparation, evaluation and checkpoint-conversion scripts, at the reference's paths
+(``python utils/<script>.py``), plus splits.py, the split-file parsing the annotation scripts share."""

@@ -32,6 +32,7 @@ from datasets.hdf5 import HDF5_SUFFIX, write_video  # noqa: E402
 from datasets.loader import frame_numbers, frame_path  # noqa: E402
 from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
 from core.flags import check_flags, check_output_folder  # noqa: E402
+from core.progress import progress as progress_bar  # noqa: E402
 from utils import video_jpg_ucf101_hmdb51 as jpg  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
@@ -137,9 +138,9 @@ def process_source(task):
 
 def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=jpg.DEFAULT_SIZE, qscale=None,
                  fps_mode='cfr', ffmpeg=None, overwrite=False, extensions=jpg.VIDEO_EXTENSIONS, strict=False,
-                 progress=True, out=sys.stdout, err=sys.stderr):
-    """Pack every source below ``src_root``; returns a summary dict (jpg.print_summary prints it)."""
-    from tqdm import tqdm
+                 progress=True, out=sys.stdout, err=sys.stderr, no_tqdm=False):
+    """Pack every source below ``src_root``; returns a summary dict (jpg.print_summary prints it). ``no_tqdm``:
+    plain progress lines instead of a bar (also when ``err`` is not a terminal)."""
 
     sources, problems = find_sources(src_root, extensions)
     n_jobs = jpg._default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
@@ -161,7 +162,8 @@ def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=jpg.DEFAU
                                   len(tasks) - n_frame_folders, backend, n_jobs, '' if n_jobs == 1 else 's'),
           file=out, flush=True)
     start = time.time()
-    bar = tqdm(total=len(tasks), unit='video', disable=not progress or not tasks, file=err, dynamic_ncols=True)
+    bar = progress_bar(total=len(tasks), desc='hdf5', unit='video', disable=not progress or not tasks, file=err,
+                       no_tqdm=no_tqdm)
 
     def record(result):
         path, status, n, messages, _ = result
@@ -227,7 +229,7 @@ def run(args):
         summary = convert_tree(args.dir_path, args.dst_path, n_jobs=args.n_jobs, backend=args.backend,
                                size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
                                overwrite=args.overwrite, extensions=exts, strict=args.strict,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, no_tqdm=args.no_tqdm)
     except BaseException as e:
         signum = interruption(e)
         if signum is None:

@@ -1,6 +1,6 @@
 """Write each video's n_frames file.
 
-    python utils/n_frames_ucf101_hmdb51.py JPG_ROOT
+    python utils/n_frames_ucf101_hmdb51.py JPG_ROOT [--no_tqdm]
 
 For every JPG_ROOT/<class>/<video>/ folder made by video_jpg_ucf101_hmdb51.py, writes
 <video>/n_frames holding the number of frames (the highest image_NNNNN.jpg index, as the
@@ -17,6 +17,7 @@ from datasets.loader import frame_numbers  # noqa: E402
 
 from core.errors import run_command  # noqa: E402
 from core.files import write_text_atomic  # noqa: E402
+from core.progress import progress  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
 from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
 
@@ -57,20 +58,21 @@ def main(argv=None):
     p.add_argument('dir_path', metavar='JPG_ROOT',
                    help='frames tree made by video_jpg_ucf101_hmdb51.py (<class>/<video>/'
                         'image_00001.jpg ...)')
+    p.add_argument('--no_tqdm', action='store_true',
+                   help='plain progress lines instead of a bar (the default when the output is not a terminal)')
     args = p.parse_args(argv)
     if not os.path.isdir(args.dir_path):
         p.error('JPG_ROOT %s is not a folder' % args.dir_path)
-    return run_command(write_tree, args.dir_path, output=args.dir_path)
+    return run_command(write_tree, args.dir_path, args.no_tqdm, output=args.dir_path)
 
 
-def write_tree(dir_path):
+def write_tree(dir_path, no_tqdm=False):
     """n_frames in every video folder below ``dir_path``, then the report; returns the exit status."""
     check_output_folder(dir_path, 'JPG_ROOT')
-    from tqdm import tqdm
     report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': [], 'hdf5': 0}
     classes = sorted(c for c in os.listdir(dir_path)
                      if not c.startswith('.') and os.path.isdir(os.path.join(dir_path, c)))
-    for class_name in tqdm(classes, unit='class'):
+    for class_name in progress(classes, desc='n_frames', unit='class', no_tqdm=no_tqdm):
         class_process(os.path.join(dir_path, class_name), report)
     print('wrote n_frames for %d videos (%d frames) in %d classes'
           % (report['videos'], report['frames'], len(classes)))

@@ -47,6 +47,7 @@ VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.m
 from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
 from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
 from core.flags import check_flags, check_output_folder  # noqa: E402
+from core.progress import progress as progress_bar  # noqa: E402
 
 PARTIAL_SUFFIX = '.partial'
 DEFAULT_SIZE = 240
@@ -587,9 +588,9 @@ def _run(tasks, n_jobs, record, work=process_video):
 
 def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_SIZE, qscale=None,
                  fps_mode='cfr', ffmpeg=None, overwrite=False, extensions=VIDEO_EXTENSIONS,
-                 strict=False, progress=True, out=sys.stdout, err=sys.stderr):
-    """Convert every video below `src_root`; returns a summary dict (see main())."""
-    from tqdm import tqdm
+                 strict=False, progress=True, out=sys.stdout, err=sys.stderr, no_tqdm=False):
+    """Convert every video below `src_root`; returns a summary dict (see main()). ``progress``: False shows no
+    progress; ``no_tqdm``: plain lines instead of a bar (also when ``err`` is not a terminal)."""
 
     videos, problems = find_videos(src_root, extensions)
     n_jobs = _default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
@@ -602,8 +603,8 @@ def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_S
           % (len(videos), src_root, len(skipped), len(tasks), backend, n_jobs,
              '' if n_jobs == 1 else 's'), file=out, flush=True)
     start = time.time()
-    bar = tqdm(total=len(tasks), unit='video', disable=not progress or not tasks, file=err,
-               dynamic_ncols=True)
+    bar = progress_bar(total=len(tasks), desc='frames', unit='video', disable=not progress or not tasks, file=err,
+                       no_tqdm=no_tqdm)
 
     def record(result):
         path, status, n, messages, _ = result
@@ -686,6 +687,8 @@ def add_conversion_options(p):
     p.add_argument('--overwrite', action='store_true',
                    help='convert again videos whose output is already complete')
     p.add_argument('--no_progress', action='store_true', help='no progress bar')
+    p.add_argument('--no_tqdm', action='store_true',
+                   help='plain progress lines instead of a bar (the default when the output is not a terminal)')
 
 
 def check_args(args):
@@ -720,7 +723,7 @@ def run(args):
         summary = convert_tree(args.dir_path, args.dst_dir_path, n_jobs=args.n_jobs, backend=args.backend,
                                size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
                                overwrite=args.overwrite, extensions=exts, strict=args.strict,
-                               progress=not args.no_progress)
+                               progress=not args.no_progress, no_tqdm=args.no_tqdm)
     except BaseException as e:
         signum = interruption(e)  # SIGINT, SIGTERM, or the end of a worker they caused
         if signum is None:

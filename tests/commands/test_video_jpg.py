@@ -1,15 +1,12 @@
 """utils/video_jpg_ucf101_hmdb51.py and utils/n_frames_ucf101_hmdb51.py on tiny real videos."""
 import os
 import shutil
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from conftest import REPO_ROOT
-from tests.tiny_data import tree_digest
+from tests.fixtures import tree_digest
 from utils import video_jpg_ucf101_hmdb51 as v2j
 
 av = pytest.importorskip('av')
@@ -188,7 +185,6 @@ def test_interrupted_and_half_written_videos_are_redone(tmp_path, make_video, ru
 
 CRASHER = r'''
 import os, sys
-sys.path.insert(0, {root!r})
 from utils import video_jpg_ucf101_hmdb51 as m
 writes = [0]
 real = m._write_jpeg
@@ -206,9 +202,8 @@ def test_real_process_dying_mid_video_resumes(tmp_path, make_video, run_script):
     src, dst = tmp_path / 'videos', tmp_path / 'jpg'
     for name in ('v_1', 'v_2', 'v_3'):
         make_video(str(src / 'Cls' / (name + '.avi')), n_frames=10)
-    code = CRASHER.format(root=REPO_ROOT, after=14)  # dies at frame 4 of the second video
-    proc = subprocess.run([sys.executable, '-c', code, str(src), str(dst), '--n_jobs', '1'],
-                          stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    code = CRASHER.format(after=14)  # dies at frame 4 of the second video
+    proc = run_script('-c', code, src, dst, '--n_jobs', '1')
     assert proc.returncode == 9
     left = sorted(os.listdir(str(dst / 'Cls')))
     assert left == ['.v_2.partial', 'v_1']  # the half video never looks complete

@@ -8,6 +8,7 @@ main.py (0 and 2 DataLoader workers) and the frame extraction (1 and 2 processes
 point, check the one line, the exit status and that no worker is left, and then that continuing gives
 what an uninterrupted run gives.
 """
+import functools
 import json
 import os
 import shutil
@@ -18,38 +19,23 @@ import time
 
 import pytest
 
-from tests.conftest import _write_video
-from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args, tree_digest
+from tests import fixtures
+from tests.fixtures import make_frame_dataset, start, tiny_run_args, tree_digest, write_video
 
 TIMEOUT = 240  # generous: only a hang would reach it
+# a command as the user runs it; limit_file_size=n: a full disk after n bytes per file
+run = functools.partial(fixtures.run, timeout=TIMEOUT)
 
 
 # ----------------------------------------------------------------------------------------------
 # The shared inputs (built once) and their fingerprint
 # ----------------------------------------------------------------------------------------------
 
-def run(script, *args, limit_file_size=None, **popen):
-    """A command as the user runs it; ``limit_file_size``: a full disk after that many bytes per file."""
-    preexec = None
-    if limit_file_size is not None:
-        def preexec():
-            import resource
-            signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # a write past the limit fails with EFBIG
-            resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
-    return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, timeout=TIMEOUT, preexec_fn=preexec, **popen)
-
-
 def write(path, text, mode='w'):
     os.makedirs(os.path.dirname(path), exist_ok=True)
     with open(path, mode) as f:
         f.write(text)
     return path
-
-
-def annotation(labels, videos):
-    """An annotation dict: videos = [(id, label, subset)]."""
-    return {'labels': labels, 'database': {v: {'subset': s, 'annotations': {'label': l}} for v, l, s in videos}}
 
 
 @pytest.fixture(scope='module')
@@ -80,8 +66,8 @@ def world(tmp_path_factory):
     write(os.path.join(root, 'val_no_label.json'), json.dumps({'results': {video: [{'score': 1.0}]}}))
     write(os.path.join(root, 'top1.txt'), json.dumps({'results': {video: [{'label': 'RedThings', 'score': 1.0}]}}))
     # videos, split lists
-    _write_video(os.path.join(root, 'videos', 'Cls', 'v_Cls_g01_c01.avi'), n_frames=6, width=48, height=32)
-    _write_video(os.path.join(root, 'videos', 'Cls', 'v_Cls_g02_c01.avi'), n_frames=6, width=48, height=32)
+    write_video(os.path.join(root, 'videos', 'Cls', 'v_Cls_g01_c01.avi'), n_frames=6, width=48, height=32)
+    write_video(os.path.join(root, 'videos', 'Cls', 'v_Cls_g02_c01.avi'), n_frames=6, width=48, height=32)
     write(os.path.join(root, 'ucf', 'classInd.txt'), '1 Cls\n')
     write(os.path.join(root, 'ucf', 'trainlist01.txt'), 'Cls/v_Cls_g01_c01.avi 1\n')
     write(os.path.join(root, 'ucf', 'testlist01.txt'), 'Cls/v_Cls_g02_c01.avi\n')
@@ -319,9 +305,8 @@ def test_training_interrupted_then_resumed_equals_uninterrupted(world, straight_
     args = tiny_run_args(world['root'], result, '--no_vdl', '--n_threads', workers)
     # --n_epochs 50: still running whenever the signal lands (the logs do not depend on it; the plateau
     # schedule does not either); resumed with --n_epochs 3
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'main.py'), *args, '--n_epochs', '50'], cwd=REPO,
-                            text=True,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = start('main.py', *args, '--n_epochs', '50', stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                 start_new_session=True)
     try:  # inside epoch 2: its first batch is logged, epoch 1's checkpoint is on disk
         wait_for(lambda: batch_rows(result / 'train_batch.log', 2) >= 1, proc, 'epoch 2')
         status, err = interrupt(proc, signum)
@@ -374,8 +359,7 @@ def interrupt_conversion(script, args, tmp_path, signum):
     'error: ... interrupted' line, no traceback, status 128 + signum."""
     started = tmp_path / 'started'
     env = dict(os.environ, HANG_ON='v_c.avi', STARTED=str(started))
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, script), *map(str, args)], cwd=REPO, text=True,
-                            env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    proc = start(script, *args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
     try:
         wait_for(started.exists, proc, 'the conversion of v_c')
         status, err = interrupt(proc, signum)

@@ -1,19 +1,17 @@
 """Reference users at home (issue 15): every option of both reference branches' opts.py
-(tests/reference_options.json) is accepted with the reference's meaning or refused with one error line
+(tests/commands/reference_options.json) is accepted with the reference's meaning or refused with one error line
 that names the flag and what to use instead; no command takes an abbreviation for a longer flag."""
 import ast
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import pytest
 
 from opts import parse_opts
-from tests.tiny_data import REPO
+from tests.fixtures import REPO, make_frame_dataset, run, tiny_run_args
 
-with open(os.path.join(REPO, 'tests', 'reference_options.json')) as f:
+with open(os.path.join(REPO, 'tests', 'commands', 'reference_options.json')) as f:
     REFERENCE = json.load(f)['branches']
 
 # (option, value or None for a flag): what is refused here, each with the word its error must contain.
@@ -91,7 +89,7 @@ def test_distributed_names_the_launcher_command_with_the_users_flags(capsys):
 def test_every_command_parser_refuses_abbreviations():
     """Each argparse.ArgumentParser(...) of the repository's commands passes allow_abbrev=False."""
     missing = []
-    for folder in ('.', 'scripts', 'utils', 'engine', 'datasets', 'tests'):
+    for folder in ('.', 'scripts', 'utils', 'engine', 'datasets', 'tests', 'tests/commands', 'tests/parity'):
         for name in sorted(os.listdir(os.path.join(REPO, folder))):
             if not name.endswith('.py'):
                 continue
@@ -106,9 +104,7 @@ def test_every_command_parser_refuses_abbreviations():
 
 
 def test_main_py_refuses_distributed_before_creating_anything(tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), '--distributed', '--result_path',
-                           str(tmp_path / 'run'), '--no_vdl'],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    proc = run('main.py', '--distributed', '--result_path', tmp_path / 'run', '--no_vdl', cwd=tmp_path, timeout=240)
     assert proc.returncode == 2
     errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
     assert len(errors) == 1 and 'paddle.distributed.launch --gpus 0,1,2,3 main.py --result_path' in errors[0]
@@ -123,12 +119,11 @@ def test_main_py_refuses_distributed_before_creating_anything(tmp_path):
 def trained(tmp_path_factory):
     """A tiny dataset (10-frame videos: 4-frame windows at frames 1, 5, 9) and a 1-epoch main.py --inference run."""
     from main import main as run_main
-    from tests.tiny_data import make_frame_dataset, tiny_run_args
     root = tmp_path_factory.mktemp('inference')
     make_frame_dataset(root, n_train=2, n_val=2, n_frames=10)
-    run = root / 'run'
-    metrics = run_main(tiny_run_args(root, run, '--n_epochs', '1', '--no_vdl', '--inference'))
-    return {'root': root, 'run': run, 'metrics': metrics,
+    result = root / 'run'
+    metrics = run_main(tiny_run_args(root, result, '--n_epochs', '1', '--no_vdl', '--inference'))
+    return {'root': root, 'run': result, 'metrics': metrics,
             'args': lambda result, *extra: tiny_run_args(root, result, *extra)}
 
 
@@ -205,9 +200,8 @@ def test_inference_nocrop_feeds_whole_frames_one_video_per_batch(trained, tmp_pa
 
 
 def test_inference_without_a_checkpoint_fails_before_writing(trained, tmp_path):
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'main.py'),
-                           *trained['args'](tmp_path / 'r', '--no_train', '--inference', '--no_vdl')],
-                          capture_output=True, text=True, cwd=tmp_path, timeout=240)
+    proc = run('main.py', *trained['args'](tmp_path / 'r', '--no_train', '--inference', '--no_vdl'), cwd=tmp_path,
+               timeout=240)
     assert proc.returncode == 1 and proc.stderr.strip().splitlines()[-1].startswith('error: no checkpoint')
     assert os.listdir(tmp_path) == []
 

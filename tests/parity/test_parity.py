@@ -13,8 +13,6 @@ import json
 import os
 import random
 import re
-import subprocess
-import sys
 from argparse import Namespace
 
 import numpy as np
@@ -25,9 +23,7 @@ import pytest
 import datasets
 import models
 from datasets.temporal_transforms import LoopPadding, TemporalRandomCrop, sliding_windows
-from benchmarks.parity import checks as parity_checks
-from benchmarks.bench_loader import write_jpeg_dataset
-from tests.tiny_data import REPO, make_frame_dataset, tiny_run_args
+from tests.fixtures import make_frame_dataset, run, tiny_run_args, write_jpeg_dataset
 from utils.convert_torch_checkpoint import convert_state_dict
 
 if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
@@ -35,6 +31,7 @@ if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
 else:
     torch = pytest.importorskip('torch')
 
+from benchmarks.parity import checks as parity_checks  # noqa: E402 - imports torch
 from benchmarks.parity import torch_reference_models as trm  # noqa: E402
 from benchmarks.parity import torch_reference_training as ref  # noqa: E402
 
@@ -250,11 +247,6 @@ def test_loss_is_the_batch_mean_cross_entropy():
     ours = F.cross_entropy(paddle.to_tensor(logits), paddle.to_tensor(targets)).item()
     theirs = torch.nn.CrossEntropyLoss()(torch.from_numpy(logits), torch.from_numpy(targets)).item()
     assert abs(ours - theirs) < 1e-6
-
-
-def run(script, *args):
-    return subprocess.run([sys.executable, os.path.join(REPO, script), *map(str, args)], capture_output=True,
-                          text=True, cwd=REPO, timeout=300)
 
 
 def test_validation_does_not_change_training(tmp_path):

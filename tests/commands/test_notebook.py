@@ -7,13 +7,12 @@ import socket
 
 import pytest
 
-from tests.test_main import PADDLE_NOISE
+from tests.fixtures import PADDLE_NOISE, REPO
 
 nbformat = pytest.importorskip('nbformat')
 nbclient = pytest.importorskip('nbclient')
 pytest.importorskip('ipykernel')
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 NOTEBOOK = os.path.join(REPO, 'notebooks', 'aistudio_demo.ipynb')
 
 WAIT_FOR_VISUALDL = """
@@ -85,3 +84,15 @@ EPOCHS, MORE_EPOCHS, N_THREADS, VISUALDL_PORT = 1, 1, 0, {port}
     assert [noise for noise in PADDLE_NOISE if noise in everything] == []
     assert re.search('\r(?!\n)', everything) is None  # no progress-bar fragments (the pty ends lines \r\n)
     assert os.path.isfile(tmp_path / 'results' / 'notebook_val' / 'confusion.png')
+
+
+def test_notebook_cites_readme_sections_that_exist():
+    """The notebook sends UCF-101 users to README sections by name: those headings must exist."""
+    notebook = nbformat.read(NOTEBOOK, as_version=4)
+    intro = notebook.cells[0].source
+    cited = re.findall(r"README's \*([^*]+)\* and \*([^*]+)\*", intro)
+    assert cited
+    with open(os.path.join(REPO, 'README.md'), encoding='utf-8') as f:
+        headings = {line[3:].strip() for line in f if line.startswith('## ')}
+    for name in cited[0]:
+        assert any(h.startswith(name) for h in headings), f'README has no section {name!r}: {sorted(headings)}'

@@ -1,8 +1,6 @@
 """scripts/predict.py (raw video -> top-5) and scripts/export_model.py (static model + paddle.inference)."""
 import json
 import os
-import subprocess
-import sys
 
 import numpy as np
 import paddle
@@ -10,29 +8,10 @@ import pytest
 
 from engine.evaluation import main as run_test_py  # test.py's command
 from scripts import export_model, predict
-from tests.tiny_data import tiny_run_args
+from tests.fixtures import run, tiny_run_args, write_video
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 CLASSES = ['RedThings', 'GreenThings', 'BlueThings']
 SIZE_ARGS = ['--sample_size', '32', '--sample_duration', '4']
-
-
-
-
-def write_video(path, n_frames, width=80, height=60, codec='mpeg4'):
-    import av
-    with av.open(str(path), 'w') as container:
-        stream = container.add_stream(codec, rate=25)
-        stream.width, stream.height, stream.pix_fmt = width, height, 'yuv420p'
-        for i in range(n_frames):
-            img = np.zeros((height, width, 3), np.uint8)
-            img[..., 0] = 200
-            img[:, (i * 7) % width:, 2] = 220  # a moving edge: frames differ
-            for packet in stream.encode(av.VideoFrame.from_ndarray(img, format='rgb24')):
-                container.mux(packet)
-        for packet in stream.encode():
-            container.mux(packet)
-    return str(path)
 
 
 @pytest.fixture(scope='module')
@@ -48,7 +27,7 @@ def tiny(tmp_path_factory):
                   'class_names': CLASSES, 'state_dict': model.state_dict()}
     ckpt = root / 'save_1.pdparams'
     paddle.save(checkpoint, str(ckpt))
-    video = write_video(root / 'v_Test_g01_c01.avi', 11)
+    video = write_video(root / 'v_Test_g01_c01.avi', n_frames=11, width=80, height=60, pattern='edge')
     return {'root': root, 'ckpt': str(ckpt), 'model': model, 'video': video}
 
 
@@ -170,8 +149,7 @@ def test_unreadable_video_by_subprocess(tiny, tmp_path):
     garbage = tmp_path / 'broken.mp4'
     # fixed bytes: random ones are now and then read as a container without a video stream
     garbage.write_bytes(b'this is not a video file\n' * 170)
-    proc = subprocess.run([sys.executable, os.path.join(REPO, 'scripts', 'predict.py'), str(garbage),
-                           '--checkpoint', tiny['ckpt'], *SIZE_ARGS], capture_output=True, text=True, timeout=300)
+    proc = run('scripts/predict.py', garbage, '--checkpoint', tiny['ckpt'], *SIZE_ARGS)
     assert proc.returncode == 1
     assert 'Traceback' not in proc.stderr
     assert proc.stderr.strip().splitlines()[-1].startswith(f'error: {garbage}: cannot read video')

@@ -1,13 +1,14 @@
 """The README's commands cannot drift from the code: every command of its code blocks (bash blocks, the AI
 Studio cells' `!` lines) and every `python ...` in its inline code is extracted and checked:
 
-* the script (or file) it names exists, and its flags parse with the script's own parser;
+* the script (or file, or `python -m` module) it names exists, and its flags parse with the script's own parser;
 * the paths it reads from an earlier step (--resume_path, --checkpoint, visualdl --logdir, the val.json of
   eval_ucf101.py, ...) are where that step writes them, after --root_path (which also prefixes
   --result_path, as in the reference);
 * the cheap ones (--help, --list) run.
 """
 import fnmatch
+import importlib.util
 import json
 import os
 import re
@@ -17,7 +18,8 @@ import sys
 
 import pytest
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from tests.fixtures import REPO
+
 README = os.path.join(REPO, 'README.md')
 AISTUDIO_REPO = '/home/aistudio/3D-ResNets-Paddle'  # the AI Studio cells' %cd into the clone
 
@@ -106,6 +108,8 @@ def follow(commands):
             path = tokens[1] if tokens[0] == 'bash' else flag(tokens, '-r')
             if path:
                 assert os.path.isfile(os.path.join(REPO, path)), f'{path} (README: `{shlex.join(tokens)}`)'
+        if tokens[:2] == ['python', '-m'] and not tokens[2].startswith('paddle.'):
+            assert importlib.util.find_spec(tokens[2]) is not None, f'{tokens[2]} (README: `{shlex.join(tokens)}`)'
         found = script_of(tokens)
         if found is None:
             continue
@@ -216,3 +220,10 @@ def test_path_follower_catches_an_unprefixed_path():
     follow([main, ['visualdl', '--logdir', 'data/results/vdl']])
     with pytest.raises(AssertionError, match='results/vdl'):
         follow([main, ['visualdl', '--logdir', 'results/vdl']])
+
+
+def test_readme_modules_exist(commands):
+    """`python -m benchmarks...` commands name modules of this repository."""
+    modules = [c[2] for c in commands if c[:2] == ['python', '-m']]
+    assert {'benchmarks.results', 'benchmarks.parity.harness'} <= set(modules)
+    follow([c for c in commands if c[:2] == ['python', '-m']])

@@ -15,8 +15,6 @@ import collections
 import contextlib
 import os
 import pickle
-import subprocess
-import sys
 
 import numpy as np
 import pytest
@@ -26,17 +24,15 @@ if os.environ.get('REQUIRE_TORCH', '') not in ('', '0'):
 else:
     torch = pytest.importorskip('torch')
 
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
 import paddle  # noqa: E402
 
 import models  # noqa: E402
 from benchmarks.parity import torch_reference_models as R  # noqa: E402
 from utils import convert_torch_checkpoint as C  # noqa: E402
 from engine.checkpoint import checkpoint_state_dict, load_checkpoint, load_weights  # noqa: E402
+from tests.fixtures import REPO, run  # noqa: E402
 
-SCRIPT = os.path.join(ROOT, 'utils', 'convert_torch_checkpoint.py')
+SCRIPT = 'utils/convert_torch_checkpoint.py'
 MAX_REL_ERR = 1e-4
 MEASURED = {}   # family -> max relative error, printed at the end (pytest -s or the -ra summary)
 
@@ -86,11 +82,6 @@ def convert(src, dst, *flags):
     """The converter in-process (same code path as the script's main)."""
     args = C.build_parser().parse_args([str(src), str(dst)] + [str(f) for f in flags])
     return C.convert_file(str(src), str(dst), args, log=lambda *a: None)
-
-
-def run_script(*argv):
-    return subprocess.run([sys.executable, SCRIPT] + [str(a) for a in argv], capture_output=True, text=True,
-                          cwd=ROOT, timeout=300)
 
 
 def fails(capsys, *argv):
@@ -175,7 +166,7 @@ def test_full_size_logits_match(case, tmp_path):
     save_new(new_model, tmp_path / 'new.pth', arch)
 
     if name == 'resnet-18-A':   # the real script, the command line of the issue
-        r = run_script(tmp_path / 'old.pth', tmp_path / 'old.pdparams', '--model', 'resnet', '--model_depth', 18,
+        r = run(SCRIPT, tmp_path / 'old.pth', tmp_path / 'old.pdparams', '--model', 'resnet', '--model_depth', 18,
                        '--resnet_shortcut', 'A', '--n_classes', 400)
         assert r.returncode == 0, r.stderr
         assert 'wrote' in r.stdout and '--resnet_shortcut A' in r.stdout
@@ -248,7 +239,7 @@ def test_every_published_file_maps_with_its_flags():
 
 
 def test_docs_table_lists_every_published_file():
-    text = open(os.path.join(ROOT, 'docs', 'PRETRAINED.md')).read()
+    text = open(os.path.join(REPO, 'docs', 'PRETRAINED.md')).read()
     for name, (flags, _) in C.PUBLISHED.items():
         row = next((line for line in text.splitlines() if f'`{name}`' in line), None)
         assert row is not None, f'{name} missing from docs/PRETRAINED.md'
@@ -377,7 +368,7 @@ def test_truncated_files_are_one_clear_error(resnet10, capsys, tmp_path):
     assert 'empty' in fails(capsys, tmp_path / 'empty.pth', tmp_path / 'x.pdparams')
     assert 'not found' in fails(capsys, tmp_path / 'missing.pth', tmp_path / 'x.pdparams')
     # and through the real script: exit code 1, one line on stderr, no traceback
-    r = run_script(tmp_path / 'cut_zip.pth', tmp_path / 'x.pdparams')
+    r = run(SCRIPT, tmp_path / 'cut_zip.pth', tmp_path / 'x.pdparams')
     assert r.returncode == 1 and r.stderr.startswith('error: ') and 'Traceback' not in r.stderr, r.stderr
     assert not (tmp_path / 'x.pdparams').exists()
 
@@ -416,8 +407,7 @@ def test_missing_torch_gives_install_instructions(tmp_path):
     (fake / '__init__.py').write_text("raise ImportError('No module named torch (hidden by the test)')\n")
     (tmp_path / 'a.pth').write_bytes(b'PK\x03\x04 not really')
     env = dict(os.environ, PYTHONPATH=str(tmp_path / 'fake'))
-    r = subprocess.run([sys.executable, SCRIPT, str(tmp_path / 'a.pth'), str(tmp_path / 'a.pdparams')],
-                       capture_output=True, text=True, env=env, cwd=ROOT, timeout=300)
+    r = run(SCRIPT, tmp_path / 'a.pth', tmp_path / 'a.pdparams', env=env)
     assert r.returncode == 1, r.stderr
     assert 'needs PyTorch' in r.stderr and 'requirements-convert.txt' in r.stderr and 'Traceback' not in r.stderr
 

@@ -1,5 +1,4 @@
 """scripts/make_demo_dataset.py (and the data pipeline on its output), bench_video_jpg.py."""
-import hashlib
 import json
 import os
 import re
@@ -7,7 +6,9 @@ import re
 import numpy as np
 import pytest
 
+from datasets.synthetic import motion_frames
 from scripts import make_demo_dataset as demo
+from tests.fixtures import tree_digest as digest
 
 av = pytest.importorskip('av')
 
@@ -15,16 +16,6 @@ MAKE = 'scripts/make_demo_dataset.py'
 SMALL = ['--n_groups', 3, '--n_clips', 1, '--n_frames', 12, '--frames_jitter', 2, '--seed', 3,
          '--no_progress']
 CLASSES = sorted(demo.CLASS_ORDER)
-
-
-def digest(root):
-    out = {}
-    for dirpath, _, files in os.walk(str(root)):
-        for name in files:
-            with open(os.path.join(dirpath, name), 'rb') as f:
-                out[os.path.relpath(os.path.join(dirpath, name), str(root))] = \
-                    hashlib.sha1(f.read()).hexdigest()
-    return out
 
 
 @pytest.fixture(scope='module')
@@ -162,7 +153,7 @@ def _radial_drift(frames, cx, cy):
 def test_classes_carry_the_motion(seed):
     """Up/down and in/out differ only by the direction of motion; flash blinks, still does not."""
     def video(name, info=None):
-        return demo.render_video(name, np.random.default_rng([seed, 7]), 6, 320, 240, info)
+        return motion_frames(name, np.random.default_rng([seed, 7]), 6, 320, 240, info)
 
     up, down = video('MoveUp'), video('MoveDown')
     # 12..20 pixels per frame: still 1.6..2.7 pixels once resized to 32x32

@@ -1,32 +1,21 @@
 """End-to-end runs of the real main.py on a tiny generated dataset (CPU, a few seconds each)."""
-import csv
+import functools
 import glob
 import json
 import os
 import shlex
 import signal
 import subprocess
-import sys
 import time
 
 import numpy as np
 import pytest
 
-from tests.tiny_data import make_frame_dataset, tiny_run_args
 from engine.checkpoint import load_checkpoint
+from tests.fixtures import PADDLE_NOISE, REPO, clean_env, make_frame_dataset, read_tsv, run, start, tiny_run_args
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def run_main(*args, **popen):
-    popen.setdefault('cwd', REPO)
-    return subprocess.run([sys.executable, os.path.join(REPO, 'main.py'), *args], capture_output=True,
-                          text=True, timeout=900, **popen)  # a hang guard; runs take seconds on an idle machine
-
-
-def read_tsv(path):
-    with open(path) as f:
-        return list(csv.DictReader(f, delimiter='\t'))
+# main.py as a user runs it
+run_main = functools.partial(run, 'main.py')
 
 
 @pytest.fixture(scope='module')
@@ -115,10 +104,8 @@ def test_resumed_run_matches_uninterrupted(data_root, tmp_path, n_threads):
 
 def test_kill_mid_run_leaves_only_loadable_checkpoints(data_root, tmp_path):
     result = tmp_path / 'killed'
-    proc = subprocess.Popen([sys.executable, os.path.join(REPO, 'main.py'),
-                             *tiny_run_args(data_root, result, '--n_epochs', '200', '--checkpoint', '1',
-                                            '--no_vdl')],
-                            cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    proc = start('main.py', *tiny_run_args(data_root, result, '--n_epochs', '200', '--checkpoint', '1', '--no_vdl'),
+                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         deadline = time.time() + 300
         while len(glob.glob(str(result / 'save_*.pdparams'))) < 2 and time.time() < deadline:
@@ -174,10 +161,8 @@ def test_missing_frames_are_named(tmp_path, n_threads):
 
 def test_two_process_cpu_launch_keeps_ranks_identical(data_root, tmp_path):
     result, logs = tmp_path / 'dist', tmp_path / 'dist_logs'
-    proc = subprocess.run([sys.executable, '-m', 'paddle.distributed.launch', '--nproc_per_node', '2',
-                           '--log_dir', str(logs), os.path.join(REPO, 'main.py'),
-                           *tiny_run_args(data_root, result, '--n_epochs', '2')],
-                          capture_output=True, text=True, cwd=REPO, timeout=900)
+    proc = run('-m', 'paddle.distributed.launch', '--nproc_per_node', '2', '--log_dir', logs,
+               os.path.join(REPO, 'main.py'), *tiny_run_args(data_root, result, '--n_epochs', '2'))
     worker_logs = [(logs / f'workerlog.{r}').read_text() for r in (0, 1)]
     assert proc.returncode == 0, worker_logs[0][-3000:] + worker_logs[1][-3000:]
     checksums = [[line for line in log.splitlines() if 'parameter checksum' in line][-1].split()[-1]
@@ -216,17 +201,6 @@ def test_resume_without_repeating_the_model_flags(data_root, tmp_path):
     assert second['model_opts'] == first['model_opts']
 
 
-# Paddle's known chatter (core/preload.py): UserWarnings and glog lines that say nothing about the run.
-PADDLE_NOISE = ('No ccache found', 'When training, we now always track', 'not support input out tensor',
-                'New Executor is Running', 'pir_interpreter', 'oneDNN v')
-
-
-def clean_env():
-    """This environment without the settings core/preload.py may have put into it (an in-process import of
-    main.py in this test session), so a subprocess starts as a user's shell does."""
-    return {k: v for k, v in os.environ.items() if k not in ('GLOG_minloglevel', 'PYTHONWARNINGS')}
-
-
 def test_commands_hide_paddles_noise_unless_verbose(data_root, tmp_path):
     workers = ['--n_epochs', '1', '--n_threads', '2']  # worker processes: they inherit the quiet settings
     proc = run_main(*tiny_run_args(data_root, tmp_path / 'run', *workers), env=clean_env())
@@ -234,12 +208,10 @@ def test_commands_hide_paddles_noise_unless_verbose(data_root, tmp_path):
     assert [noise for noise in PADDLE_NOISE if noise in proc.stdout + proc.stderr] == []
     assert 'epoch 1/1' in proc.stdout
 
-    test_py = subprocess.run([sys.executable, os.path.join(REPO, 'test.py'), '--root_path', str(data_root),
-                              '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json', '--dataset', 'ucf101',
-                              '--result_path', str(tmp_path / 'val'), '--resume_path',
-                              str(tmp_path / 'run' / 'last.pdparams'), '--n_threads', '2', '--batch_size', '4',
-                              '--device', 'cpu'], capture_output=True, text=True, cwd=REPO, timeout=900,
-                             env=clean_env())
+    test_py = run('test.py', '--root_path', data_root, '--video_path', 'jpg', '--annotation_path', 'ucf101_01.json',
+                  '--dataset', 'ucf101', '--result_path', tmp_path / 'val', '--resume_path',
+                  tmp_path / 'run' / 'last.pdparams', '--n_threads', '2', '--batch_size', '4', '--device', 'cpu',
+                  env=clean_env())
     assert test_py.returncode == 0, test_py.stderr[-2000:]
     assert [noise for noise in PADDLE_NOISE if noise in test_py.stdout + test_py.stderr] == []
     assert 'video top-1 accuracy' in test_py.stdout
@@ -272,7 +244,7 @@ def test_quiet_paddle_switches_filters_and_environment(monkeypatch):
 
 IN_PROCESS = """
 import json, sys
-sys.path.insert(0, {repo!r})
+sys.path.insert(0, {repo!r})  # main.py is a top-level script, not an installed module
 import main  # first, as the notebook does: MKL's code path is fixed by the process's first computation
 import paddle
 x = paddle.randn([256, 256]); (x @ x).sum().item()  # an earlier notebook cell that computed something
@@ -296,13 +268,11 @@ def test_in_process_run_gives_the_command_lines_numbers(data_root, tmp_path):
 
     train, test = argv(tmp_path / 'cli')
     assert run_main(*train, env=clean_env()).returncode == 0
-    cli_test = subprocess.run([sys.executable, os.path.join(REPO, 'test.py'), *test], capture_output=True,
-                              text=True, cwd=REPO, timeout=900, env=clean_env())
+    cli_test = run('test.py', *test, env=clean_env())
     assert cli_test.returncode == 0, cli_test.stderr[-2000:]
 
     train, test = argv(tmp_path / 'inproc')
-    proc = subprocess.run([sys.executable, '-c', IN_PROCESS.format(repo=REPO, train=train, test=test)],
-                          capture_output=True, text=True, cwd=str(tmp_path), timeout=900, env=clean_env())
+    proc = run('-c', IN_PROCESS.format(repo=REPO, train=train, test=test), cwd=str(tmp_path), env=clean_env())
     assert proc.returncode == 0, proc.stderr[-3000:]
     returned = json.loads(proc.stdout.split('METRICS ', 1)[1])
 
@@ -327,9 +297,8 @@ def test_printed_next_commands_work_when_copied(data_root, tmp_path):
     lines = proc.stdout.splitlines()
     test_command = shlex.split(lines[lines.index(next(ln for ln in lines if 'video accuracy of the last' in ln)) + 1])
     assert test_command[1].endswith('test.py')
-    run = subprocess.run(test_command + ['--root_path', str(tmp_path / 'elsewhere'), '--no_tqdm'],
-                         capture_output=True, text=True, cwd='/', timeout=900)
-    assert run.returncode == 0, run.stderr[-2000:]
+    copied = run(test_command, '--root_path', tmp_path / 'elsewhere', '--no_tqdm', cwd='/')
+    assert copied.returncode == 0, copied.stderr[-2000:]
     assert os.path.isfile(tmp_path / 'data' / 'results_val' / 'val.json')
 
     logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves:')).split(':', 1)[1])

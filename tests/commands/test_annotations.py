@@ -4,6 +4,7 @@ import os
 
 import pytest
 
+from tests.fixtures import write_frame_folder
 from utils import splits
 
 UCF = 'utils/ucf101_json.py'
@@ -43,13 +44,6 @@ def ucf_dir(tmp_path):
     return d
 
 
-def make_frames(root, label, video, n):
-    d = root / label / video
-    d.mkdir(parents=True)
-    for i in range(1, n + 1):
-        (d / ('image_%05d.jpg' % i)).write_bytes(b'x')
-
-
 def load(path):
     with open(str(path)) as f:
         return json.load(f)
@@ -84,7 +78,7 @@ def test_ucf101_video_path_adds_segments_and_reports_missing(ucf_dir, tmp_path, 
     for i, c in enumerate(UCF_CLASSES):
         for g in range(1, 5):
             if (c, g) != ('Mid', 3):
-                make_frames(jpg, c, ucf_video(c, g, 1), 5 + g + i)
+                write_frame_folder(jpg, c, ucf_video(c, g, 1), 5 + g + i)
     (jpg / 'Mid' / ucf_video('Mid', 4, 1) / 'image_00001.jpg').unlink()  # one frame fewer
     dst = tmp_path / 'out'
     proc = run_script(UCF, ucf_dir, dst, '--video_path', jpg)
@@ -108,7 +102,7 @@ def test_ucf101_video_path_adds_segments_and_reports_missing(ucf_dir, tmp_path, 
 
 def test_ucf101_newer_reference_three_path_form(ucf_dir, tmp_path, run_script):
     jpg = tmp_path / 'jpg'
-    make_frames(jpg, 'Zeta', ucf_video('Zeta', 2, 1), 4)
+    write_frame_folder(jpg, 'Zeta', ucf_video('Zeta', 2, 1), 4)
     proc = run_script(UCF, ucf_dir, jpg, tmp_path / 'out', '--splits', 1)
     assert proc.returncode == 0, proc.stderr
     db = load(tmp_path / 'out' / 'ucf101_01.json')['database']
@@ -229,7 +223,7 @@ def test_hmdb51_plain_form_with_video_path(hmdb_dir, tmp_path, run_script):
     jpg = tmp_path / 'jpg'
     for c in HMDB_CLASSES:
         for i in range(1, 5):
-            make_frames(jpg, c, hmdb_video(c, i), 3 + i)
+            write_frame_folder(jpg, c, hmdb_video(c, i), 3 + i)
     proc = run_script(HMDB, hmdb_dir, '--video_path', jpg)
     assert proc.returncode == 0, proc.stderr
     db = load(hmdb_dir / 'hmdb51_2.json')['database']

@@ -1,0 +1,73 @@
+"""engine/compat.py: what this Paddle can do, detected by trying it (.ci/run also runs these on the oldest
+supported Paddle, where the answers differ: no dlpack, FLAGS_use_mkldnn, no static graphs)."""
+from argparse import Namespace
+
+import numpy as np
+import paddle
+import pytest
+
+from core.errors import BadInput
+from datasets.normalization import input_normalizer
+from engine import compat, runtime
+from engine.static_training import use_static_training
+
+
+def test_the_onednn_flag_is_one_this_paddle_reads_and_onednn_switches_it_for_the_block():
+    flag = compat.onednn_flag()
+    assert flag in ('FLAGS_use_onednn', 'FLAGS_use_mkldnn')
+    before = paddle.get_flags([flag])[flag]
+    with runtime.onednn():
+        assert paddle.get_flags([flag])[flag] is True
+    assert paddle.get_flags([flag])[flag] == before
+
+
+def test_numpy_round_trip_with_and_without_dlpack(monkeypatch):
+    array = np.arange(24, dtype=np.float32).reshape(2, 3, 4)
+    for dlpack in (compat.has_dlpack(), False):
+        monkeypatch.setattr(compat, 'has_dlpack', lambda dlpack=dlpack: dlpack)
+        tensor = compat.from_numpy(array)
+        assert tensor.place.is_cpu_place()
+        np.testing.assert_array_equal(compat.to_numpy(tensor), array)
+
+
+def test_normalisation_is_the_same_without_dlpack(monkeypatch):
+    batch = paddle.to_tensor(np.random.RandomState(0).randint(0, 256, (2, 3, 2, 4, 4)).astype('uint8'))
+    opt = Namespace(mean=[100.0, 110.0, 120.0], std=[2.0, 3.0, 4.0], norm_value=1)
+    expected = {fmt: input_normalizer(opt, fmt)(batch).numpy() for fmt in ('NCDHW', 'NDHWC')}
+    monkeypatch.setattr(compat, 'has_dlpack', lambda: False)
+    for fmt in ('NCDHW', 'NDHWC'):
+        np.testing.assert_array_equal(input_normalizer(opt, fmt)(batch).numpy(), expected[fmt])
+
+
+def test_the_probes_answer_and_agree():
+    graph, why = compat.static_graph_support()
+    training, training_why = compat.static_training_support()
+    assert graph or why.startswith('cannot run on Paddle')
+    assert training or training_why.startswith('cannot run on Paddle')
+    assert graph or not training  # the training graph needs what the evaluation graph needs
+    assert compat.describe()['paddle'] == paddle.__version__
+
+
+def test_auto_falls_back_to_the_dynamic_graph_where_this_paddle_cannot_trace_and_says_so_once(monkeypatch, capsys):
+    why = 'cannot run on Paddle 0.0: its dynamic-to-static fails'
+    monkeypatch.setattr(compat, 'static_training_reasons', lambda: [why])
+    monkeypatch.setattr(compat, 'static_graph_reasons', lambda: [why])
+    monkeypatch.setattr(compat, '_NOTED', set())
+    assert not use_static_training('auto', 'cpu', 'resnet')
+    assert not use_static_training('auto', 'cpu', 'resnet')
+    assert not runtime.use_static_graph('auto', 'cpu')
+    out = capsys.readouterr().out
+    assert out.count('--train_graph auto: training in the dynamic graph') == 1 and why in out
+    assert out.count('--eval_graph auto: evaluating in the dynamic graph') == 1
+    with pytest.raises(BadInput, match='--train_graph dygraph'):
+        use_static_training('static', 'cpu', 'resnet')
+    with pytest.raises(BadInput, match='--eval_graph dygraph'):
+        runtime.use_static_graph('static', 'cpu')
+    assert not use_static_training('dygraph', 'cpu', 'resnet')
+
+
+def test_static_graphs_are_chosen_where_this_paddle_traces_them(monkeypatch):
+    monkeypatch.setattr(compat, 'static_training_reasons', lambda: [])
+    monkeypatch.setattr(compat, 'static_graph_reasons', lambda: [])
+    assert use_static_training('auto', 'cpu', 'resnet')
+    assert runtime.use_static_graph('auto', 'cpu')
