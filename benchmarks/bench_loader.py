@@ -38,11 +38,11 @@ from argparse import Namespace
 import numpy as np
 
 
-import paddle  # noqa: E402
+import paddle
 
-import datasets  # noqa: E402
-from datasets.safe_clips import clip_shape  # noqa: E402
-from datasets.synthetic import DEFAULT_QUALITY, write_jpeg_dataset  # noqa: E402
+import datasets
+from datasets.safe_clips import clip_shape
+from datasets.synthetic import DEFAULT_QUALITY, write_jpeg_dataset
 
 MODES = ('train', 'val')
 FILE_TYPES = ('jpg', 'hdf5')

@@ -362,13 +362,13 @@ def e2e_section(args):
 def prep_section(args):
     from benchmarks.bench_video_jpg import bench
     from scripts.make_demo_dataset import make_dataset
-    from utils.video_jpg_ucf101_hmdb51 import _default_jobs
+    from utils.video_jpg_ucf101_hmdb51 import default_jobs
     tmp = tempfile.mkdtemp(prefix='benchmark_prep_')
     try:
         with open(os.devnull, 'w') as null:
             make_dataset(tmp, n_classes=3, n_groups=2, n_clips=2, n_frames=48, frames_jitter=0, progress=False,
                          out=null)
-        jobs = _default_jobs()
+        jobs = default_jobs()
         result = bench(os.path.join(tmp, 'UCF-101'), 'pyav', jobs, work_dir=tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

@@ -71,7 +71,7 @@ def onednn_flag():
 
 def _probe_model():
     """Conv3D + the project's BatchNorm3D (models._common) -> 2 logits per clip of 1 x 1 x 2 x 2."""
-    from models._common import BatchNorm3D
+    from models import BatchNorm3D
 
     class Probe(paddle.nn.Layer):
         def __init__(self):

@@ -27,7 +27,7 @@ from paddle.static import InputSpec
 from core.errors import BadInput
 from engine import compat
 from engine.runtime import onednn, stdout_hidden
-from models._common import BatchNorm3D
+from models import BatchNorm3D
 
 # Families whose static training graph Paddle 3.3.1 cannot run: densenet's aborts the process inside oneDNN
 # ("terminate called after throwing an instance of 'std::exception'"), which no Python code can catch.

@@ -14,12 +14,13 @@ Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 from core.errors import BadInput
 
 from . import registry
-from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,
-                      to_data_format, torch_linear)
+from core.layout import DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format, to_data_format
+
+from ._common import BatchNorm3D, torch_linear
 from .kernels import KERNEL_TYPES, check_kernel_type
 # Importing a family module registers it; this order is --model's.
-from . import resnet, preresnet, wideresnet, resnext, densenet, resnet2p1d  # noqa: E402,F401
-from .options import MODEL_DEFAULTS, MODEL_OPTION_NAMES, MODEL_OPTIONS, ModelConfig, model_config  # noqa: E402,F401
+from . import resnet, preresnet, wideresnet, resnext, densenet, resnet2p1d  # noqa: F401
+from .options import MODEL_DEFAULTS, MODEL_OPTION_NAMES, MODEL_OPTIONS, ModelConfig, model_config  # noqa: F401
 
 # Tables derived from the registry (for the CLI, the docs and the tests).
 FAMILIES = list(registry.FAMILIES)

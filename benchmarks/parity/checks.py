@@ -492,7 +492,7 @@ def swap_run_dirs(work_dir, swap_dir, loop, loader, label='default'):
 
 def swap_table(args):
     """Late-training loss (and epochs 5..first milestone) per loop x loader cell over the finished runs."""
-    import parity
+    from benchmarks.parity import harness as parity
 
     recipe = parity.parse_args(list(args.recipe))
     first_milestone = recipe.milestones[0]
