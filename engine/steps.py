@@ -1,13 +1,13 @@
 """The training step behind one interface, whichever graph runs it: ``step(clips, targets) -> (logits, loss)``,
-``step.backward(loss)``, ``step.train()``. ``make_train_step`` chooses the graph (--train_graph,
-engine.static_training.use_static_training) and builds the step; train_one_epoch only calls it."""
+``step.backward(loss)``, ``step.train()``. ``make_train_step`` chooses the graph (--train_graph, through
+engine.runtime.use_static_graph) and builds the step; train_one_epoch only calls it."""
 import paddle
 import paddle.nn.functional as F
 
 import models
 from datasets.safe_clips import clip_shape
-from engine.runtime import AMP_WHITE_LIST
-from engine.static_training import StaticTrainStep, use_static_training
+from engine.runtime import AMP_WHITE_LIST, use_static_graph
+from engine.static_training import StaticTrainStep
 
 
 class DynamicTrainStep:
@@ -35,8 +35,9 @@ def make_train_step(model, config, setup, scaler=None):
     the same mean cross-entropy as log_softmax + take_along_axis), else the dynamic graph, data-parallel
     over several processes."""
     family = models.resolve_model_options(config.model)['family']
-    if use_static_training(config.train.train_graph, setup.device, family, setup.world_size, scaler is not None,
-                           config.model.data_format, config.train.batchnorm_sync):
+    if use_static_graph(config.train.train_graph, setup.device, setup.world_size, scaler is not None,
+                        config.model.data_format, training=True, family=family,
+                        batchnorm_sync=config.train.batchnorm_sync):
         return StaticTrainStep(model, clip_shape(config.data))
     wrapped = paddle.DataParallel(model) if setup.world_size > 1 else model
     return DynamicTrainStep(wrapped, amp=scaler is not None, amp_dtype=config.train.amp_dtype)

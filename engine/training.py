@@ -213,6 +213,7 @@ class State:
     scheduler: Any
     scaler: Any = None
     train_step: Any = None  # make_train_step's: the model (or its DataParallel wrapper) in the chosen graph
+    predict: Any = None  # validation's clips -> logits (build_predict)
     begin_epoch: int = 1
     best_acc: float = 0.0
     class_names: Optional[list] = field(default=None)
@@ -239,8 +240,9 @@ def restore(state, checkpoint, path, weights_only_note=True):
 
 
 def build_state(config, setup, resumed=None, pretrained=None, class_names=None):
-    """Model (with the pretrained or the resumed checkpoint's weights), optimizer, schedule, AMP scaler
-    and the training step (engine.steps.make_train_step)."""
+    """Model (with the pretrained or the resumed checkpoint's weights), optimizer, schedule, AMP scaler,
+    the training step (engine.steps.make_train_step) and validation's predict: every graph choice is made
+    (and a bad one refused) before the run writes anything."""
     train = config.train
     model = build_model(config.model)
     if train.batchnorm_sync:  # statistics over every GPU's clips; same parameter names, so checkpoints load anywhere
@@ -261,6 +263,8 @@ def build_state(config, setup, resumed=None, pretrained=None, class_names=None):
     if setup.world_size > 1:
         dist.init_parallel_env()
     state.train_step = make_train_step(model, config, setup, state.scaler)
+    state.predict = build_predict(model, config, setup, amp=state.scaler is not None,
+                                  static_training=isinstance(state.train_step, StaticTrainStep) and not train.no_train)
     return state
 
 
@@ -435,9 +439,8 @@ def validate_only(state, data, config, setup, logs):
     """--no_train: one validation pass at the checkpoint's epoch; returns its metrics."""
     epoch = state.begin_epoch
     reseed(config.train.manual_seed, epoch, setup.rank)
-    predict = build_predict(state.model, config, setup)
     normalize = datasets.input_normalizer(config.data, config.model.data_format)
-    metrics = validate(predict, data.val_loader, normalize, epoch, setup.show_progress) if data.val_loader else {}
+    metrics = validate(state.predict, data.val_loader, normalize, epoch, setup.show_progress) if data.val_loader else {}
     logs.epoch('val', epoch, metrics)
     if setup.is_main:
         print(summary(epoch, config.train.n_epochs, val_metrics=metrics))
@@ -447,13 +450,11 @@ def validate_only(state, data, config, setup, logs):
 def fit(state, data, config, setup, logs):
     """Epochs state.begin_epoch .. --n_epochs: train, validate, step the schedule, save on rank 0.
     Returns the last epoch's {'train': ..., 'val': ...} metrics and the best validation clip accuracy."""
-    predict = build_predict(state.model, config, setup, amp=state.scaler is not None,
-                            static_training=isinstance(state.train_step, StaticTrainStep))
     normalize = datasets.input_normalizer(config.data, config.model.data_format)
     metrics, epoch = {}, state.begin_epoch
     try:
         for epoch in range(state.begin_epoch, config.train.n_epochs + 1):
-            metrics = fit_epoch(state, data, config, setup, logs, predict, normalize, epoch)
+            metrics = fit_epoch(state, data, config, setup, logs, normalize, epoch)
     except BaseException as e:
         signum = interruption(e)  # also an error caused by the signal (a DataLoader worker it ended)
         if signum is None:
@@ -472,7 +473,7 @@ def interrupted_message(config, epoch):
     return f'interrupted in epoch {epoch}, before the first checkpoint; run the same command again'
 
 
-def fit_epoch(state, data, config, setup, logs, predict, normalize, epoch):
+def fit_epoch(state, data, config, setup, logs, normalize, epoch):
     """One epoch of fit: train, validate, step the schedule, save (rank 0); returns its metrics."""
     reseed(config.train.manual_seed, epoch, setup.rank)
     if setup.world_size > 1:
@@ -481,7 +482,7 @@ def fit_epoch(state, data, config, setup, logs, predict, normalize, epoch):
                                     config.train.accumulate_steps, logs.files.get('batch'), state.scaler,
                                     setup.show_progress)
     logs.epoch('train', epoch, train_metrics)
-    val_metrics = (validate(predict, data.val_loader, normalize, epoch, setup.show_progress)
+    val_metrics = (validate(state.predict, data.val_loader, normalize, epoch, setup.show_progress)
                    if data.val_loader else None)
     logs.epoch('val', epoch, val_metrics or {})
     step_scheduler(state.scheduler, val_metrics and val_metrics['loss'])

@@ -206,3 +206,9 @@ def make_opt(video_path=None, annotation_path=None, loader=None, base='spelled_o
     options.update((k, v) for k, v in given.items() if v is not None)
     options.update(kw)
     return Namespace(**options)
+
+
+def train_graph(graph, device, family, **extra):
+    """--train_graph resolved by the one resolver."""
+    from engine.runtime import use_static_graph
+    return use_static_graph(graph, device, training=True, family=family, **extra)

@@ -9,7 +9,8 @@ import pytest
 from core.errors import BadInput
 from datasets.normalization import input_normalizer
 from engine import compat, runtime
-from engine.static_training import use_static_training
+from tests.fixtures import train_graph
+
 
 
 def test_the_onednn_flag_is_one_this_paddle_reads_and_onednn_switches_it_for_the_block():
@@ -53,21 +54,21 @@ def test_auto_falls_back_to_the_dynamic_graph_where_this_paddle_cannot_trace_and
     monkeypatch.setattr(compat, 'static_training_reasons', lambda: [why])
     monkeypatch.setattr(compat, 'static_graph_reasons', lambda: [why])
     monkeypatch.setattr(compat, '_NOTED', set())
-    assert not use_static_training('auto', 'cpu', 'resnet')
-    assert not use_static_training('auto', 'cpu', 'resnet')
+    assert not train_graph('auto', 'cpu', 'resnet')
+    assert not train_graph('auto', 'cpu', 'resnet')
     assert not runtime.use_static_graph('auto', 'cpu')
     out = capsys.readouterr().out
     assert out.count('--train_graph auto: training in the dynamic graph') == 1 and why in out
     assert out.count('--eval_graph auto: evaluating in the dynamic graph') == 1
     with pytest.raises(BadInput, match='--train_graph dygraph'):
-        use_static_training('static', 'cpu', 'resnet')
+        train_graph('static', 'cpu', 'resnet')
     with pytest.raises(BadInput, match='--eval_graph dygraph'):
         runtime.use_static_graph('static', 'cpu')
-    assert not use_static_training('dygraph', 'cpu', 'resnet')
+    assert not train_graph('dygraph', 'cpu', 'resnet')
 
 
 def test_static_graphs_are_chosen_where_this_paddle_traces_them(monkeypatch):
     monkeypatch.setattr(compat, 'static_training_reasons', lambda: [])
     monkeypatch.setattr(compat, 'static_graph_reasons', lambda: [])
-    assert use_static_training('auto', 'cpu', 'resnet')
+    assert train_graph('auto', 'cpu', 'resnet')
     assert runtime.use_static_graph('auto', 'cpu')
