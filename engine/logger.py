@@ -144,8 +144,8 @@ def continue_records(logdir, keep_before):
 
 
 def _rewrite_records(logdir, scalars, more=None):
-    """Replace <logdir>/RECORD_FILE, atomically, by one holding ``scalars`` ({tag: {step: (value, walltime)}})
-    and what ``more(writer)`` adds."""
+    """Replace <logdir>/RECORD_FILE, atomically, by one holding ``scalars`` ({tag: {step: (value, walltime in ms
+    or None: now)}}) and what ``more(writer)`` adds."""
     from visualdl import LogWriter
     tmp_dir = tempfile.mkdtemp(prefix='.rewrite-', dir=logdir)
     try:
@@ -173,7 +173,9 @@ HPARAM_NAMES = ('dataset', 'n_classes', 'model', 'model_depth', 'resnet_shortcut
                 'kernel_type', 'sample_size', 'sample_duration', 'train_crop', 'batch_size', 'n_epochs',
                 'optimizer', 'learning_rate', 'momentum', 'dampening', 'weight_decay', 'nesterov', 'lr_scheduler',
                 'warmup_epochs', 'pretrain_path', 'manual_seed')
-HPARAM_METRIC_PREFIX = 'hparam/'
+# The final metrics a training run shows in VisualDL's hparams view: the last value of each of its curves (the
+# tags ScalarWriter writes), and the best validation accuracy (written at the last epoch).
+FINAL_METRIC_TAGS = ('train/loss', 'train/acc', 'val/loss', 'val/acc')
 
 
 def hparams_of(options, given=(), names=HPARAM_NAMES):
@@ -206,10 +208,11 @@ def _hparam_value(value):
 
 def write_hparams(logdir, hparams, metrics, step=None):
     """Record a run's hyper-parameters and its final metrics in <logdir>/RECORD_FILE, for VisualDL's hparams
-    view (which compares runs side by side). ``hparams``: {name: value} (hparams_of); ``metrics``: {name:
-    number}, written as scalars 'hparam/<name>' at ``step`` (default: the last step of the folder's scalars).
-    Replaces the hparams of an earlier call (a resumed run ends with its own settings); the folder's scalars
-    are kept. Returns the record file."""
+    view (which compares runs side by side). ``hparams``: {name: value} (hparams_of); ``metrics``: {scalar tag:
+    value}: a number is written as that tag's point at ``step`` (default: the folder's last step), e.g.
+    'val/best_acc'; None names a curve already written, whose last value the view shows (left out when the
+    folder has no such curve, e.g. 'val/acc' with --no_val). Replaces the hparams of an earlier call (a
+    resumed run ends with its own settings); the folder's scalars are kept. Returns the record file."""
     os.makedirs(logdir, exist_ok=True)
     target = os.path.join(logdir, RECORD_FILE)
     scalars = {}
@@ -218,14 +221,13 @@ def write_hparams(logdir, hparams, metrics, step=None):
             scalars.setdefault(tag, {}).update(points)
     if step is None:
         step = max((s for points in scalars.values() for s in points), default=0)
-    scalars = {tag: points for tag, points in scalars.items() if not tag.startswith(HPARAM_METRIC_PREFIX)}
-    metric_tags = [HPARAM_METRIC_PREFIX + name for name in metrics]
-    values = {HPARAM_METRIC_PREFIX + name: float(value) for name, value in metrics.items() if value is not None}
+    for tag, value in metrics.items():
+        if value is not None:
+            scalars.setdefault(tag, {})[int(step)] = (float(value), None)
+    metric_tags = [tag for tag in metrics if tag in scalars]
     params = {name: _hparam_value(value) for name, value in hparams.items()}
 
     def add(writer):
-        for tag, value in values.items():
-            writer.add_scalar(tag, value, int(step))
         writer.add_hparams(params, metric_tags)
 
     others = [p for p in glob.glob(os.path.join(logdir, 'vdlrecords.*')) if p != target]

@@ -158,7 +158,9 @@ def test_training_records_its_hparams_and_final_metrics(trained):
     assert tags.get('hyper_parameters') == ['hparam'], tags
     hparams = {h.name for h in reader.get_data('hyper_parameters', 'hparam')[0].hparam.hparamInfos}
     assert {'model', 'model_depth', 'learning_rate', 'batch_size', 'n_epochs'} <= hparams
-    assert any(tag.startswith('hparam/') for tag in tags['scalar'])
+    assert 'val/best_acc' in tags['scalar']
+    metrics = [m.name for m in reader.get_data('hyper_parameters', 'hparam')[0].hparam.metricInfos]
+    assert {'val/acc', 'val/loss', 'train/loss', 'val/best_acc'} <= set(metrics)
 
 
 def test_next_commands_run_when_pasted_in_any_folder(trained, tmp_path):

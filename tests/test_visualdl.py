@@ -105,7 +105,8 @@ def write_training_run(result, lr, epochs=3):
         writer.add('val', {'loss': 2 * lr / epoch, 'acc': epoch / 5}, epoch)
     writer.add_hparams(hparams_of({'learning_rate': lr, 'model': 'resnet', 'nesterov': False, 'batch_size': 4,
                                    'result_path': result, 'n_epochs': epochs}),
-                       {'val_acc': epochs / 5, 'val_loss': 2 * lr / epochs})
+                       {'train/loss': None, 'val/acc': None, 'val/loss': None, 'val/best_acc': epochs / 5,
+                        'val/never_written': None})
 
 
 @pytest.fixture(scope='module')
@@ -158,8 +159,10 @@ def test_hparams_view_lists_both_runs_with_flags_and_final_metrics(server):
     assert trials['demo_a/train']['hparams'] == {'learning_rate': 0.01, 'model': 'resnet', 'nesterov': 'false',
                                                  'batch_size': 4, 'n_epochs': 3}  # no result_path: it names the run
     assert trials['demo_b/train']['hparams']['learning_rate'] == 0.05
-    assert trials['demo_a/train']['metrics']['hparam/val_acc'] == pytest.approx(0.6)
-    assert trials['demo_b/train']['metrics']['hparam/val_loss'] == pytest.approx(2 * 0.05 / 3)
+    assert sorted(trials['demo_a/train']['metrics']) == ['train/loss', 'val/acc', 'val/best_acc', 'val/loss']
+    assert trials['demo_a/train']['metrics']['val/acc'] == pytest.approx(0.6)  # the curve's last value
+    assert trials['demo_a/train']['metrics']['val/best_acc'] == pytest.approx(0.6)
+    assert trials['demo_b/train']['metrics']['val/loss'] == pytest.approx(2 * 0.05 / 3)
 
 
 def test_a_browser_sees_the_scalar_chart_the_evaluation_image_and_the_hparams(server, tmp_path):
@@ -170,7 +173,7 @@ def test_a_browser_sees_the_scalar_chart_the_evaluation_image_and_the_hparams(se
     assert 'src="blob:' in dom  # an image loaded from the image API
     assert 'val/confusion_matrix' in dom
     dom = browser_dom(server + '/app/hyper-parameter', tmp_path / 'p3')
-    for text in ('demo_a/train', 'demo_b/train', 'learning_rate', 'hparam/val_acc'):
+    for text in ('demo_a/train', 'demo_b/train', 'learning_rate', 'val/best_acc'):
         assert text in dom, text
 
 
@@ -197,16 +200,17 @@ def test_write_hparams_replaces_those_of_an_earlier_run_and_keeps_the_curves(tmp
     logdir = str(tmp_path / 'vdl')
     writer = ScalarWriter(logdir)
     writer.add('val', {'acc': 0.5}, 1)
-    writer.add_hparams({'n_epochs': 1}, {'val_acc': 0.5})
+    writer.add_hparams({'n_epochs': 1}, {'val/acc': None, 'val/best_acc': 0.5})
     writer = ScalarWriter(logdir, keep_before=2)  # resumed for more epochs
     writer.add('val', {'acc': 0.75}, 2)
-    writer.add_hparams({'n_epochs': 2}, {'val_acc': 0.75})
+    writer.add_hparams({'n_epochs': 2}, {'val/acc': None, 'val/best_acc': 0.75, 'train/loss': None})
     reader, tags = read_tags(logdir)
     assert os.listdir(logdir) == [RECORD_FILE]
     assert [r.id for r in reader.get_data('scalar', 'val/acc')] == [1, 2]
-    assert [(r.id, r.value) for r in reader.get_data('scalar', 'hparam/val_acc')] == [(2, 0.75)]
+    assert [(r.id, r.value) for r in reader.get_data('scalar', 'val/best_acc')] == [(1, 0.5), (2, 0.75)]
     hparams = reader.get_data('hyper_parameters', 'hparam')
     assert len(hparams) == 1 and hparams[0].hparam.hparamInfos[0].int_value == 2
+    assert [m.name for m in hparams[0].hparam.metricInfos] == ['val/acc', 'val/best_acc']  # no train/loss curve
 
 
 def test_evaluation_records(tmp_path):
