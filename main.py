@@ -23,6 +23,7 @@ from core.errors import run_command  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
 from engine import training  # noqa: E402
 from engine.evaluation import check_checkpoint_paths, evaluate_after_training  # noqa: E402
+from engine.logger import visualdl_command  # noqa: E402
 from opts import parse_main  # noqa: E402
 
 
@@ -36,6 +37,10 @@ def run(config, flags):
             return {'inference': evaluate_after_training(config)}
     setup = training.set_up(config)
     resumed, config = training.resumed_checkpoint(config)
+    if resumed is not None and not train.no_train and int(resumed.get('epoch') or 0) >= train.n_epochs:
+        print(f"{train.resume_path}: already finished at epoch {resumed['epoch']}: nothing to train; "
+              f"use --n_epochs N to continue (N > {resumed['epoch']})", flush=True)
+        return {}
     pretrained, config = training.pretrained_checkpoint(config)
     data = training.build_data(config, setup)
     state = training.build_state(config, setup, resumed, pretrained, data.class_names)
@@ -48,6 +53,7 @@ def run(config, flags):
             metrics = training.validate_only(state, data, config, setup, logs)
         else:
             metrics = training.fit(state, data, config, setup, logs)
+            logs.hparams({**vars(flags), **config.record()}, config.given, metrics, train.n_epochs)
     finally:
         logs.close()
     if train.inference and setup.is_main:
@@ -70,8 +76,7 @@ def next_commands(config):
     data, run = config.data, config.run
     result = os.path.abspath(run.result_path)
     here = os.path.dirname(os.path.abspath(__file__))
-    test_py = os.path.relpath(os.path.join(here, 'test.py'))
-    test = [sys.executable, test_py if not test_py.startswith('..') else os.path.join(here, 'test.py'),
+    test = [sys.executable, os.path.join(here, 'test.py'),
             '--video_path', os.path.abspath(data.video_path), '--annotation_path', os.path.abspath(data.annotation_path),
             '--dataset', data.dataset, '--result_path', result.rstrip(os.sep) + '_val',
             '--resume_path', os.path.join(result, 'last.pdparams'),
@@ -81,7 +86,8 @@ def next_commands(config):
     return ['next:',
             '  video accuracy of the last epoch (best.pdparams: the best validation epoch):',
             '    ' + shlex.join(test),
-            '  curves: ' + shlex.join(['visualdl', '--logdir', os.path.join(result, 'vdl')])
+            '  curves and evaluation (VisualDL): ' + visualdl_command(os.path.join(result, 'vdl'),
+                                                                  result.rstrip(os.sep) + '_val' + os.sep + 'vdl')
             + (' (--no_vdl: none written)' if not run.vdl else ''),
             '  more epochs: the same command with --n_epochs N --resume_path '
             + shlex.quote(os.path.join(result, 'last.pdparams'))]

@@ -326,7 +326,7 @@ def _distributed(flag):
 
 def _tensorboard(argv, prog, values):
     return ('--tensorboard: the loss/accuracy/lr curves are written for VisualDL by default (to '
-            '<result_path>/vdl; view them with: python -m visualdl --logdir <result_path>/vdl --language en); '
+            '<result_path>/vdl; view them with: python scripts/visualdl_server.py --logdir <result_path>/vdl); '
             'drop --tensorboard')
 
 

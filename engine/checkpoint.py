@@ -15,13 +15,13 @@ import os
 import pickle
 import re
 import shutil
-import tempfile
 
 import numpy as np
 import paddle
 
 import models
 from core.errors import BadInput, UserError, counted_problems
+from core.files import atomic_path
 
 # The flags that set the normalisation: given any of them, a checkpoint's recorded normalisation is not used.
 NORMALISATION_FLAGS = ('norm_value', 'value_scale', 'mean_dataset', 'no_mean_norm', 'std_norm')
@@ -37,19 +37,8 @@ class CheckpointError(UserError):
 
 def save_checkpoint(state, path):
     """Write `state` to `path` so that a kill at any moment leaves either the old file or the new one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp_path:  # core.files: same folder, fsync, rename; a normal file's mode (0644)
         paddle.save(state, tmp_path)
-        with open(tmp_path, 'rb') as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def link_checkpoint(src, path):
@@ -129,7 +118,11 @@ def load_weights(model, state_dict, source='checkpoint', skip_prefixes=()):
     if problems:
         raise CheckpointError(f'{source}: weights do not fit the model built from the flags '
                               f'({"; ".join(problems)}); check --model/--model_depth/--resnet_shortcut/--n_classes')
-    model.set_state_dict({k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()})
+    # the skipped keys (the classifier of a fine-tune) keep the model's own values: set_state_dict warns
+    # 'Skip loading for ...' for every key it is not given
+    own_skipped = {k: v for k, v in model.state_dict().items() if not kept(k)}
+    model.set_state_dict({**own_skipped,
+                          **{k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()}})
 
 
 # ----------------------------------------------------------------------------------------------

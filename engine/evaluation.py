@@ -12,6 +12,7 @@ options replace the flags not typed (engine.checkpoint).
 """
 import dataclasses
 import os
+import sys
 import time
 
 import numpy as np
@@ -24,12 +25,14 @@ from datasets.annotation import subset_name
 from datasets.safe_clips import SafeClips, clip_shape
 from core.errors import BadInput, UserError, quiet_worker
 from core.flags import check_output_folder
+from core.progress import is_terminal
 from engine.checkpoint import (check_class_names, checkpoint_state_dict, load_checkpoint, load_weights,
                                with_data_options, with_model_options)
 from engine.runtime import compile_predict, describe, select_device, use_static_graph
 from engine.video_accuracy import (VideoScoreAccumulator, confusion_matrix, draw_confusion_png, load_ground_truth,
                                    per_class_rows, results_json, segment_results_json, strip_kinetics_suffix,
-                                   topk_indices, write_json_atomic, write_per_class_csv)
+                                   scores_of_ground_truth, topk_indices, write_json_atomic, write_per_class_csv)
+from engine.logger import write_evaluation_records
 
 
 def check_checkpoint_paths(resume_path, pretrain_path):
@@ -103,7 +106,8 @@ def predict_videos(predict, test_set, config, clip_scores=None):
     loader = paddle.io.DataLoader(safe_set, num_workers=data.n_threads, worker_init_fn=quiet_worker, **batching)
     clip_correct = clip_known = 0
     n_batches, start = len(loader), time.time()
-    with tqdm(loader, total=n_batches, desc=f'test ({data.test_subset})', disable=config.run.no_tqdm,
+    plain = config.run.no_tqdm or not is_terminal(sys.stderr)  # bars only on a terminal: no \r fragments in a log
+    with tqdm(loader, total=n_batches, desc=f'test ({data.test_subset})', disable=plain,
               dynamic_ncols=True) as bar, paddle.no_grad():
         for i, (clips, video_indices, sample_indices, ok, messages) in enumerate(bar, 1):
             error = safe_set.first_error(sample_indices.numpy(), ok.numpy(), messages.numpy())
@@ -118,7 +122,7 @@ def predict_videos(predict, test_set, config, clip_scores=None):
             known = labels >= 0
             clip_correct += int((outputs.argmax(axis=1)[known] == labels[known]).sum())
             clip_known += int(known.sum())
-            if config.run.no_tqdm and (i == n_batches or i % max(1, n_batches // 10) == 0):
+            if plain and (i == n_batches or i % max(1, n_batches // 10) == 0):
                 print(f'test: batch {i}/{n_batches} ({time.time() - start:.0f} s)', flush=True)
     scores, counts = acc.video_scores()
     return scores, counts, clip_correct, clip_known
@@ -213,8 +217,9 @@ def write_predictions(config, path, test_set, scores, counts, clip_correct, clip
             'seconds': round(elapsed, 1), 'val_json': result_file}
 
 
-def report_accuracy(config, ground_truth, test_set, scores, counts, clip_correct, clip_known):
-    """Video top-1/top-5, per_class.csv and confusion.png; returns the metrics to add."""
+def report_accuracy(config, ground_truth, test_set, scores, counts, clip_correct, clip_known, epoch=None):
+    """Video top-1/top-5, per_class.csv, confusion.png and (--vdl) the VisualDL records of the checkpoint's
+    ``epoch``; returns the metrics to add."""
     data, result_path = config.data, config.run.result_path
     class_names, n_classes = list(test_set.class_names), config.model.n_classes
     alternative_key = strip_kinetics_suffix if data.dataset == 'kinetics' else None
@@ -234,16 +239,23 @@ def report_accuracy(config, ground_truth, test_set, scores, counts, clip_correct
     per_class_file = os.path.join(result_path, 'per_class.csv')
     write_per_class_csv(per_class_file, rows)
     confusion_file = os.path.join(result_path, 'confusion.png')
-    draw_confusion_png(confusion_file, cm, class_names,
-                       title=f'{config.model.arch} on {os.path.basename(data.annotation_path)} '
-                             f'({subset_name(data.test_subset)}): video top-1 {100 * top1.mean():.2f}%')
+    title = (f'{config.model.arch} on {os.path.basename(data.annotation_path)} ({subset_name(data.test_subset)}): '
+             f'video top-1 {100 * top1.mean():.2f}%')
+    draw_confusion_png(confusion_file, cm, class_names, title=title)
+    vdl = {}
+    if config.run.vdl:
+        gt_scores, gt_labels = scores_of_ground_truth(ground_truth, class_names, list(test_set.video_ids), scores,
+                                                      counts, alternative_key)
+        vdl['vdl'] = write_evaluation_records(os.path.join(result_path, 'vdl'), epoch, cm, class_names, rows,
+                                              float(top1.mean()), float(top5.mean()), gt_scores, gt_labels,
+                                              subset=data.test_subset, title=title)
     worst = sorted((r for r in rows if r['videos']), key=lambda r: r['top1'])[:3]
     if worst:
         print('lowest classes: ' + ', '.join(f"{r['class_name']} {r['top1']:.2f}" for r in worst))
     print(f'wrote {per_class_file} and {confusion_file}')
     return dict(n_videos=n, video_top1=float(top1.mean()), video_top5=float(top5.mean()), n_missing=len(missing),
                 missing_videos=missing, n_video_top1_correct=int(top1.sum()), n_video_top5_correct=int(top5.sum()),
-                per_class_csv=per_class_file, confusion_png=confusion_file)
+                per_class_csv=per_class_file, confusion_png=confusion_file, **vdl)
 
 
 def evaluate_checkpoint(config):
@@ -272,7 +284,8 @@ def evaluate_checkpoint(config):
                                 time.time() - start, clip_scores)
     ground_truth, _ = load_ground_truth(config.data.annotation_path, config.data.test_subset)
     if ground_truth:
-        metrics.update(report_accuracy(config, ground_truth, test_set, scores, counts, clip_correct, clip_known))
+        metrics.update(report_accuracy(config, ground_truth, test_set, scores, counts, clip_correct, clip_known,
+                                       epoch=checkpoint.get('epoch')))
         if centre is not None:  # the single-crop score beside the three-crop one
             top1 = summarise(ground_truth, list(test_set.class_names), list(test_set.video_ids), centre, counts,
                              strip_kinetics_suffix if config.data.dataset == 'kinetics' else None)[2]

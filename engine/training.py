@@ -17,6 +17,7 @@ import json
 import math
 import os
 import random
+import sys
 import time
 from dataclasses import dataclass, field
 from typing import Any, Optional
@@ -33,7 +34,8 @@ from datasets.safe_clips import SafeClips, clip_shape
 from engine.checkpoint import (check_class_names, checkpoint_state_dict, classifier_classes, link_checkpoint,
                                load_checkpoint, load_weights, save_checkpoint, with_model_options)
 from core.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
-from engine.logger import ScalarWriter, TSVLogger
+from core.progress import is_terminal
+from engine.logger import FINAL_METRIC_TAGS, ScalarWriter, TSVLogger, hparams_of
 from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
 from engine.runtime import compile_predict, cpu_cores, describe, select_device, use_static_graph
 from engine.static_training import StaticTrainStep
@@ -290,7 +292,8 @@ def reduce_sums(values, world_size):
 
 
 def progress(loader, desc, show_progress):
-    return tqdm(loader, desc=desc, disable=not show_progress, dynamic_ncols=True, leave=False)
+    return tqdm(loader, desc=desc, disable=not show_progress or not is_terminal(sys.stderr), dynamic_ncols=True,
+                leave=False)
 
 
 def checked(batches, loader):
@@ -401,6 +404,14 @@ class RunLogs:
         if name in self.files:
             self.files[name].log({'epoch': epoch, **metrics})
             self.scalars.add(name, metrics, epoch)
+
+    def hparams(self, options, given, metrics, n_epochs):
+        """The run's flags (``options`` by name; ``given``: the ones typed) and final metrics (its curves' last
+        values, the best validation accuracy), for VisualDL's hparams view (rank 0, --vdl)."""
+        final = dict.fromkeys(FINAL_METRIC_TAGS)
+        if metrics.get('val'):
+            final['val/best_acc'] = metrics.get('best_acc')
+        self.scalars.add_hparams(hparams_of(options, given), final, n_epochs)
 
     def close(self):
         for log in self.files.values():

@@ -11,7 +11,11 @@ Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
-from core.errors import BadInput
+from core.preload import hide_import_noise
+
+hide_import_noise()  # before the first import of Paddle below: no 'No ccache found' on `from models.builder import`
+
+from core.errors import BadInput  # noqa: E402
 
 from . import registry
 from core.layout import DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format, to_data_format

@@ -302,8 +302,9 @@ def test_printed_next_commands_work_when_copied(data_root, tmp_path):
     assert copied.returncode == 0, copied.stderr[-2000:]
     assert os.path.isfile(tmp_path / 'data' / 'results_val' / 'val.json')
 
-    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves:')).split(':', 1)[1])
-    assert logdir[:2] == ['visualdl', '--logdir'] and os.listdir(logdir[2]) == ['vdlrecords.run.log']
+    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves and evaluation')).split(': ', 1)[1])
+    assert logdir[1].endswith('visualdl_server.py') and logdir[2] == '--logdir'
+    assert os.listdir(logdir[3]) == ['vdlrecords.run.log'] and logdir[4].endswith('results_val' + os.sep + 'vdl')
 
     resume = shlex.split(next(ln for ln in lines if 'more epochs' in ln).split('--resume_path', 1)[1])[0]
     proc = run_main(*args, '--n_epochs', '2', '--resume_path', resume, cwd=str(tmp_path))

@@ -17,7 +17,7 @@ with open(os.path.join(REPO, 'tests', 'commands', 'reference_options.json')) as 
 # (option, value or None for a flag): what is refused here, each with the word its error must contain.
 REFUSED = {
     ('accimage', None): '--loader fast',
-    ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
+    ('tensorboard', None): 'visualdl_server.py --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
     ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch',
     ('world_size', '-1'): 'paddle.distributed.launch',
     ('input_type', 'flow'): 'RGB', ('dataset', 'mit'): 'Moments in Time',
