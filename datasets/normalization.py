@@ -10,7 +10,6 @@ import numpy as np
 import paddle
 
 from core.layout import DATA_FORMATS, check_data_format, to_data_format
-from engine import compat
 from .mean import get_mean
 
 __all__ = ['DATA_FORMATS', 'normalization_values', 'input_normalizer']
@@ -34,9 +33,10 @@ def normalization_values(opt):
 def _normalize_on_host(batch, norm_value, mean, std, channels_last):
     """uint8 CPU batch -> float32 (x / norm_value - mean) / std with numpy: paddle's CPU kernels
     take ~15 times as long here (60 ms for 8 clips of 16 x 112 x 112 on one core). The output is
-    allocated in its final layout (so channels-last costs no extra pass) and handed to paddle
-    without a copy, as is the input to numpy, where this Paddle has dlpack (3.x; 2.6 copies: engine.compat)."""
-    pixels = compat.to_numpy(batch)
+    allocated in its final layout (so channels-last costs no extra pass). Both hand-offs copy (a few
+    milliseconds a batch): paddle.from_dlpack, which would not, was seen to block a run forever on Paddle 3.2
+    and 3.3 (the main thread waiting on a mutex of its deleter manager, now and then, on a loaded machine)."""
+    pixels = batch.numpy()
     n, c = pixels.shape[:2]
     shape = (n,) + pixels.shape[2:] + (c,) if channels_last else pixels.shape
     out = np.empty(shape, np.float32)
@@ -51,7 +51,7 @@ def _normalize_on_host(batch, norm_value, mean, std, channels_last):
                 dtype=np.float32)
     if any(s != 1 for s in std):
         np.divide(view, np.asarray(std, np.float32).reshape(stat_shape), out=view)
-    return compat.from_numpy(out)
+    return paddle.to_tensor(out, place=paddle.CPUPlace())
 
 
 def _normalize_on_device(batch, norm_value, mean, std):

@@ -3,8 +3,6 @@
 The supported range is Paddle 2.6 to 3.3 (README, requirements.txt; .ci/run checks both ends). The versions
 differ where this project touches Paddle's edges:
 
-* dlpack: 2.6's ``Tensor`` has no ``__dlpack__`` and 2.6 has no ``paddle.from_dlpack``; ``to_numpy`` and
-  ``from_numpy`` then copy (``.numpy()``, ``paddle.to_tensor``).
 * the oneDNN switch is ``FLAGS_use_onednn`` from 3.2, ``FLAGS_use_mkldnn`` before (3.0 and 3.1 know the new
   name but ``paddle.get_flags`` refuses it): ``onednn_flag`` returns the one that can be read and set.
 * dynamic-to-static: 2.6's fails on models._common.BatchNorm3D's zero-argument ``super().forward`` (``super():
@@ -22,34 +20,13 @@ import warnings
 import numpy as np
 import paddle
 
-__all__ = ['paddle_version', 'has_dlpack', 'to_numpy', 'from_numpy', 'onednn_flag', 'static_graph_support',
+__all__ = ['paddle_version', 'onednn_flag', 'static_graph_support',
            'static_training_support', 'static_graph_reasons', 'static_training_reasons', 'note_once', 'has_gpu', 'gpu_count', 'bfloat16_supported', 'describe']
 
 
 def paddle_version():
     """'3.3.1' (for messages only: nothing here branches on it)."""
     return getattr(paddle, '__version__', 'unknown')
-
-
-@functools.lru_cache(maxsize=None)
-def has_dlpack():
-    """True where a Tensor hands itself to numpy (``np.from_dlpack``) and numpy's arrays to Paddle
-    (``paddle.from_dlpack``) without a copy (Paddle 3.x)."""
-    return hasattr(paddle.Tensor, '__dlpack__') and hasattr(paddle, 'from_dlpack') and hasattr(np, 'from_dlpack')
-
-
-def to_numpy(tensor):
-    """A CPU Tensor as a numpy array: a zero-copy view where dlpack exists, else a copy."""
-    if has_dlpack():
-        return np.from_dlpack(tensor)
-    return tensor.numpy()
-
-
-def from_numpy(array):
-    """A numpy array as a CPU Tensor: zero-copy where dlpack exists, else a copy."""
-    if has_dlpack():
-        return paddle.from_dlpack(array)
-    return paddle.to_tensor(array, place=paddle.CPUPlace())
 
 
 # Newest name first: 3.2+ reads FLAGS_use_onednn; 3.0/3.1 define it but get_flags refuses it
@@ -195,5 +172,5 @@ def describe():
     supported, why = static_training_support()
     graph, graph_why = static_graph_support()
     return {'paddle': paddle_version(), 'cuda': bool(paddle.is_compiled_with_cuda()), 'gpus': gpu_count(),
-            'dlpack': has_dlpack(), 'onednn_flag': onednn_flag(), 'static_eval': graph,
+            'onednn_flag': onednn_flag(), 'static_eval': graph,
             'static_eval_reason': graph_why, 'static_training': supported, 'static_training_reason': why}
