@@ -347,7 +347,7 @@ def swap_options(data_dir, seed, result_path, recipe_args=()):
     main_command = parity.paddle_commands(recipe, data_dir, result_path, seed)[0]
     torch_command = parity.torch_commands(recipe, data_dir, result_path, seed)[0]
     ours = opts.parse_main(main_command[main_command.index('main.py') + 1:])[0]
-    theirs = ref.parse_args(torch_command[2:])
+    theirs = ref.parse_args(torch_command[torch_command.index('benchmarks.parity.torch_reference_training') + 1:])
     return ours, theirs
 
 
