@@ -40,7 +40,8 @@ def test_a_one_clip_batch_steps_like_the_dynamic_graph(data_root, tmp_path):
 
 
 def test_auto_and_static_resolve_where_the_graph_can_run():
-    assert train_graph('auto', 'cpu', 'resnet')
+    from engine import compat
+    assert train_graph('auto', 'cpu', 'resnet'), compat.static_training_support()  # why the probe failed
     assert train_graph('static', 'cpu', 'preresnet')
     assert not train_graph('dygraph', 'cpu', 'resnet')
     for device, family, extra in [('gpu', 'resnet', {}), ('cpu', 'densenet', {}), ('cpu', 'resnet', dict(world_size=2)),
