@@ -9,7 +9,7 @@ Multi-process CPU: python -m paddle.distributed.launch --nproc_per_node 2 main.p
 Validation accuracy here is clip accuracy (as the reference's val.log); test.py gives video accuracy, and
 --inference (CVPR2018 spelling: --test) runs test.py's evaluation of the final weights after training,
 writing <result_path>/val.json (<subset>.json with --test_subset / --inference_subset).
-The pieces (set-up, data, state, fit) live in engine/training.py.
+The pieces (set-up, data, state, fit) live in engine/training.py; the flags are opts.py's main_parser.
 """
 import os
 import shlex
@@ -19,37 +19,45 @@ from core.preload import before_paddle, quiet_paddle
 
 before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); main() re-applies --verbose
 
-from engine import training  # noqa: E402
-from engine.evaluation import checkpoint_path, evaluate_after_training  # noqa: E402
 from core.errors import run_command  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
-from opts import explicit_options, parse_opts  # noqa: E402
+from engine import training  # noqa: E402
+from engine.evaluation import check_checkpoint_paths, evaluate_after_training  # noqa: E402
+from engine.logger import visualdl_command  # noqa: E402
+from opts import parse_main  # noqa: E402
 
 
-def run(opt, explicit=()):
+def run(config, flags):
     """Train (unless --no_train) and validate, then --inference; returns the last epoch's metrics."""
-    check_output_folder(opt.result_path, '--result_path')
-    if opt.inference and opt.no_train:
-        checkpoint_path(opt)  # the checkpoint to evaluate, named before anything is written
-        if opt.no_val:
-            return {'inference': evaluate_after_training(opt, explicit)}
-    setup = training.set_up(opt)
-    resumed = training.resumed_checkpoint(opt, explicit)
-    pretrained = training.pretrained_checkpoint(opt, explicit)
-    data = training.build_data(opt, setup)
-    state = training.build_state(opt, setup, resumed, pretrained, data.class_names)
+    result_path, train = config.run.result_path, config.train
+    check_output_folder(result_path, '--result_path')
+    if train.inference and train.no_train:
+        check_checkpoint_paths(train.resume_path, train.pretrain_path)  # named before anything is written
+        if train.no_val:
+            return {'inference': evaluate_after_training(config)}
+    setup = training.set_up(config)
+    resumed, config = training.resumed_checkpoint(config)
+    if resumed is not None and not train.no_train and int(resumed.get('epoch') or 0) >= train.n_epochs:
+        print(f"{train.resume_path}: already finished at epoch {resumed['epoch']}: nothing to train; "
+              f"use --n_epochs N to continue (N > {resumed['epoch']})", flush=True)
+        return {}
+    pretrained, config = training.pretrained_checkpoint(config)
+    data = training.build_data(config, setup)
+    state = training.build_state(config, setup, resumed, pretrained, data.class_names)
     if setup.is_main:  # only now that the input is known to be usable: a bad command leaves nothing behind
-        training.write_options(opt)
-    logs = training.RunLogs(opt, data, setup, state.begin_epoch)
+        training.write_options(result_path, {**vars(flags), **config.record()}, resumed=bool(train.resume_path))
+    logs = training.RunLogs(result_path, data, setup, state.begin_epoch, resumed=bool(train.resume_path),
+                            vdl=config.run.vdl)
     try:
         if not data.train_loader:
-            metrics = training.validate_only(state, data, opt, setup, logs)
+            metrics = training.validate_only(state, data, config, setup, logs)
         else:
-            metrics = training.fit(state, data, opt, setup, logs)
+            metrics = training.fit(state, data, config, setup, logs)
+            logs.hparams({**vars(flags), **config.record()}, config.given, metrics, train.n_epochs)
     finally:
         logs.close()
-    if opt.inference and setup.is_main:
-        metrics['inference'] = evaluate_after_training(opt, explicit)
+    if train.inference and setup.is_main:
+        metrics['inference'] = evaluate_after_training(config)
     if not data.train_loader:
         return metrics
     if setup.world_size > 1:
@@ -57,29 +65,30 @@ def run(opt, explicit=()):
               f'{training.parameter_checksum(state.model):.6e}', flush=True)
     if setup.is_main:
         print(f'done: best validation clip accuracy {state.best_acc:.4f}; checkpoints in '
-              f'{os.path.abspath(opt.result_path)}')
-        print('\n'.join(next_commands(opt)), flush=True)
+              f'{os.path.abspath(result_path)}')
+        print('\n'.join(next_commands(config)), flush=True)
     return metrics
 
 
-def next_commands(opt):
+def next_commands(config):
     """The commands that continue from this run, with absolute paths: --root_path prefixes only relative
     paths, so they are right whatever the current folder and whatever --root_path they are run with."""
-    result = os.path.abspath(opt.result_path)
+    data, run = config.data, config.run
+    result = os.path.abspath(run.result_path)
     here = os.path.dirname(os.path.abspath(__file__))
-    test_py = os.path.relpath(os.path.join(here, 'test.py'))
-    test = [sys.executable, test_py if not test_py.startswith('..') else os.path.join(here, 'test.py'),
-            '--video_path', os.path.abspath(opt.video_path), '--annotation_path', os.path.abspath(opt.annotation_path),
-            '--dataset', opt.dataset, '--result_path', result.rstrip(os.sep) + '_val',
+    test = [sys.executable, os.path.join(here, 'test.py'),
+            '--video_path', os.path.abspath(data.video_path), '--annotation_path', os.path.abspath(data.annotation_path),
+            '--dataset', data.dataset, '--result_path', result.rstrip(os.sep) + '_val',
             '--resume_path', os.path.join(result, 'last.pdparams'),
-            '--batch_size', str(opt.batch_size), '--n_threads', str(opt.n_threads)]
-    if opt.device != 'auto':
-        test += ['--device', opt.device]
+            '--batch_size', str(config.train.batch_size), '--n_threads', str(data.n_threads)]
+    if run.device != 'auto':
+        test += ['--device', run.device]
     return ['next:',
             '  video accuracy of the last epoch (best.pdparams: the best validation epoch):',
             '    ' + shlex.join(test),
-            '  curves: ' + shlex.join(['visualdl', '--logdir', os.path.join(result, 'vdl')])
-            + (' (--no_vdl: none written)' if not opt.vdl else ''),
+            '  curves and evaluation (VisualDL): ' + visualdl_command(os.path.join(result, 'vdl'),
+                                                                  result.rstrip(os.sep) + '_val' + os.sep + 'vdl')
+            + (' (--no_vdl: none written)' if not run.vdl else ''),
             '  more epochs: the same command with --n_epochs N --resume_path '
             + shlex.quote(os.path.join(result, 'last.pdparams'))]
 
@@ -87,10 +96,9 @@ def next_commands(opt):
 def main(argv=None):
     """Returns the metrics of the last epoch. Bad input, an unwritable --result_path, SIGINT and SIGTERM
     end with one 'error: ...' line (core.errors.run_command); an interrupted run says how to resume."""
-    argv = sys.argv[1:] if argv is None else list(argv)
-    opt = parse_opts(argv, description='Train and validate a 3D CNN (clip accuracy; video accuracy: test.py).')
-    quiet_paddle(opt.verbose)
-    return run_command(run, opt, explicit_options(argv), output=opt.result_path)
+    config, flags = parse_main(sys.argv[1:] if argv is None else list(argv))
+    quiet_paddle(config.run.verbose)
+    return run_command(run, config, flags, output=config.run.result_path)
 
 
 if __name__ == '__main__':

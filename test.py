@@ -24,18 +24,32 @@ reference replaced it under --pretrain_path, issue #52). A checkpoint written by
 model options, which are used for every model flag not given on the command line; a given flag that
 disagrees is an error naming the option.
 
-The evaluation and this command's main() are engine/evaluation.py (importable: `test` is also a
-standard-library package, so a notebook imports `engine.evaluation`); this file is the command users run.
+The evaluation itself is engine/evaluation.py (importable: `test` is also a standard-library package, so a
+notebook calls engine.evaluation.evaluate_checkpoint with opts.parse_test's Config); this file is the command.
 """
-import os
 import sys
 
-
-from core.preload import before_paddle  # noqa: E402
+from core.preload import before_paddle, quiet_paddle
 
 before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
-from engine.evaluation import main  # noqa: E402,F401  (the command: parse, evaluate, one 'error:' line)
+from core.errors import run_command  # noqa: E402
+from engine.evaluation import check_checkpoint_paths, evaluate_checkpoint  # noqa: E402
+from opts import parse_test  # noqa: E402
+
+
+def run(config, flags):
+    check_checkpoint_paths(flags.resume_path, flags.pretrain_path)
+    return evaluate_checkpoint(config)
+
+
+def main(argv=None):
+    """test.py's command: evaluate and return the metrics dict. Bad input exits with one 'error: ...'
+    line (SystemExit, status 1)."""
+    config, flags = parse_test(sys.argv[1:] if argv is None else list(argv))
+    quiet_paddle(config.run.verbose)
+    return run_command(run, config, flags, output=config.run.result_path)
+
 
 if __name__ == '__main__':
     main()

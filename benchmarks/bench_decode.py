@@ -25,8 +25,8 @@ import numpy as np
 from PIL import Image
 
 
-from datasets.spatial_transforms import BILINEAR, CenterCrop, Compose, MultiScaleCornerCrop, Scale  # noqa: E402
-from datasets import default_scales  # noqa: E402
+from datasets.spatial_transforms import BILINEAR, CenterCrop, Compose, MultiScaleCornerCrop, Scale
+from datasets import default_scales
 
 try:
     import simplejpeg
@@ -82,10 +82,10 @@ def transforms(size):
 
 def crop_and_box(transform, width, height):
     """(integer crop box, resize box within the crop, output size) of ``transform`` on a frame."""
-    from datasets.fast_clips import _outward
+    from datasets.fast_clips import outward_box
     from datasets.spatial_transforms import ClipGeometry
     g = transform.geometry(ClipGeometry.whole(width, height))
-    domain = _outward(g.domain, width, height)
+    domain = outward_box(g.domain, width, height)
     x0, y0, x1, y1 = g.box
     return domain, (x0 - domain[0], y0 - domain[1], x1 - domain[0], y1 - domain[1]), g.size
 

@@ -38,11 +38,11 @@ from argparse import Namespace
 import numpy as np
 
 
-import paddle  # noqa: E402
+import paddle
 
-import datasets  # noqa: E402
-from datasets.safe_clips import clip_shape  # noqa: E402
-from datasets.synthetic import DEFAULT_QUALITY, write_jpeg_dataset  # noqa: E402
+import datasets
+from datasets.safe_clips import clip_shape
+from datasets.synthetic import DEFAULT_QUALITY, write_jpeg_dataset
 
 MODES = ('train', 'val')
 FILE_TYPES = ('jpg', 'hdf5')
@@ -159,7 +159,7 @@ def hdf5_copy(video_path, folder):
     return folder
 
 
-def main(argv=None):
+def build_parser():
     p = argparse.ArgumentParser(allow_abbrev=False,
         description="Clip loader throughput, the reference's 'naive' one vs 'pil', 'fast' and 'fast_draft', "
                     "from JPEG frames to normalised "
@@ -186,6 +186,28 @@ def main(argv=None):
     p.add_argument('--quality', type=int, default=DEFAULT_QUALITY,
                    help='generated set: JPEG quality (higher: larger files, slower to decode)')
     p.add_argument('--json', default=None, metavar='PATH', help='also write the results here')
+    return p
+
+
+def best_runs(args, roots, annotation_path):
+    """The fastest of --repeat runs of every mode x workers x storage x loader."""
+    best = {}
+    for _ in range(args.repeat):
+        for mode in args.modes:
+            for workers in args.workers:
+                for file_type, loader in ((f, name) for f in sorted(set(args.file_types) | {'jpg'})
+                                          for name in LOADERS if f == 'jpg' or name != 'naive'):
+                    r = loader_throughput(roots[file_type], annotation_path, loader, mode, workers,
+                                          args.n_clips, args.sample_size,
+                                          args.sample_duration, args.batch_size, args.seed, file_type)
+                    key = (mode, workers, file_type, loader)
+                    if key not in best or r['clips_per_s'] > best[key]['clips_per_s']:
+                        best[key] = r
+    return list(best.values())
+
+
+def main(argv=None):
+    p = build_parser()
     args = p.parse_args(argv)
     if (args.video_path is None) != (args.annotation_path is None):
         p.error('give both --video_path and --annotation_path, or neither')
@@ -210,19 +232,7 @@ def main(argv=None):
             if args.hdf5_path is None and tmp is None:
                 tmp = tempfile.mkdtemp(prefix='bench_loader_')
             roots['hdf5'] = args.hdf5_path or hdf5_copy(video_path, os.path.join(tmp, 'hdf5'))
-        best = {}
-        for _ in range(args.repeat):
-            for mode in args.modes:
-                for workers in args.workers:
-                    for file_type, loader in ((f, name) for f in sorted(set(args.file_types) | {'jpg'})
-                                              for name in LOADERS if f == 'jpg' or name != 'naive'):
-                        r = loader_throughput(roots[file_type], annotation_path, loader, mode, workers,
-                                              args.n_clips, args.sample_size,
-                                              args.sample_duration, args.batch_size, args.seed, file_type)
-                        key = (mode, workers, file_type, loader)
-                        if key not in best or r['clips_per_s'] > best[key]['clips_per_s']:
-                            best[key] = r
-        results = list(best.values())
+        results = best_runs(args, roots, annotation_path)
         print(_table(results))
         if args.json:
             with open(args.json, 'w') as f:

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 
-from utils import video_jpg_ucf101_hmdb51 as v2j  # noqa: E402
+from utils import video_jpg_ucf101_hmdb51 as v2j
 
 
 def bench(src, backend, n_jobs, ffmpeg=None, repeat=1, work_dir=None):
@@ -52,7 +52,7 @@ def main(argv=None):
     p.add_argument('--n_groups', type=int, default=7, help='generated demo set: groups per class')
     p.add_argument('--n_clips', type=int, default=2, help='generated demo set: clips per group')
     p.add_argument('--n_frames', type=int, default=48, help='generated demo set: frames per video')
-    p.add_argument('--n_jobs', type=int, default=v2j._default_jobs(),
+    p.add_argument('--n_jobs', type=int, default=v2j.default_jobs(),
                    help='parallel videos, as --n_jobs of the converter')
     p.add_argument('--ffmpeg', default='ffmpeg', metavar='PATH',
                    help='ffmpeg program for the ffmpeg backend (skipped when not found)')

@@ -72,7 +72,6 @@ def paddle_model_rows(args, tuned):
     import paddle.nn.functional as F
     import models
     from engine.runtime import AMP_WHITE_LIST, compile_predict, select_device, use_static_graph
-    from engine.static_training import use_static_training
     if tuned:
         device, _ = select_device(args.device)
     else:
@@ -98,7 +97,7 @@ def paddle_model_rows(args, tuned):
     rows = [dict(framework=label, mode='train', graph='dygraph', batch=args.batch_size,
                  seconds=best_seconds(train_step, args.repeat))]
     family = models.resolve_model_options(model_options(args))['family']
-    if tuned and use_static_training('auto', device, family, amp=amp, data_format=args.data_format):
+    if tuned and use_static_graph('auto', device, amp=amp, data_format=args.data_format, training=True, family=family):
         rows.append(dict(framework=label, mode='train', graph='static oneDNN', batch=args.batch_size,
                          seconds=best_seconds(static_train_step(args, clips, targets), args.repeat)))
     static_choices = [False] + ([True] if tuned and use_static_graph('auto', device, amp=amp) else [])
@@ -362,13 +361,13 @@ def e2e_section(args):
 def prep_section(args):
     from benchmarks.bench_video_jpg import bench
     from scripts.make_demo_dataset import make_dataset
-    from utils.video_jpg_ucf101_hmdb51 import _default_jobs
+    from utils.video_jpg_ucf101_hmdb51 import default_jobs
     tmp = tempfile.mkdtemp(prefix='benchmark_prep_')
     try:
         with open(os.devnull, 'w') as null:
             make_dataset(tmp, n_classes=3, n_groups=2, n_clips=2, n_frames=48, frames_jitter=0, progress=False,
                          out=null)
-        jobs = _default_jobs()
+        jobs = default_jobs()
         result = bench(os.path.join(tmp, 'UCF-101'), 'pyav', jobs, work_dir=tmp)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

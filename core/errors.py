@@ -65,9 +65,16 @@ class Interrupted(KeyboardInterrupt):
 
 
 _received = []  # the signals this process received (the last decides the exit status)
+_catching = []  # the process that installed the handlers (a forked child inherits them)
 
 
 def _raise_interrupted(signum, frame):
+    if _catching and _catching[-1] != _os.getpid():
+        # a child forked before its initializer ran (quiet_worker): as there, Ctrl-C is left to the parent
+        # and SIGTERM ends it silently; raising here would print a traceback from multiprocessing's at-fork code
+        if signum != _signal.SIGINT:
+            _os._exit(128 + signum)
+        return
     _received.append(signum)
     raise Interrupted(signum)
 
@@ -105,6 +112,7 @@ def interruption(e):
 def catch_signals():
     """SIGINT and SIGTERM raise Interrupted in the main thread (replacing Paddle's C++ handler, whose
     SIGTERM dump is no message for a user)."""
+    _catching.append(_os.getpid())
     for signum in SIGNAL_NAMES:
         _signal.signal(signum, _raise_interrupted)
     _sys.unraisablehook = _unraisable

@@ -61,7 +61,7 @@ def draft_scale(geometry):
     return 1
 
 
-def _outward(box, width, height):
+def outward_box(box, width, height):
     """The integer pixel box covering the float ``box``, within a ``width`` x ``height`` image."""
     x0, y0, x1, y1 = box
     return (max(0, math.floor(x0)), max(0, math.floor(y0)),
@@ -117,7 +117,7 @@ def _resample(frame, geometry, draft):
     ``draft`` allows it."""
     img = frame.decode(draft_scale(geometry) if draft else 1)
     scale = frame.size[0] / img.size[0]  # the reduction the decoder really used
-    domain = _outward([c / scale for c in geometry.domain], *img.size)
+    domain = outward_box([c / scale for c in geometry.domain], *img.size)
     left, top = domain[:2]
     x0, y0, x1, y1 = (c / scale for c in geometry.box)
     box = (x0 - left, y0 - top, x1 - left, y1 - top)

@@ -10,7 +10,6 @@ import numpy as np
 import paddle
 
 from core.layout import DATA_FORMATS, check_data_format, to_data_format
-from engine import compat
 from .mean import get_mean
 
 __all__ = ['DATA_FORMATS', 'normalization_values', 'input_normalizer']
@@ -34,13 +33,13 @@ def normalization_values(opt):
 def _normalize_on_host(batch, norm_value, mean, std, channels_last):
     """uint8 CPU batch -> float32 (x / norm_value - mean) / std with numpy: paddle's CPU kernels
     take ~15 times as long here (60 ms for 8 clips of 16 x 112 x 112 on one core). The output is
-    allocated in its final layout (so channels-last costs no extra pass), in a paddle Tensor's memory where this
-    Paddle gives a writable numpy view of it, and the input is read through a view (engine.compat: dlpack from
-    Paddle to numpy only; Paddle 2.6 and 3.0 copy)."""
-    pixels = compat.to_numpy(batch)
+    allocated in its final layout (so channels-last costs no extra pass). Both hand-offs copy (a few
+    milliseconds a batch): paddle.from_dlpack, which would not, was seen to block a run forever on Paddle 3.2
+    and 3.3 (the main thread waiting on a mutex of its deleter manager, now and then, on a loaded machine)."""
+    pixels = batch.numpy()
     n, c = pixels.shape[:2]
     shape = (n,) + pixels.shape[2:] + (c,) if channels_last else pixels.shape
-    tensor, out = compat.host_buffer(shape)
+    out = np.empty(shape, np.float32)
     view = out.transpose(_CHANNELS_FIRST) if channels_last else out  # N x C x T x H x W
     stat_shape = (1, c, 1, 1, 1)
     # The float32 operations of ToTensor + Normalize (skipping divisions by 1, which change
@@ -52,7 +51,7 @@ def _normalize_on_host(batch, norm_value, mean, std, channels_last):
                 dtype=np.float32)
     if any(s != 1 for s in std):
         np.divide(view, np.asarray(std, np.float32).reshape(stat_shape), out=view)
-    return compat.host_tensor(tensor, out)
+    return paddle.to_tensor(out, place=paddle.CPUPlace())
 
 
 def _normalize_on_device(batch, norm_value, mean, std):

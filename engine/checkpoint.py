@@ -4,25 +4,26 @@ A checkpoint is a `paddle.save` pickle of a dict (docs/DESIGN.md). A bare state_
 reference checkpoint (`{'arch', 'state_dict'}`) are accepted wherever one is read.
 
 Options: a checkpoint written by main.py records its model options (`model_opts`) and input options
-(`data_opts`); an older or converted one only its `arch` and classifier. `resolve_model_options` is the
-one place that merges them with the command line: a recorded value is used for every flag not given,
-and a given flag that disagrees is a conflict. main.py (`--resume_path`, `--pretrain_path`), test.py,
-scripts/predict.py and utils/convert_torch_checkpoint.py all go through it.
+(`data_opts`); an older or converted one only its `arch` and classifier. `merge_model_options` is the
+one rule that merges them with the command line: a recorded value is used for every flag not typed, and
+a typed flag that disagrees is a conflict. `with_model_options` / `with_data_options` apply it to a
+Config and return a new one; main.py (`--resume_path`, `--pretrain_path`), test.py, scripts/predict.py
+and utils/convert_torch_checkpoint.py all go through it.
 """
+import dataclasses
 import os
 import pickle
 import re
 import shutil
-import tempfile
 
 import numpy as np
 import paddle
 
 import models
 from core.errors import BadInput, UserError, counted_problems
+from core.files import atomic_path
 
-# Saved in checkpoints so test.py and scripts/predict.py feed clips the way training did.
-DATA_OPTION_NAMES = ('sample_size', 'sample_duration', 'sample_t_stride', 'norm_value', 'mean', 'std')
+# The flags that set the normalisation: given any of them, a checkpoint's recorded normalisation is not used.
 NORMALISATION_FLAGS = ('norm_value', 'value_scale', 'mean_dataset', 'no_mean_norm', 'std_norm')
 
 
@@ -36,19 +37,8 @@ class CheckpointError(UserError):
 
 def save_checkpoint(state, path):
     """Write `state` to `path` so that a kill at any moment leaves either the old file or the new one."""
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp_path = tempfile.mkstemp(prefix='.' + os.path.basename(path) + '.', suffix='.tmp', dir=directory)
-    os.close(fd)
-    try:
+    with atomic_path(path) as tmp_path:  # core.files: same folder, fsync, rename; a normal file's mode (0644)
         paddle.save(state, tmp_path)
-        with open(tmp_path, 'rb') as f:
-            os.fsync(f.fileno())
-        os.replace(tmp_path, path)
-    except BaseException:
-        if os.path.exists(tmp_path):
-            os.remove(tmp_path)
-        raise
 
 
 def link_checkpoint(src, path):
@@ -128,7 +118,11 @@ def load_weights(model, state_dict, source='checkpoint', skip_prefixes=()):
     if problems:
         raise CheckpointError(f'{source}: weights do not fit the model built from the flags '
                               f'({"; ".join(problems)}); check --model/--model_depth/--resnet_shortcut/--n_classes')
-    model.set_state_dict({k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()})
+    # the skipped keys (the classifier of a fine-tune) keep the model's own values: set_state_dict warns
+    # 'Skip loading for ...' for every key it is not given
+    own_skipped = {k: v for k, v in model.state_dict().items() if not kept(k)}
+    model.set_state_dict({**own_skipped,
+                          **{k: np.asarray(v) if not isinstance(v, paddle.Tensor) else v for k, v in given.items()}})
 
 
 # ----------------------------------------------------------------------------------------------
@@ -173,7 +167,7 @@ def _same(a, b):
     return a == b or (isinstance(a, (int, float)) and isinstance(b, (int, float)) and float(a) == float(b))
 
 
-def resolve_model_options(recorded, flags, given):
+def merge_model_options(recorded, flags, given):
     """Merge recorded model options with the command line: the one rule every command follows.
 
     ``recorded``: options a checkpoint carries; ``flags``: name -> the command line's value (defaults
@@ -198,43 +192,32 @@ def resolve_model_options(recorded, flags, given):
     return options, conflicts, taken
 
 
-def given_model_options(explicit):
-    """The model options named by the explicit flags (--n_finetune_classes sets n_classes)."""
-    given = set(explicit)
-    if 'n_finetune_classes' in given:
-        given.add('n_classes')
-    return given
-
-
-def apply_model_options(opt, checkpoint, state_dict, explicit, path, ignore=()):
-    """Set `opt`'s model options from the checkpoint where no flag was given (`ignore`: names left to the
-    flags). A given flag that disagrees is a CheckpointError naming each. Returns the 'name=value' taken."""
-    recorded = recorded_model_options(checkpoint, state_dict, opt.model)
+def with_model_options(config, checkpoint, state_dict, path, ignore=()):
+    """``config`` with its model options merged with the checkpoint's (``ignore``: names left to the flags),
+    and the 'name=value' taken from it. A typed flag that disagrees is a CheckpointError naming each."""
+    recorded = recorded_model_options(checkpoint, state_dict, config.model.model)
     for name in ignore:
         recorded.pop(name, None)
-    options, conflicts, taken = resolve_model_options(recorded, vars(opt), given_model_options(explicit))
+    options, conflicts, taken = merge_model_options(recorded, config.model.record(), config.given)
     if conflicts:
         raise CheckpointError(f'{path} does not match the flags: {"; ".join(conflicts)}. Drop these flags '
                               '(the model options are read from the checkpoint) or pass the checkpoint '
                               'that was trained with them')
-    for name, value in options.items():
-        setattr(opt, name, value)
-    opt.arch = f'{opt.model}-{opt.model_depth}'
-    return taken
+    return config.replace(model=dataclasses.replace(config.model, **options)), taken
 
 
-def apply_data_options(opt, checkpoint, explicit):
-    """Clip size, length, stride and normalisation as the checkpoint was trained, unless given as flags."""
-    recorded = checkpoint.get('data_opts') or {}
+def with_data_options(config, record):
+    """``config`` with the clip size, length, stride and normalisation a checkpoint (or an export's
+    model_info.json) records, where no flag gave them; and the 'name=value' taken."""
     names = ['sample_size', 'sample_duration', 'sample_t_stride']
-    if not set(explicit).intersection(NORMALISATION_FLAGS):
+    if not config.given.intersection(NORMALISATION_FLAGS):
         names += ['norm_value', 'mean', 'std']
-    taken = []
+    values, taken = {}, []
     for name in names:
-        if name in recorded and name not in explicit and recorded[name] != getattr(opt, name):
-            setattr(opt, name, recorded[name])
-            taken.append(f'{name}={recorded[name]}')
-    return taken
+        if name in record and name not in config.given and record[name] != getattr(config.data, name):
+            values[name] = record[name]
+            taken.append(f'{name}={record[name]}')
+    return config.replace(data=dataclasses.replace(config.data, **values)), taken
 
 
 def check_class_names(saved, names, path, annotation_path):
@@ -247,8 +230,3 @@ def check_class_names(saved, names, path, annotation_path):
     raise BadInput(f'{path} was trained with other class names than {annotation_path} (first difference at '
                    f'index {first}: {saved[first] if first < len(saved) else None!r} vs '
                    f'{names[first] if first < len(names) else None!r}); use the annotation it was trained with')
-
-
-def option_record(opt, names):
-    """{name: opt.name} for a checkpoint's `model_opts` / `data_opts`."""
-    return {name: getattr(opt, name) for name in names}

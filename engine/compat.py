@@ -3,8 +3,6 @@
 The supported range is Paddle 2.6 to 3.3 (README, requirements.txt; .ci/run checks both ends). The versions
 differ where this project touches Paddle's edges:
 
-* dlpack: 2.6's ``Tensor`` has no ``__dlpack__`` (``to_numpy`` copies there), 3.0's numpy views of a Tensor are
-  read-only (``host_buffer`` then falls back to a copy), and ``paddle.from_dlpack`` is never used (it hung twice).
 * the oneDNN switch is ``FLAGS_use_onednn`` from 3.2, ``FLAGS_use_mkldnn`` before (3.0 and 3.1 know the new
   name but ``paddle.get_flags`` refuses it): ``onednn_flag`` returns the one that can be read and set.
 * dynamic-to-static: 2.6's fails on models._common.BatchNorm3D's zero-argument ``super().forward`` (``super():
@@ -22,52 +20,13 @@ import warnings
 import numpy as np
 import paddle
 
-__all__ = ['paddle_version', 'has_dlpack', 'to_numpy', 'from_numpy', 'host_buffer', 'host_tensor', 'onednn_flag', 'static_graph_support',
+__all__ = ['paddle_version', 'onednn_flag', 'static_graph_support',
            'static_training_support', 'static_graph_reasons', 'static_training_reasons', 'note_once', 'has_gpu', 'gpu_count', 'bfloat16_supported', 'describe']
 
 
 def paddle_version():
     """'3.3.1' (for messages only: nothing here branches on it)."""
     return getattr(paddle, '__version__', 'unknown')
-
-
-@functools.lru_cache(maxsize=None)
-def has_dlpack():
-    """True where a Tensor hands itself to numpy (``np.from_dlpack``) without a copy (Paddle 3.x)."""
-    return hasattr(paddle.Tensor, '__dlpack__') and hasattr(np, 'from_dlpack')
-
-
-def to_numpy(tensor):
-    """A CPU Tensor as a numpy array: a zero-copy view where dlpack exists, else a copy."""
-    if has_dlpack():
-        return np.from_dlpack(tensor)
-    return tensor.numpy()
-
-
-def from_numpy(array):
-    """A numpy array as a new CPU Tensor (a copy: about 9 ms for 8 float32 clips of 16 x 112^2).
-
-    Never ``paddle.from_dlpack``: its ``core.from_dlpack`` blocked the main thread forever, once on 3.2.2 and once
-    on 3.1.1 (main.py on a loaded machine, DataLoader workers running; cause unknown). ``host_buffer`` avoids
-    the copy where it can."""
-    return paddle.to_tensor(array, place=paddle.CPUPlace())
-
-
-def host_buffer(shape):
-    """(tensor, array) to fill on the host: a new float32 CPU Tensor and a writable numpy view of its memory
-    (Tensor -> numpy through dlpack, the direction that has not hung), or (None, a new numpy array) where the view
-    is missing or read-only (2.6; 3.0's is read-only) or the current device is not the CPU.
-    ``host_tensor(tensor, array)`` then gives the Tensor (the array copied in the second case)."""
-    if has_dlpack() and paddle.get_device() == 'cpu':
-        tensor = paddle.empty([int(n) for n in shape], 'float32')
-        view = np.from_dlpack(tensor)
-        if view.flags.writeable and view.shape == tuple(shape):
-            return tensor, view
-    return None, np.empty(shape, np.float32)
-
-
-def host_tensor(tensor, array):
-    return tensor if tensor is not None else from_numpy(array)
 
 
 # Newest name first: 3.2+ reads FLAGS_use_onednn; 3.0/3.1 define it but get_flags refuses it
@@ -89,7 +48,7 @@ def onednn_flag():
 
 def _probe_model():
     """Conv3D + the project's BatchNorm3D (models._common) -> 2 logits per clip of 1 x 1 x 2 x 2."""
-    from models._common import BatchNorm3D
+    from models import BatchNorm3D
 
     class Probe(paddle.nn.Layer):
         def __init__(self):
@@ -213,5 +172,5 @@ def describe():
     supported, why = static_training_support()
     graph, graph_why = static_graph_support()
     return {'paddle': paddle_version(), 'cuda': bool(paddle.is_compiled_with_cuda()), 'gpus': gpu_count(),
-            'dlpack': has_dlpack(), 'onednn_flag': onednn_flag(), 'static_eval': graph,
+            'onednn_flag': onednn_flag(), 'static_eval': graph,
             'static_eval_reason': graph_why, 'static_training': supported, 'static_training_reason': why}

@@ -55,24 +55,41 @@ def select_device(name, cpu_threads=0):
 AMP_WHITE_LIST = {'conv3d'}
 
 
-def use_static_graph(graph, device, world_size=1, amp=False, data_format='NCDHW'):
-    """Resolve --eval_graph: 'auto' is the static oneDNN graph for a single CPU process on NCDHW clips,
-    dygraph elsewhere (GPU, AMP and multi-process runs keep the dynamic graph they were tested with;
-    Paddle 3.3's oneDNN kernels fail on channels-last 5-D tensors)."""
+# Families whose static training graph Paddle 3.3.1 cannot run: densenet's aborts the process inside oneDNN
+# ("terminate called after throwing an instance of 'std::exception'"), which no Python code can catch.
+STATIC_TRAINING_UNSUPPORTED = ('densenet',)
+
+
+def use_static_graph(graph, device, world_size=1, amp=False, data_format='NCDHW', training=False, family=None,
+                     batchnorm_sync=False):
+    """The one resolver of the graph choice: --eval_graph, or --train_graph with ``training``. 'auto' is the
+    static oneDNN graph for a single CPU process on NCDHW clips without --amp (training: also without
+    --batchnorm_sync, for a family its graph supports) where this Paddle can trace it, the dynamic graph
+    elsewhere (GPU, AMP and multi-process runs keep the dynamic graph they were tested with); 'static' where
+    it cannot run is a BadInput naming why. Evaluation's 'static' needs only NCDHW clips (oneDNN fails on
+    channels-last 5-D tensors)."""
+    flag = '--train_graph' if training else '--eval_graph'
     if graph not in GRAPH_MODES:
-        raise BadInput(f'unknown --eval_graph {graph!r}; expected one of {", ".join(GRAPH_MODES)}')
-    if graph == 'static' and data_format != 'NCDHW':
-        raise BadInput('--eval_graph static needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')
-    if graph == 'auto':
-        if not (device == 'cpu' and world_size == 1 and not amp and data_format == 'NCDHW'):
-            return False
-        reasons = compat.static_graph_reasons()  # Paddle 2.6's dynamic-to-static cannot trace the models
-        if reasons:
-            compat.note_once(f'--eval_graph auto: evaluating in the dynamic graph (the static graph {reasons[0]})')
-        return not reasons
-    if graph == 'static' and compat.static_graph_reasons():
-        raise BadInput(f'--eval_graph static {compat.static_graph_reasons()[0]}; use --eval_graph dygraph')
-    return graph == 'static'
+        raise BadInput(f'unknown {flag} {graph!r}; expected one of {", ".join(GRAPH_MODES)}')
+    layout = [(data_format != 'NCDHW', 'needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)')]
+    placement = [(device != 'cpu', 'runs on the CPU only'), (world_size > 1, 'runs in a single process only'),
+                 (amp, 'does not run with --amp')]
+    if training:
+        placement += [(batchnorm_sync, 'does not run with --batchnorm_sync'),
+                      (family in STATIC_TRAINING_UNSUPPORTED,
+                       f'cannot train --model {family}: Paddle 3.3.1 aborts in its oneDNN training graph')]
+    limits = [reason for failed, reason in layout + (placement if training else []) if failed]
+    avoided = limits or [reason for failed, reason in placement if failed]
+    if graph == 'dygraph' or (graph == 'auto' and avoided):
+        return False
+    # Paddle 2.6 / 3.0: dynamic-to-static cannot trace the project's layers
+    limits = limits or (compat.static_training_reasons() if training else compat.static_graph_reasons())
+    if graph == 'static' and limits:
+        raise BadInput(f'{flag} static {limits[0]}; use {flag} dygraph')
+    if limits:
+        compat.note_once(f'{flag} auto: {"training" if training else "evaluating"} in the dynamic graph (the static '
+                         f'graph {limits[0]})')
+    return not limits
 
 
 class Logits(nn.Layer):

@@ -11,7 +11,7 @@ Paddle 3.3.1's oneDNN training graph has four defects (docs/PERFORMANCE.md) that
 * the fused softmax cross-entropy overwrites the logits returned from the graph: the loss is
   log_softmax + take_along_axis instead.
 * its backward aborts the process on a one-clip batch: such a batch runs the same layer in the dynamic graph.
-* densenet's graph aborts the process: ``use_static_training`` keeps densenet in the dynamic graph.
+* densenet's graph aborts the process: ``engine.runtime.use_static_graph`` keeps densenet in the dynamic graph.
 
 benchmarks/bench_static_training.py measures the step against the dynamic one (time, and one step's updates
 for every family x kernel x SE).
@@ -24,14 +24,9 @@ import paddle.nn as nn
 import paddle.nn.functional as F
 from paddle.static import InputSpec
 
-from core.errors import BadInput
-from engine import compat
 from engine.runtime import onednn, stdout_hidden
-from models._common import BatchNorm3D
+from models import BatchNorm3D
 
-# Families whose static training graph Paddle 3.3.1 cannot run: densenet's aborts the process inside oneDNN
-# ("terminate called after throwing an instance of 'std::exception'"), which no Python code can catch.
-UNSUPPORTED_FAMILIES = ('densenet',)
 
 
 def statistics_forward(layer, sink):
@@ -131,27 +126,3 @@ class StaticTrainStep:
             paddle.assign(m * layer._mean + (1 - m) * mean, output=layer._mean)
             unbiased = variance * (n / (n - 1)) if n > 1 else variance
             paddle.assign(m * layer._variance + (1 - m) * unbiased, output=layer._variance)
-
-
-def use_static_training(graph, device, model_family, world_size=1, amp=False, data_format='NCDHW',
-                        batchnorm_sync=False):
-    """Resolve --train_graph: 'auto' is the static oneDNN graph for a single CPU process on NCDHW clips of a
-    family it supports, the dynamic graph elsewhere; 'static' where it cannot run is a BadInput."""
-    reasons = [reason for failed, reason in (
-        (device != 'cpu', 'runs on the CPU only'),
-        (world_size > 1, 'runs in a single process only'),
-        (amp, 'does not run with --amp'),
-        (data_format != 'NCDHW', 'needs --data_format NCDHW (oneDNN fails on channels-last 5-D tensors)'),
-        (batchnorm_sync, 'does not run with --batchnorm_sync'),
-        (model_family in UNSUPPORTED_FAMILIES, f'cannot train --model {model_family}: Paddle 3.3.1 aborts in '
-                                               f'its oneDNN training graph'),
-    ) if failed]
-    if graph != 'dygraph' and not reasons:
-        reasons = compat.static_training_reasons()  # Paddle 2.6/3.0: dynamic-to-static cannot trace the graph
-        if reasons and graph == 'auto':
-            compat.note_once(f'--train_graph auto: training in the dynamic graph (the static graph {reasons[0]})')
-    if graph == 'auto':
-        return not reasons
-    if graph == 'static' and reasons:
-        raise BadInput(f'--train_graph static {reasons[0]}; use --train_graph dygraph')
-    return graph == 'static'

@@ -5,30 +5,26 @@ Public API (docs/DESIGN.md; the models themselves: docs/MODELS.md):
 * ``generate_model(opt)`` -- build a model from an options object / dict.
 * the registry (:mod:`models.registry`) and the tables derived from it: ``MODEL_NAMES``,
   ``FAMILIES``, ``DEPTHS``, ``SUPPORTED_KERNELS``, ``SUPPORTS_SE``, ``MODEL_ALIASES``, ``KERNEL_TYPES``.
-* ``MODEL_OPTION_NAMES`` / ``MODEL_DEFAULTS``: the options that define a model (recorded in checkpoints).
+* ``MODEL_OPTIONS`` (``MODEL_OPTION_NAMES`` / ``MODEL_DEFAULTS``), ``ModelConfig``: the options that define a
+  model, declared once in options.py (flags, config fields, the checkpoint record).
 * ``DATA_FORMATS``, ``channel_axis``, ``to_data_format`` -- the ``data_format`` option.
 * ``get_classifier_name``, ``replace_classifier``, ``get_fine_tuning_parameters``.
 * notebook builders in :mod:`models.builder` (re-exported: ``build_three_d_resnet*``).
 """
-from core.errors import BadInput
+from core.preload import hide_import_noise
+
+hide_import_noise()  # before the first import of Paddle below: no 'No ccache found' on `from models.builder import`
+
+from core.errors import BadInput  # noqa: E402
 
 from . import registry
-from ._common import (DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format,
-                      to_data_format, torch_linear)
+from core.layout import DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format, to_data_format
+
+from ._common import BatchNorm3D, torch_linear
 from .kernels import KERNEL_TYPES, check_kernel_type
 # Importing a family module registers it; this order is --model's.
-from . import resnet, preresnet, wideresnet, resnext, densenet, resnet2p1d  # noqa: E402,F401
-
-MODEL_OPTION_NAMES = ['model', 'model_depth', 'n_classes', 'resnet_shortcut', 'conv1_t_size',
-                      'conv1_t_stride', 'no_max_pool', 'resnet_widen_factor', 'wide_resnet_k',
-                      'resnext_cardinality', 'kernel_type', 'se', 'n_input_channels']
-
-MODEL_DEFAULTS = {
-    'model': 'resnet', 'model_depth': 18, 'n_classes': 400, 'resnet_shortcut': 'B',
-    'conv1_t_size': 7, 'conv1_t_stride': 1, 'no_max_pool': False, 'resnet_widen_factor': 1.0,
-    'wide_resnet_k': 2, 'resnext_cardinality': 32, 'kernel_type': '3d', 'se': False,
-    'n_input_channels': 3,
-}
+from . import resnet, preresnet, wideresnet, resnext, densenet, resnet2p1d  # noqa: F401
+from .options import MODEL_DEFAULTS, MODEL_OPTION_NAMES, MODEL_OPTIONS, ModelConfig, model_config  # noqa: F401
 
 # Tables derived from the registry (for the CLI, the docs and the tests).
 FAMILIES = list(registry.FAMILIES)
@@ -195,7 +191,7 @@ def __getattr__(name):  # lazy re-export of the notebook builder API
     raise AttributeError(name)
 
 
-__all__ = ['MODEL_OPTION_NAMES', 'MODEL_DEFAULTS', 'MODEL_NAMES', 'MODEL_ALIASES', 'FAMILIES',
+__all__ = ['MODEL_OPTIONS', 'ModelConfig', 'model_config', 'MODEL_OPTION_NAMES', 'MODEL_DEFAULTS', 'MODEL_NAMES', 'MODEL_ALIASES', 'FAMILIES',
            'KERNEL_TYPES', 'DEPTHS', 'SUPPORTED_KERNELS', 'SUPPORTS_SE', 'DATA_FORMATS', 'registry',
            'DEFAULT_DATA_FORMAT', 'generate_model', 'resolve_model_options', 'get_classifier_name', 'depth_help',
            'model_names',

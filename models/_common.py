@@ -31,8 +31,7 @@ import paddle
 import paddle.nn as nn
 import paddle.nn.functional as F
 
-from core.errors import BadInput
-from core.layout import DATA_FORMATS, DEFAULT_DATA_FORMAT, channel_axis, check_data_format, to_data_format  # noqa: F401
+from core.layout import DEFAULT_DATA_FORMAT, channel_axis, check_data_format
 
 BN_MOMENTUM = 0.9   # == PyTorch momentum 0.1
 BN_EPSILON = 1e-5

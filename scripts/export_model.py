@@ -28,12 +28,11 @@ from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
 before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
 
-from engine.checkpoint import DATA_OPTION_NAMES, option_record  # noqa: E402
 from core.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
 from core.flags import check_flags, check_output_folder  # noqa: E402
+from engine.inference import MODEL_INFO, DynamicModel, InferenceModel, find_inference_files, model_from_checkpoint  # noqa: E402,E501
 from engine.runtime import select_device  # noqa: E402
-from opts import explicit_options, parse_opts  # noqa: E402
-from scripts import predict  # noqa: E402
+from opts import parse_test  # noqa: E402
 
 
 def build_parser():
@@ -49,14 +48,14 @@ def build_parser():
     return p
 
 
-def export(model, opt, output, name='model'):
+def export(model, config, output, name='model'):
     """paddle.jit.save the eval-mode `model` with input [None, C, T, S, S]; returns (model_file, params_file)."""
     import paddle
     from paddle.static import InputSpec
     model.eval()
-    frames = int(opt.sample_duration)
-    spec = [InputSpec([None, int(getattr(opt, 'n_input_channels', 3) or 3), frames, int(opt.sample_size),
-                       int(opt.sample_size)], 'float32', 'x')]
+    data = config.data
+    spec = [InputSpec([None, config.model.n_input_channels, int(data.sample_duration), int(data.sample_size),
+                       int(data.sample_size)], 'float32', 'x')]
     os.makedirs(output, exist_ok=True)
     try:
         static = paddle.jit.to_static(model, input_spec=spec, full_graph=True)
@@ -64,32 +63,32 @@ def export(model, opt, output, name='model'):
     except OSError as e:
         if e.errno in WRITE_ERRNOS:  # a full or read-only disk: 'cannot write', not a failed export
             raise
-        raise UserError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: {e})') from None
+        raise UserError(f'paddle.jit.save failed for {config.model.arch} ({type(e).__name__}: {e})') from None
     except Exception as e:  # dy2static reports many internal exception types
-        raise UserError(f'paddle.jit.save failed for {opt.arch} ({type(e).__name__}: '
+        raise UserError(f'paddle.jit.save failed for {config.model.arch} ({type(e).__name__}: '
                            f'{str(e).strip().splitlines()[0] if str(e).strip() else ""})') from None
-    return predict.find_inference_files(output)
+    return find_inference_files(output)
 
 
-def model_info(opt, checkpoint, files, path):
+def model_info(config, checkpoint, files, path):
     """model_info.json: the model, its classes and the input options predict.py applies (as a checkpoint's data_opts)."""
-    import models
     import paddle
-    return {'arch': opt.arch, 'checkpoint': os.path.abspath(path), 'epoch': checkpoint.get('epoch'),
-            'model_opts': option_record(opt, models.MODEL_OPTION_NAMES),
-            'n_classes': opt.n_classes, 'class_names': checkpoint.get('class_names'),
-            'input_name': 'x', 'input_shape': [None, 3, opt.sample_duration, opt.sample_size, opt.sample_size],
-            'output': 'logits', **option_record(opt, DATA_OPTION_NAMES), 'model_file': os.path.basename(files[0]),
+    data = config.data
+    return {'arch': config.model.arch, 'checkpoint': os.path.abspath(path), 'epoch': checkpoint.get('epoch'),
+            'model_opts': config.model.record(),
+            'n_classes': config.model.n_classes, 'class_names': checkpoint.get('class_names'),
+            'input_name': 'x', 'input_shape': [None, 3, data.sample_duration, data.sample_size, data.sample_size],
+            'output': 'logits', **data.record(), 'model_file': os.path.basename(files[0]),
             'params_file': os.path.basename(files[1]), 'paddle_version': paddle.__version__}
 
 
-def verify(model, opt, directory, tolerance=1e-4, seed=0):
+def verify(model, data, directory, tolerance=1e-4, seed=0):
     """Max abs difference between paddle.inference on the export and the dynamic model on 2 random clips."""
     rng = np.random.default_rng(seed)
-    shape = (2, 3, int(opt.sample_duration), int(opt.sample_size), int(opt.sample_size))
+    shape = (2, 3, int(data.sample_duration), int(data.sample_size), int(data.sample_size))
     clips = (rng.standard_normal(shape) * 50).astype(np.float32)  # inputs in the [0, 255] - mean range
-    expected = predict.DynamicModel(model)(clips)
-    got = predict.InferenceModel(directory)(clips)
+    expected = DynamicModel(model)(clips)
+    got = InferenceModel(directory)(clips)
     diff = float(np.abs(expected - got).max())
     if not np.isfinite(diff) or diff > tolerance:
         raise UserError(f'{directory}: paddle.inference output differs from the dynamic model by {diff:.3g} '
@@ -98,13 +97,13 @@ def verify(model, opt, directory, tolerance=1e-4, seed=0):
 
 
 def parse_args(argv):
-    """(export_model.py's own options, the opts.py options it passes on, the names given explicitly)."""
+    """(export_model.py's own options, the Config of test.py's flags it passes on)."""
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     check_flags(parser, args)
     if not args.name or args.name != os.path.basename(args.name) or args.name in ('.', '..'):
         parser.error(f'--name {args.name!r} must be a plain file name (the files go into --output)')
-    return args, parse_opts(rest, description='options passed on by export_model.py'), explicit_options(rest)
+    return args, parse_test(rest, description='options passed on by export_model.py', prog=parser.prog)[0]
 
 
 def swap_in(staging, output):
@@ -114,7 +113,7 @@ def swap_in(staging, output):
         os.replace(os.path.join(staging, name), os.path.join(output, name))
 
 
-def run(args, opt, explicit):
+def run(args, config):
     """Export into a temporary folder next to --output, check it there, then move the files in: a failed
     export leaves the previous one untouched."""
     check_output_folder(args.output, '--output')
@@ -122,24 +121,26 @@ def run(args, opt, explicit):
             os.path.basename(args.checkpoint).startswith(args.name + '.'):
         raise BadInput(f'--name {args.name} would replace the checkpoint {args.checkpoint}; choose another --name')
     select_device('cpu')  # export and check on the CPU; the static program runs on any device
-    model, checkpoint = predict.model_from_checkpoint(args.checkpoint, opt, explicit)
+    model, checkpoint, config = model_from_checkpoint(args.checkpoint, config)
     parent = os.path.dirname(os.path.abspath(args.output))
     os.makedirs(parent, exist_ok=True)
     staging = tempfile.mkdtemp(prefix=f'.{os.path.basename(os.path.abspath(args.output))}.export-', dir=parent)
     try:
         start = time.time()
-        files = export(model, opt, staging, args.name)
-        info = model_info(opt, checkpoint, files, args.checkpoint)
-        with open(os.path.join(staging, predict.MODEL_INFO), 'w') as f:
+        files = export(model, config, staging, args.name)
+        info = model_info(config, checkpoint, files, args.checkpoint)
+        with open(os.path.join(staging, MODEL_INFO), 'w') as f:
             json.dump(info, f, indent=2)
         if not args.no_verify:
-            diff = verify(model, opt, staging, args.tolerance)
+            diff = verify(model, config.data, staging, args.tolerance)
         swap_in(staging, args.output)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
     files = tuple(os.path.join(args.output, os.path.basename(f)) for f in files)
-    print(f'exported {opt.arch} ({opt.n_classes} classes, input [N, 3, {opt.sample_duration}, {opt.sample_size}, '
-          f'{opt.sample_size}]) to {files[0]} + {os.path.basename(files[1])} in {time.time() - start:.1f} s')
+    data = config.data
+    print(f'exported {config.model.arch} ({config.model.n_classes} classes, input [N, 3, {data.sample_duration}, '
+          f'{data.sample_size}, {data.sample_size}]) to {files[0]} + {os.path.basename(files[1])} in '
+          f'{time.time() - start:.1f} s')
     if not info['class_names']:
         print('note: the checkpoint stores no class names; give predict.py --annotation_path')
     if not args.no_verify:
@@ -148,9 +149,9 @@ def run(args, opt, explicit):
 
 
 def main(argv=None):
-    args, opt, explicit = parse_args(sys.argv[1:] if argv is None else list(argv))
-    quiet_paddle(opt.verbose)
-    return run_command(run, args, opt, explicit, output=args.output)
+    args, config = parse_args(sys.argv[1:] if argv is None else list(argv))
+    quiet_paddle(config.run.verbose)
+    return run_command(run, args, config, output=args.output)
 
 
 if __name__ == '__main__':

@@ -11,7 +11,9 @@ Options:   tiny_run_args (main.py / test.py flags for a fast run over make_frame
            options namespace for the dataset getters and transforms, from one of the option sets here).
 """
 import csv
+import functools
 import hashlib
+import importlib.util
 import os
 import signal
 import subprocess
@@ -57,6 +59,20 @@ def run(script, *args, cwd=REPO, timeout=900, limit_file_size=None, expect_ok=Fa
     if expect_ok:
         assert proc.returncode == 0, proc.stderr[-2000:]
     return proc
+
+
+@functools.lru_cache(maxsize=None)
+def _test_command():
+    spec = importlib.util.spec_from_file_location('test_command', os.path.join(REPO, 'test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def run_test_py(argv):
+    """test.py's main(argv) in this process, returning its metrics (imported from its file: a module named
+    `test` is the standard library's)."""
+    return _test_command().main([str(a) for a in argv])
 
 
 def start(script, *args, cwd=REPO, **popen):
@@ -190,3 +206,9 @@ def make_opt(video_path=None, annotation_path=None, loader=None, base='spelled_o
     options.update((k, v) for k, v in given.items() if v is not None)
     options.update(kw)
     return Namespace(**options)
+
+
+def train_graph(graph, device, family, **extra):
+    """--train_graph resolved by the one resolver."""
+    from engine.runtime import use_static_graph
+    return use_static_graph(graph, device, training=True, family=family, **extra)

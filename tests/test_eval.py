@@ -10,8 +10,7 @@ import pytest
 from PIL import Image
 
 from engine import video_accuracy as ev
-from engine.evaluation import main as run_test_py  # test.py's command
-from tests.fixtures import make_frame_dataset, run, tiny_run_args, write_json
+from tests.fixtures import make_frame_dataset, run, run_test_py, tiny_run_args, write_json
 from utils import eval_hmdb51, eval_kinetics, eval_ucf101
 N_FRAMES = 10  # 4-frame windows at frames 1, 5, 9: the last one (9, 10) is loop-padded
 

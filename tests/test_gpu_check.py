@@ -45,7 +45,7 @@ def test_every_check_runs_or_says_why_not(report):
 def test_the_report_has_the_documented_format(report):
     data, _ = report
     assert data['format'] == 'gpu_check/1' and data['device'] == 'cpu' and data['ok'] is True
-    assert {'paddle', 'python', 'cuda', 'gpus', 'dlpack', 'onednn_flag', 'static_eval',
+    assert {'paddle', 'python', 'cuda', 'gpus', 'onednn_flag', 'static_eval',
             'static_training'} <= set(data['environment'])
     assert data['summary']['fail'] == 0
     assert sum(data['summary'].values()) == len(data['checks'])

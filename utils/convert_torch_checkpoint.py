@@ -313,11 +313,11 @@ def convert_state_dict(state_dict, model_or_target, source='checkpoint'):
 def resolve_flags(args, ckpt, src=''):
     """Fill the model flags left out (None) from the checkpoint; error when a given flag contradicts its arch.
 
-    The arch names the model and depth (engine.checkpoint.resolve_model_options, as for main.py and
+    The arch names the model and depth (engine.checkpoint.merge_model_options, as for main.py and
     test.py); the class count and the shortcut type are inferred from the weights where no flag gives
     them (a given one that disagrees is reported by the conversion plan, with the flag to change).
     Returns (model options dict, list of notes printed for the user)."""
-    from engine.checkpoint import classifier_classes, parse_arch, resolve_model_options
+    from engine.checkpoint import classifier_classes, merge_model_options, parse_arch
     import models
     flags = {k: getattr(args, k, None) for k in models.MODEL_OPTION_NAMES}
     given = {k for k, v in flags.items() if v is not None}
@@ -325,7 +325,7 @@ def resolve_flags(args, ckpt, src=''):
     recorded = dict(zip(('model', 'model_depth'), parse_arch(arch) or ()))
     if arch and not recorded:
         notes.append(f"checkpoint arch {arch!r} is not of the form model-depth; using the flags")
-    options, conflicts, _ = resolve_model_options(recorded, flags, given)
+    options, conflicts, _ = merge_model_options(recorded, flags, given)
     if conflicts:
         raise ConversionError(f"{src}: the checkpoint's arch is {arch!r} but the flags say {'; '.join(conflicts)}; "
                               'drop them (the arch is read from the checkpoint) or fix them')
@@ -423,6 +423,23 @@ def model_flags_string(record):
     return ' '.join(parts)
 
 
+# What the converter says differently of a model option (models/options.py declares them all).
+MODEL_HELP = {'n_classes': 'classes of the checkpoint (400 for the CVPR2018 Kinetics files)'}
+MODEL_ALIASES = {'n_classes': ['--n_pretrain_classes']}
+
+
+def add_model_flags(group):
+    """models.MODEL_OPTIONS as flags whose default None means 'read from the checkpoint'."""
+    from models.options import MODEL_OPTIONS
+    for option in MODEL_OPTIONS:
+        names = [f'--{option.name}'] + MODEL_ALIASES.get(option.name, [])
+        help_text = MODEL_HELP.get(option.name, option.resolved_help())
+        if option.is_flag:
+            group.add_argument(*names, dest=option.name, action='store_true', default=None, help=help_text)
+        else:
+            group.add_argument(*names, dest=option.name, default=None, type=option.type, help=help_text)
+
+
 def build_parser():
     p = argparse.ArgumentParser(allow_abbrev=False,
         description='Convert a kenshohara/3D-ResNets-PyTorch checkpoint (.pth) into a Paddle checkpoint '
@@ -431,22 +448,7 @@ def build_parser():
         epilog='Published files and their flags: --list, or docs/PRETRAINED.md.')
     p.add_argument('src', nargs='?', help='PyTorch checkpoint (.pth), old or new layout, zip or legacy format')
     p.add_argument('dst', nargs='?', help='output Paddle checkpoint (.pdparams)')
-    g = p.add_argument_group('model (as main.py; default: read from the checkpoint)')
-    g.add_argument('--model', default=None, type=str,
-                   help='resnet | preresnet | wideresnet | resnext | densenet | resnet2p1d')
-    g.add_argument('--model_depth', default=None, type=int)
-    g.add_argument('--n_classes', '--n_pretrain_classes', dest='n_classes', default=None, type=int,
-                   help='classes of the checkpoint (400 for the CVPR2018 Kinetics files)')
-    g.add_argument('--resnet_shortcut', default=None, type=str.upper, choices=['A', 'B'])
-    g.add_argument('--wide_resnet_k', default=None, type=int)
-    g.add_argument('--resnext_cardinality', default=None, type=int)
-    g.add_argument('--conv1_t_size', default=None, type=int)
-    g.add_argument('--conv1_t_stride', default=None, type=int)
-    g.add_argument('--no_max_pool', action='store_true', default=None)
-    g.add_argument('--resnet_widen_factor', default=None, type=float)
-    g.add_argument('--kernel_type', default=None, type=str)
-    g.add_argument('--se', action='store_true', default=None)
-    g.add_argument('--n_input_channels', default=None, type=int)
+    add_model_flags(p.add_argument_group('model (as main.py; default: read from the checkpoint)'))
     p.add_argument('--verify', action='store_true',
                    help='also build the Paddle model and load the converted weights into it (slower; the key and '
                         'shape checks run anyway)')

@@ -15,10 +15,10 @@ import os
 import sys
 
 
-from datasets.annotation import subset_name  # noqa: E402
-from core.errors import UserError, run_command  # noqa: E402
-from core.flags import check_flags, check_output_file  # noqa: E402
-from engine.video_accuracy import evaluate, load_ground_truth, load_results  # noqa: E402
+from datasets.annotation import subset_name
+from core.errors import UserError, run_command
+from core.flags import check_flags, check_output_file
+from engine.video_accuracy import evaluate, load_ground_truth, load_results
 
 # ----------------------------------------------------------------------------------------------
 # Command line (shared by utils/eval_ucf101.py, eval_hmdb51.py, eval_kinetics.py)

@@ -5,10 +5,8 @@
 The Python 3 replacement of the reference's Python 2 utils/eval_hmdb51.py; the protocol and the
 options are utils/eval_accuracy.py's. Prints 'top-k accuracy: X'.
 """
-import os
-import sys
 
-from utils.eval_accuracy import dataset_script  # noqa: E402
+from utils.eval_accuracy import dataset_script
 
 evaluate_file, main = dataset_script('eval_hmdb51.py', __doc__)
 

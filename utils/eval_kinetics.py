@@ -6,11 +6,9 @@ The Python 3 replacement of the reference's Python 2 utils/eval_kinetics.py; the
 options are utils/eval_accuracy.py's. Kinetics ground-truth ids are '<youtube_id>_<start>_<end>'; a
 prediction keyed either by that id or by the bare youtube id (the reference's test.py) is matched.
 """
-import os
-import sys
 
-from engine.video_accuracy import strip_kinetics_suffix  # noqa: E402
-from utils.eval_accuracy import dataset_script  # noqa: E402
+from engine.video_accuracy import strip_kinetics_suffix
+from utils.eval_accuracy import dataset_script
 
 evaluate_file, main = dataset_script('eval_kinetics.py', __doc__, alternative_key=strip_kinetics_suffix)
 

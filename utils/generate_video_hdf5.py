@@ -28,12 +28,12 @@ import sys
 import time
 
 
-from datasets.hdf5 import HDF5_SUFFIX, write_video  # noqa: E402
-from datasets.loader import frame_numbers, frame_path  # noqa: E402
-from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
-from core.flags import check_flags, check_output_folder  # noqa: E402
-from core.progress import progress as progress_bar  # noqa: E402
-from utils import video_jpg_ucf101_hmdb51 as jpg  # noqa: E402
+from datasets.hdf5 import HDF5_SUFFIX, write_video
+from datasets.loader import frame_numbers, frame_path
+from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command
+from core.flags import check_flags, check_output_folder
+from core.progress import progress as progress_bar
+from utils import video_jpg_ucf101_hmdb51 as jpg
 
 PARTIAL_SUFFIX = '.partial'
 # The reference's third argument picks the video extension (its generate_video_hdf5.py).

@@ -14,7 +14,7 @@ import os
 import sys
 
 
-from utils.splits import (SplitFileError, build_parser, load_hmdb51_splits, parse_cli,  # noqa: E402
+from utils.splits import (SplitFileError, build_parser, load_hmdb51_splits, parse_cli,
                           run_conversion, write_splits)
 
 

@@ -12,14 +12,14 @@ import os
 import sys
 
 
-from datasets.hdf5 import HDF5_SUFFIX  # noqa: E402
-from datasets.loader import frame_numbers  # noqa: E402
+from datasets.hdf5 import HDF5_SUFFIX
+from datasets.loader import frame_numbers
 
-from core.errors import run_command  # noqa: E402
-from core.files import write_text_atomic  # noqa: E402
-from core.progress import progress  # noqa: E402
-from core.flags import check_output_folder  # noqa: E402
-from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX  # noqa: E402
+from core.errors import run_command
+from core.files import write_text_atomic
+from core.progress import progress
+from core.flags import check_output_folder
+from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX
 
 
 def n_frames_of(video_dir):

@@ -14,7 +14,7 @@ import os
 import sys
 
 
-from utils.splits import (SplitFileError, build_parser, find_ucf101_splits, load_ucf101_split,  # noqa: E402
+from utils.splits import (SplitFileError, build_parser, find_ucf101_splits, load_ucf101_split,
                           parse_cli, run_conversion, write_splits)
 
 

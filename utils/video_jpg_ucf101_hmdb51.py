@@ -44,10 +44,10 @@ from fractions import Fraction
 
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
-from datasets.loader import FRAME_PATTERN, count_frames  # noqa: E402
-from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command  # noqa: E402
-from core.flags import check_flags, check_output_folder  # noqa: E402
-from core.progress import progress as progress_bar  # noqa: E402
+from datasets.loader import FRAME_PATTERN, count_frames
+from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command
+from core.flags import check_flags, check_output_folder
+from core.progress import progress as progress_bar
 
 PARTIAL_SUFFIX = '.partial'
 DEFAULT_SIZE = 240
@@ -535,7 +535,7 @@ def process_video(task):
     return src, 'failed', 0, [reason], time.time() - start
 
 
-def _default_jobs():
+def default_jobs():
     try:
         return len(os.sched_getaffinity(0))
     except AttributeError:
@@ -593,7 +593,7 @@ def convert_tree(src_root, dst_root, n_jobs=None, backend='pyav', size=DEFAULT_S
     progress; ``no_tqdm``: plain lines instead of a bar (also when ``err`` is not a terminal)."""
 
     videos, problems = find_videos(src_root, extensions)
-    n_jobs = _default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
+    n_jobs = default_jobs() if not n_jobs or n_jobs < 0 else int(n_jobs)
     opts = {'backend': backend, 'size': size, 'qscale': qscale, 'fps_mode': fps_mode,
             'ffmpeg': ffmpeg, 'threads': 1 if n_jobs > 1 else 0, 'strict': strict}
     skipped, tasks = _plan(videos, dst_root, overwrite, opts)
@@ -661,7 +661,7 @@ def build_parser():
 
 def add_conversion_options(p):
     """The options of decoding and encoding frames, shared with utils/generate_video_hdf5.py."""
-    p.add_argument('--n_jobs', type=int, default=_default_jobs(),
+    p.add_argument('--n_jobs', type=int, default=default_jobs(),
                    help='videos converted in parallel (processes); <= 0 means all cores')
     p.add_argument('--backend', choices=['pyav', 'ffmpeg'], default='pyav',
                    help='pyav: FFmpeg libraries through PyAV, in-process (no ffmpeg program '

@@ -93,9 +93,9 @@ def our_draws(data_dir, epochs, seed, recorder, recipe_args=()):
     from engine import training
     from datasets import spatial_transforms, temporal_transforms
 
-    opt = draw_options(data_dir, seed, recorder, recipe_args)[0]
+    config = draw_options(data_dir, seed, recorder, recipe_args)[0]
     import datasets
-    dataset = datasets.get_training_set(opt)
+    dataset = datasets.get_training_set(config.data)
     state = {}
     crop, draw = temporal_transforms.TemporalRandomCrop.__call__, spatial_transforms.MultiScaleCornerCrop.randomize_parameters
 
@@ -119,9 +119,9 @@ def our_draws(data_dir, epochs, seed, recorder, recipe_args=()):
     spatial_transforms.MultiScaleCornerCrop.randomize_parameters = recording_draw
     type(dataset).__getitem__ = recording_get_item
     try:
-        loader = training.build_loader(dataset, opt, True, 0, 1)
+        loader = training.build_loader(dataset, config.data, config.train.batch_size, True, 0, 1)
         for epoch in range(1, epochs + 1):
-            training.reseed(opt, epoch, 0)
+            training.reseed(config.train.manual_seed, epoch, 0)
             state['epoch'] = epoch  # forked into the workers of this epoch
             for _ in loader:
                 pass
@@ -338,30 +338,31 @@ def trajectory(ours, theirs, batches, steps, learning_rate=0.003, momentum=0.9, 
 
 # ------------------------------------------------------------------------------------------- swap
 def swap_options(data_dir, seed, result_path, recipe_args=()):
-    """(our options, the PyTorch side's options) for one seed: the flags benchmarks/parity/harness.py gives main.py and
+    """(our Config, the PyTorch side's options) for one seed: the flags benchmarks/parity/harness.py gives main.py and
     benchmarks/parity/torch_reference_training.py, with ``recipe_args`` (parity.py's recipe flags, e.g. --n_epochs 2)."""
     import opts
-    import parity
+    from benchmarks.parity import harness as parity
 
     recipe = parity.parse_args(list(recipe_args))
     main_command = parity.paddle_commands(recipe, data_dir, result_path, seed)[0]
     torch_command = parity.torch_commands(recipe, data_dir, result_path, seed)[0]
-    ours = opts.parse_opts(main_command[main_command.index('main.py') + 1:])
-    theirs = ref.parse_args(torch_command[2:])
+    ours = opts.parse_main(main_command[main_command.index('main.py') + 1:])[0]
+    theirs = ref.parse_args(torch_command[torch_command.index('benchmarks.parity.torch_reference_training') + 1:])
     return ours, theirs
 
 
-def our_loader(opt):
+def our_loader(config):
     """epoch -> normalised float32 batches of main.py's training loader, reseeded per epoch as main.py
     reseeds it."""
     import datasets
     from engine import training
 
-    loader = training.build_loader(datasets.get_training_set(opt), opt, True, 0, 1)
-    normalize = datasets.input_normalizer(opt)
+    loader = training.build_loader(datasets.get_training_set(config.data), config.data, config.train.batch_size,
+                                   True, 0, 1)
+    normalize = datasets.input_normalizer(config.data, config.model.data_format)
 
     def epoch_batches(epoch):
-        training.reseed(opt, epoch, 0)
+        training.reseed(config.train.manual_seed, epoch, 0)
         for clips, targets in training.checked(loader, loader):
             yield normalize(clips).numpy(), targets.numpy()
 
@@ -405,21 +406,21 @@ def train_reference_loop(opt, epoch_batches, log):
         log(epoch, loss, acc, lr)
 
 
-def train_our_loop(opt, epoch_batches, log):
+def train_our_loop(config, epoch_batches, log):
     """Our model, initialisation, PyTorchSGD, schedule and loss, as engine.training's fit runs them."""
     import paddle
     from engine import training
 
-    setup = training.set_up(opt)
-    state = training.build_state(opt, setup)
-    for epoch in range(1, opt.n_epochs + 1):
-        training.reseed(opt, epoch, 0)
-        state.train_model.train()  # the model, or its static training step (--train_graph), as main.py trains
+    setup = training.set_up(config)
+    state = training.build_state(config, setup)
+    for epoch in range(1, config.train.n_epochs + 1):
+        training.reseed(config.train.manual_seed, epoch, 0)
+        state.train_step.train()  # in the graph --train_graph chooses, as main.py trains
         lr = state.optimizer.get_lr()
         loss_sum = correct = count = 0.0
         for clips, targets in epoch_batches(epoch):
-            outputs, loss_value = training.train_step(state.train_model, paddle.to_tensor(clips),
-                                                      paddle.to_tensor(targets), None, opt)
+            outputs, loss_value = training.train_step(state.train_step, paddle.to_tensor(clips),
+                                                      paddle.to_tensor(targets))
             training.apply_update(state.optimizer, None)
             n = len(targets)
             loss_sum, count = loss_sum + loss_value * n, count + n
@@ -439,7 +440,7 @@ def swap(args):
         def log(epoch, loss, acc, lr):
             f.write(f'{epoch}\t{loss}\t{acc}\t{lr}\n')
             f.flush()
-            print(f'epoch {epoch}/{ours.n_epochs} loss {loss:.4f} acc {acc:.4f} lr {lr:.3g}', flush=True)
+            print(f'epoch {epoch}/{ours.train.n_epochs} loss {loss:.4f} acc {acc:.4f} lr {lr:.3g}', flush=True)
 
         if args.loop == 'ours':
             train_our_loop(ours, epoch_batches, log)
@@ -456,7 +457,7 @@ def loader_loss(args):
     from engine.checkpoint import checkpoint_state_dict, load_checkpoint
 
     ours, theirs = swap_options(args.data_dir, args.seed, os.path.dirname(args.checkpoint), args.recipe)
-    model = training.build_model(ours)
+    model = training.build_model(ours.model)
     model.set_state_dict(checkpoint_state_dict(load_checkpoint(args.checkpoint), args.checkpoint))
     model.train()  # no update is made, so the running statistics it keeps do not matter
     results = {}
@@ -491,7 +492,7 @@ def swap_run_dirs(work_dir, swap_dir, loop, loader, label='default'):
 
 def swap_table(args):
     """Late-training loss (and epochs 5..first milestone) per loop x loader cell over the finished runs."""
-    import parity
+    from benchmarks.parity import harness as parity
 
     recipe = parity.parse_args(list(args.recipe))
     first_milestone = recipe.milestones[0]

@@ -38,7 +38,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 from PIL import Image
 
-from benchmarks.parity import torch_reference_models  # noqa: E402
+from benchmarks.parity import torch_reference_models
 
 KINETICS_MEAN = [0.4345, 0.4051, 0.3775]
 KINETICS_STD = [0.2768, 0.2713, 0.2737]

@@ -147,7 +147,7 @@ CASES = [
     case(CONVERT, '--model_depth 0', '--model_depth must be >= 1'),
     # reference flags done differently here (issue 15): the error names what to type instead
     case(TRAIN, '--distributed', 'python -m paddle.distributed.launch --gpus 0,1,2,3 main.py --root_path'),
-    case(TEST, '--tensorboard', 'visualdl --logdir'),
+    case(TEST, '--tensorboard', 'visualdl_server.py --logdir'),
     case(TRAIN, '--batchnorm_sync', '--batchnorm_sync needs several GPU processes'),
     case(TRAIN, '--batch_size 6 --accumulate_steps 4', 'not a multiple of --accumulate_steps'),
     case(TRAIN, '--no_train --inference', 'no checkpoint: pass --resume_path'),

@@ -248,15 +248,16 @@ sys.path.insert(0, {repo!r})  # main.py is a top-level script, not an installed 
 import main  # first, as the notebook does: MKL's code path is fixed by the process's first computation
 import paddle
 x = paddle.randn([256, 256]); (x @ x).sum().item()  # an earlier notebook cell that computed something
-from engine.evaluation import main as evaluate
+from engine.evaluation import evaluate_checkpoint
+from opts import parse_test
 train = main.main({train!r})
-test = evaluate({test!r})
+test = evaluate_checkpoint(parse_test({test!r})[0])
 print('METRICS ' + json.dumps({{'train': train, 'test': test}}))
 """
 
 
 def test_in_process_run_gives_the_command_lines_numbers(data_root, tmp_path):
-    """main.main(argv) and engine.evaluation.main(argv), called in a process that had computed before (a
+    """main.main(argv) and engine.evaluation.evaluate_checkpoint(opts.parse_test(argv)[0]), called in a process that had computed before (a
     notebook kernel), return the metrics the commands print and log."""
     def argv(where):
         train = tiny_run_args(data_root, where / 'run', '--n_epochs', '2', '--n_threads', '2')
@@ -301,8 +302,9 @@ def test_printed_next_commands_work_when_copied(data_root, tmp_path):
     assert copied.returncode == 0, copied.stderr[-2000:]
     assert os.path.isfile(tmp_path / 'data' / 'results_val' / 'val.json')
 
-    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves:')).split(':', 1)[1])
-    assert logdir[:2] == ['visualdl', '--logdir'] and os.listdir(logdir[2]) == ['vdlrecords.run.log']
+    logdir = shlex.split(next(ln for ln in lines if ln.strip().startswith('curves and evaluation')).split(': ', 1)[1])
+    assert logdir[1].endswith('visualdl_server.py') and logdir[2] == '--logdir'
+    assert os.listdir(logdir[3]) == ['vdlrecords.run.log'] and logdir[4].endswith('results_val' + os.sep + 'vdl')
 
     resume = shlex.split(next(ln for ln in lines if 'more epochs' in ln).split('--resume_path', 1)[1])[0]
     proc = run_main(*args, '--n_epochs', '2', '--resume_path', resume, cwd=str(tmp_path))

@@ -6,9 +6,8 @@ import numpy as np
 import paddle
 import pytest
 
-from engine.evaluation import main as run_test_py  # test.py's command
 from scripts import export_model, predict
-from tests.fixtures import run, tiny_run_args, write_video
+from tests.fixtures import run, run_test_py, tiny_run_args, write_video
 
 CLASSES = ['RedThings', 'GreenThings', 'BlueThings']
 SIZE_ARGS = ['--sample_size', '32', '--sample_duration', '4']

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from opts import parse_opts
-from tests.fixtures import REPO, make_frame_dataset, run, tiny_run_args
+from tests.fixtures import REPO, make_frame_dataset, run, run_test_py, tiny_run_args
 
 with open(os.path.join(REPO, 'tests', 'commands', 'reference_options.json')) as f:
     REFERENCE = json.load(f)['branches']
@@ -17,7 +17,7 @@ with open(os.path.join(REPO, 'tests', 'commands', 'reference_options.json')) as 
 # (option, value or None for a flag): what is refused here, each with the word its error must contain.
 REFUSED = {
     ('accimage', None): '--loader fast',
-    ('tensorboard', None): 'visualdl --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
+    ('tensorboard', None): 'visualdl_server.py --logdir', ('distributed', None): 'python -m paddle.distributed.launch',
     ('dist_url', 'tcp://127.0.0.1:23456'): 'paddle.distributed.launch',
     ('world_size', '-1'): 'paddle.distributed.launch',
     ('input_type', 'flow'): 'RGB', ('dataset', 'mit'): 'Moments in Time',
@@ -145,7 +145,6 @@ def assert_same_predictions(path, other):
 
 
 def test_main_inference_writes_what_test_py_writes_for_the_final_weights(trained, tmp_path):
-    from engine.evaluation import main as run_test_py
     run, inference = trained['run'], trained['metrics']['inference']
     tested = run_test_py(trained['args'](tmp_path / 'test', '--resume_path', str(run / 'last.pdparams')))
     assert read_json(run / 'val.json') == read_json(tmp_path / 'test' / 'val.json')
@@ -166,7 +165,6 @@ def test_cvpr2018_test_without_training_evaluates_the_checkpoint_only(trained, t
 
 
 def test_inference_no_average_keeps_each_window_and_averages_to_val_json(trained, tmp_path):
-    from engine.evaluation import main as run_test_py
     out = tmp_path / 'windows'
     run_test_py(trained['args'](out, '--resume_path', str(trained['run'] / 'last.pdparams'), '--inference_no_average',
                                 '--output_topk', '0', '--inference_batch_size', '2'))
@@ -182,7 +180,6 @@ def test_inference_no_average_keeps_each_window_and_averages_to_val_json(trained
 
 def test_inference_nocrop_feeds_whole_frames_one_video_per_batch(trained, tmp_path, capsys):
     from engine.evaluation import VideoBatches
-    from engine.evaluation import main as run_test_py
 
     class Clips:
         n_clips_per_video = [3, 1, 2]
@@ -234,7 +231,9 @@ class ListLoader:
 def train_epoch_with(batch_size, accumulate_steps, clips, targets):
     """Parameters and epoch metrics of one epoch of a BatchNorm-free net over (clips, targets) in order."""
     import paddle
+    import datasets
     from engine.optim import PyTorchSGD
+    from engine.steps import DynamicTrainStep
     from engine.training import train_one_epoch
     opt = parse_opts(['--batch_size', str(batch_size * accumulate_steps), '--accumulate_steps', str(accumulate_steps),
                       '--device', 'cpu', '--no_tqdm'])
@@ -243,7 +242,8 @@ def train_epoch_with(batch_size, accumulate_steps, clips, targets):
                                paddle.nn.Flatten(), paddle.nn.Linear(4, 3))
     optimizer = PyTorchSGD(net.parameters(), 0.5, opt.momentum, opt.dampening, 0.01, False)
     batches = [(clips[b:b + batch_size], targets[b:b + batch_size]) for b in range(0, len(targets), batch_size)]
-    metrics = train_one_epoch(net, ListLoader(batches), optimizer, 1, opt, show_progress=False)
+    metrics = train_one_epoch(DynamicTrainStep(net), ListLoader(batches), optimizer, datasets.input_normalizer(opt), 1,
+                              opt.accumulate_steps, show_progress=False)
     return [p.numpy() for p in net.parameters()], metrics, optimizer.n_steps
 
 
@@ -287,7 +287,6 @@ def test_sync_batchnorm_checkpoints_load_into_the_plain_model():
 
 
 def test_three_crop_averages_the_three_single_crops_and_reports_the_centre_one(trained, tmp_path, capsys):
-    from engine.evaluation import main as run_test_py
     checkpoint = str(trained['run'] / 'last.pdparams')
     single = {}
     for position in ('tl', 'c', 'br'):

@@ -292,27 +292,27 @@ def test_output_loads_with_main_and_test_pretrain_path(resnet10, tmp_path):
     """The fine-tuning recipe of docs/PRETRAINED.md: main.py keeps every weight but the classifier;
     test.py --pretrain_path evaluates the converted model as it is."""
     from engine import evaluation, training
-    from opts import parse_opts
+    from opts import parse_main, parse_test
     _, d = resnet10
     dst = tmp_path / 'r10.pdparams'
     state = convert(d / 'old.pth', dst)
-    opt = parse_opts(['--model', 'resnet', '--model_depth', '10', '--resnet_shortcut', 'A', '--pretrain_path', str(dst),
-                      '--n_pretrain_classes', '400', '--n_classes', '101', '--ft_begin_index', '4',
-                      '--learning_rate', '0.001', '--weight_decay', '1e-5', '--mean_dataset', 'activitynet',
-                      '--norm_value', '1'])
-    assert np.allclose(opt.mean, [114.7748, 107.7354, 99.4750]) and opt.std == [1.0, 1.0, 1.0]
-    checkpoint = training.pretrained_checkpoint(opt)
-    model = training.build_model(opt)
-    training.load_pretrained(model, opt, checkpoint)
+    config, _ = parse_main(['--model', 'resnet', '--model_depth', '10', '--resnet_shortcut', 'A',
+                            '--pretrain_path', str(dst), '--n_pretrain_classes', '400', '--n_classes', '101',
+                            '--ft_begin_index', '4', '--learning_rate', '0.001', '--weight_decay', '1e-5',
+                            '--mean_dataset', 'activitynet', '--norm_value', '1'])
+    assert np.allclose(config.data.mean, [114.7748, 107.7354, 99.4750]) and config.data.std == [1.0, 1.0, 1.0]
+    checkpoint, config = training.pretrained_checkpoint(config)
+    model = training.build_model(config.model)
+    training.load_pretrained(model, checkpoint, str(dst), config.model, config.train.n_pretrain_classes)
     loaded = model.state_dict()
     assert tuple(loaded['fc.weight'].shape) == (512, 101)
     for k, v in state['state_dict'].items():
         if not k.startswith('fc.'):
             np.testing.assert_array_equal(loaded[k].numpy(), v, err_msg=k)
 
-    opt = parse_opts(['--pretrain_path', str(dst)])          # model flags come from the checkpoint
-    model, taken = evaluation.build_model(opt, load_checkpoint(str(dst)), str(dst), set())
-    assert opt.model_depth == 10 and opt.resnet_shortcut == 'A' and opt.n_classes == 400
+    config, _ = parse_test(['--pretrain_path', str(dst)])          # model flags come from the checkpoint
+    model, config, taken = evaluation.build_model(config, load_checkpoint(str(dst)), str(dst))
+    assert config.model.model_depth == 10 and config.model.resnet_shortcut == 'A' and config.model.n_classes == 400
     np.testing.assert_array_equal(model.state_dict()['fc.weight'].numpy(), state['state_dict']['fc.weight'])
 
 
