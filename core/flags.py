@@ -6,7 +6,9 @@ is keyed by the option's name (its ``dest``); ``check_flags(parser, args)`` appl
 name the parser has and whose value is a number (or a list of numbers), so one table serves main.py,
 test.py (opts.py), the scripts and the data-preparation tools. A name used by two commands for two
 different things (``export_model.py --checkpoint`` is a path) is left alone where its value is not a
-number. Importable without Paddle.
+number. ``LIST_RULES`` check a list flag as a whole (increasing milestones); ``machine_problems`` refuses
+values this machine cannot run (more threads or processes than PER_CORE_LIMIT per core, a batch whose input
+alone exceeds the available memory), also one line naming the flags. Importable without Paddle.
 """
 import math
 import os
@@ -50,6 +52,7 @@ FLAG_RULES = {
     'warmup_epochs': at_least(0), 'batch_size': at_least(1), 'accumulate_steps': at_least(1),
     'n_epochs': at_least(1), 'begin_epoch': at_least(1),
     'checkpoint': at_least(1), 'n_threads': at_least(0), 'cpu_threads': at_least(0),
+    'manual_seed': between(0, 2 ** 32 - 1),  # NumPy's seed range (Paddle refuses negative seeds)
     # scripts
     'top_k': at_least(1), 'clips_per_batch': at_least(1), 'tolerance': at_least(0),
     'size': at_least(1), 'qscale': between(2, 31),
@@ -68,8 +71,105 @@ def problems(args, names=None):
             if isinstance(v, bool) or not isinstance(v, (int, float)):
                 continue
             if not math.isfinite(v) or not test(v):
-                found.append(f'--{name} {text} (got {v:g})')
+                found.append(f'--{name} {text} (got {_shown(v)})')
                 break
+    return found
+
+
+def _shown(value):
+    """A value as typed: integers in full (2**64 is not 1.84467e+19), floats as %g."""
+    return str(value) if isinstance(value, int) else f'{value:g}'
+
+
+# Rules on a list flag as a whole: (name, test, text).
+LIST_RULES = [
+    ('multistep_milestones', lambda v: all(a < b for a, b in zip(v, v[1:])),
+     'must be increasing, each epoch once (e.g. 50 100 150)'),
+]
+
+# Flags that start processes or threads: at most this many per core (more only slows the machine down).
+PER_CORE_LIMIT = 4
+PER_CORE_FLAGS = ('cpu_threads', 'n_threads', 'n_jobs')
+
+# A lower bound of the memory of one batch, per float32 of the model's input N x C x T x H x W: the float
+# input, its uint8 source and the first layer's output (which is at least as large for every family).
+BATCH_BYTES_PER_INPUT_FLOAT = 3 * 4
+BATCH_FLAGS = ('batch_size', 'clips_per_batch')
+
+
+def machine_cores():
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def available_memory():
+    """Bytes this process can still use: MemAvailable of /proc/meminfo, lowered by a cgroup limit and an
+    address-space limit; None where none of these can be read."""
+    found = []
+    try:
+        with open('/proc/meminfo') as f:
+            for line in f:
+                if line.startswith('MemAvailable:'):
+                    found.append(int(line.split()[1]) * 1024)
+    except (OSError, ValueError, IndexError):
+        pass
+    for path in ('/sys/fs/cgroup/memory.max', '/sys/fs/cgroup/memory/memory.limit_in_bytes'):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit() and int(text) < 2 ** 60:
+                found.append(int(text))
+        except OSError:
+            pass
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            found.append(soft)
+    except (ImportError, ValueError, OSError):
+        pass
+    return min(found) if found else None
+
+
+def _gigabytes(n):
+    return f'{n / 2 ** 30:.1f} GB'
+
+
+def machine_problems(args, names=None, cores=None, memory=None):
+    """Values that this machine cannot run: more processes or threads than PER_CORE_LIMIT per core, and a
+    batch whose input alone (a lower bound of its memory) exceeds the available memory. ``cores`` and
+    ``memory`` (bytes) default to this machine's."""
+    values = {k: v for k, v in vars(args).items() if names is None or k in names}
+
+    def number(name):
+        v = values.get(name)
+        return v if isinstance(v, (int, float)) and not isinstance(v, bool) and math.isfinite(v) else None
+
+    found = []
+    cores = cores or machine_cores()
+    for name in PER_CORE_FLAGS:
+        v = number(name)
+        if v is not None and v > PER_CORE_LIMIT * cores:
+            found.append(f'--{name} {_shown(v)} is more than {PER_CORE_LIMIT} per core of this machine '
+                         f'({cores} core{"s" if cores != 1 else ""}; at most {PER_CORE_LIMIT * cores}, '
+                         '0 for the default)')
+    size = number('sample_size')
+    batch_name = next((n for n in BATCH_FLAGS if number(n)), None)
+    if size and size >= 1:
+        memory = memory if memory is not None else available_memory()
+        batch = number(batch_name) if batch_name else 1
+        duration = number('sample_duration') or 16
+        channels = number('n_input_channels') or 3
+        need = BATCH_BYTES_PER_INPUT_FLOAT * batch * channels * duration * size * size
+        if memory and need > memory:
+            given = ', '.join(f'--{n} {_shown(number(n))}' for n in (batch_name, 'sample_duration')
+                              if n and number(n) is not None)
+            found.append(f'--sample_size {_shown(size)}' + (f' with {given}' if given else '')
+                         + f' needs at least {_gigabytes(need)} for one batch; this machine has '
+                         f'{_gigabytes(memory)} available: use a smaller --sample_size'
+                         + (f' or --{batch_name}' if batch_name else ''))
     return found
 
 
@@ -78,6 +178,12 @@ def check_flags(parser, args):
     returns args."""
     names = {action.dest for action in parser._actions}
     found = problems(args, names)
+    for name, test, text in LIST_RULES:
+        value = getattr(args, name, None) if name in names else None
+        if not found and isinstance(value, (list, tuple)) and not test(list(value)):
+            found.append(f'--{name} {text} (got {" ".join(_shown(v) for v in value)})')
+    if not found:
+        found = machine_problems(args, names)
     if found:
         parser.error('; '.join(found))
     return args
