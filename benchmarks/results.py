@@ -146,6 +146,8 @@ def demo_excerpt(log_path):
             if not seen_last:
                 out.append(line)
                 seen_last = True
+        elif ' classes, ' in line and any(' classes, ' in o for o in out):
+            continue  # the first split's annotation, the one the demo trains on
         elif line not in out:
             out.append(line)
     return out
@@ -160,7 +162,9 @@ def lowest_class(per_class_csv):
 
 def run_seconds(run_dir):
     """Training and test.py, from the run's own files: opts.json (written as training starts) to the metrics
-    test.py writes last."""
+    test.py writes last; None for a resumed run (its files do not give the time of one call)."""
+    if glob.glob(os.path.join(run_dir, 'train', 'opts_resume_*.json')):
+        return None
     start = os.path.getmtime(os.path.join(run_dir, 'train', 'opts.json'))
     return os.path.getmtime(os.path.join(run_dir, 'val', 'val_metrics.json')) - start
 
@@ -175,15 +179,18 @@ def record_demo(args):
         seeds.append({'seed': seed, 'video_top1': metrics['video_top1'],
                       'videos': metrics.get('videos') or metrics.get('n_videos'),
                       'lowest_class': lowest_class(os.path.join(run_dir, 'val', 'per_class.csv')),
-                      'seconds': round(run_seconds(run_dir))})
+                      'seconds': run_seconds(run_dir)})
+        if seeds[-1]['seconds'] is not None:
+            seeds[-1]['seconds'] = round(seeds[-1]['seconds'])
     seeds.sort(key=lambda s: s['seed'])
     rows = []
     for s in seeds:
         count = f" ({round(s['video_top1'] * s['videos'])}/{s['videos']})" if s['videos'] else ''
-        rows.append([str(s['seed']), f"{s['video_top1']:.3f}{count}", s['lowest_class'], f"{s['seconds']} s"])
-    tops, secs = [s['video_top1'] for s in seeds], [s['seconds'] for s in seeds]
-    rows.append(['mean ± sd', mean_sd(tops, '{:.3f}'), '', f'{min(secs)}–{max(secs)} s'])
-    tables = {'seeds': table(['`--manual_seed`', 'video top-1', 'lowest class', 'training + `test.py`'], rows)}
+        time = '– (resumed)' if s['seconds'] is None else f"{s['seconds']} s"
+        rows.append([str(s['seed']), f"{s['video_top1']:.3f}{count}", s['lowest_class'], time])
+    tops, secs = [s['video_top1'] for s in seeds], [s['seconds'] for s in seeds if s['seconds'] is not None]
+    rows.append(['mean ± sd', mean_sd(tops, '{:.3f}'), '', f'{min(secs)}–{max(secs)} s' if secs else '–'])
+    tables = {'seeds': table(['`--manual_seed`', 'video top-1', 'lowest class', 'training + `test.py` (from the run\'s files)'], rows)}
     if args.log:
         tables['excerpt'] = {'text': demo_excerpt(args.log)}
     args.command = args.command or ('DEMO_RESULTS=results/demo_sN bash scripts/demo.sh --no_tqdm --manual_seed N, '
@@ -328,7 +335,7 @@ def render_summary(results):
             rows_ = demo['tables']['seeds']['rows']
             last = rows_[-1]
             rows.append([f"demo (`bash scripts/demo.sh`), seeds {rows_[0][0]}–{rows_[-2][0]}: video top-1 (mean ± sd; "
-                         f"chance 0.167); training + `test.py` per seed", f"{last[1]}; {last[3]}",
+                         f"chance 0.167); time per seed, {demo['tables']['seeds']['columns'][3]}", f"{last[1]}; {last[3]}",
                          f"{demo['commit']}, {demo['date']}, {describe(demo['machine'])}"])
     parity = recs.get('parity')
     if parity and 'loss_gap_relative' in parity['data']['summary']:
