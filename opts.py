@@ -238,7 +238,7 @@ def add_performance_group(p, command):
     g.add_argument('--loader', default='fast', choices=['fast', 'pil', 'fast_draft'],
                    help="fast: each JPEG cropped and resized in one step, kept uint8 and normalised per batch "
                         "(the reference's pixels); pil: the reference's per-frame PIL/float pipeline; "
-                        'fast_draft: fast plus JPEG decoding at reduced size (other pixels, which cost accuracy)')
+                        'fast_draft: fast plus JPEG decoding at reduced size (faster; other pixels than the reference)')
     g.add_argument('--eval_graph', default='auto', choices=['auto', 'static', 'dygraph'],
                    help='graph for ' + ('validation and --inference' if command == 'main' else 'the evaluation')
                         + '; auto: a static graph with oneDNN kernels on a single CPU process, the dynamic graph on '

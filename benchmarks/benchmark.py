@@ -125,7 +125,7 @@ def static_train_step(args, clips, targets):
 
 def torch_model_rows(args):
     import torch
-    import torch_reference_models
+    from benchmarks.parity import torch_reference_models
     torch.set_num_threads(args.torch_threads or os.cpu_count() or 1)
     torch.manual_seed(0)
     if args.kernel_type != '3d' or args.data_format != 'NCDHW' or args.resnet_widen_factor != 1.0:
