@@ -58,7 +58,11 @@ class Interrupted(KeyboardInterrupt):
 
     def __init__(self, signum=_signal.SIGINT, message=None):
         super().__init__(signum)
-        self.signum, self.message = signum, message
+        # Rebuilt from its text by code that re-raises ``type(e)(str(e))`` (Paddle's loader threads): the signal
+        # is then the last one received, never a string (128 + 'interrupted (SIGINT)' was a TypeError)
+        if not isinstance(signum, int):
+            signum = _received[-1] if _received else _signal.SIGINT
+        self.signum, self.message = int(signum), message
 
     def __str__(self):
         return self.message or f'interrupted ({SIGNAL_NAMES.get(self.signum, self.signum)})'
@@ -118,12 +122,78 @@ def catch_signals():
     _sys.unraisablehook = _unraisable
 
 
+# Before and after run_command: a command that is still importing (Paddle, torch: seconds) or parsing its flags has
+# written nothing, and an exception raised inside an import comes out as Paddle's 'ImportError: initialization
+# failed' or a traceback; a signal there ends the process at once with one line.
+_phase = ['idle']  # 'starting' (catch_signals_early ran), 'running' (inside run_command), 'done', 'reported'
+
+
+def _exit_at_once(signum, frame):
+    if _catching and _catching[-1] != _os.getpid():
+        if signum != _signal.SIGINT:
+            _os._exit(128 + signum)
+        return
+    if _phase[-1] != 'reported':
+        name = SIGNAL_NAMES.get(signum, signum)
+        what = ('after the command had finished; its outputs are complete' if _phase[-1] == 'done'
+                else 'while starting; nothing was written')
+        try:
+            _os.write(2, f'error: interrupted ({name}) {what}\n'.encode())
+        except OSError:
+            pass
+    _end_interrupted(128 + signum)
+
+
+def catch_signals_early():
+    """Install the one-line handlers of a command's start (core.preload.before_paddle calls this first thing
+    in every command): SIGINT and SIGTERM end the process with one 'error:' line and 130 / 143 until
+    run_command takes over, and again after it (a second signal while a command ends prints nothing more)."""
+    _catching.append(_os.getpid())
+    if _phase[-1] == 'idle':
+        _phase.append('starting')
+    for signum in SIGNAL_NAMES:
+        _signal.signal(signum, _exit_at_once)
+
+
+def reinstall_handlers():
+    """Install this process's Python handlers of SIGINT and SIGTERM again at the C level: importing Paddle
+    replaces the SIGTERM handler with its own (a 'FatalError' dump)."""
+    for signum in SIGNAL_NAMES:
+        handler = _signal.getsignal(signum)
+        if handler is not None:
+            _signal.signal(signum, handler)
+
+
+def die_with_parent(signum=_signal.SIGKILL):
+    """Have the kernel send ``signum`` to this process when its parent dies (Linux' PR_SET_PDEATHSIG; a no-op
+    elsewhere), and end now if the parent already died between the fork and this call. The initializer of
+    every worker process calls this, so a parent killed by kill -9 or the OOM killer leaves no worker behind."""
+    if not _sys.platform.startswith('linux'):
+        return
+    parent = None
+    try:
+        import multiprocessing
+        process = multiprocessing.parent_process()
+        parent = process.pid if process is not None else None
+    except (ImportError, AttributeError):
+        pass
+    try:
+        import ctypes
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, int(signum), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
+    except (OSError, AttributeError):
+        return
+    if (parent is not None and _os.getppid() != parent) or _os.getppid() == 1:
+        _os._exit(128 + int(signum))
+
+
 def quiet_worker(*_):
     """Initializer of worker processes (DataLoader, multiprocessing.Pool): Ctrl-C, which the terminal sends
     to the whole process group, is left to the parent, which stops its workers; SIGTERM ends a worker at
-    once and silently (no traceback from a half-written pipe)."""
+    once and silently (no traceback from a half-written pipe); the parent's death ends it too."""
     _signal.signal(_signal.SIGINT, _signal.SIG_IGN)
     _signal.signal(_signal.SIGTERM, _signal.SIG_DFL)
+    die_with_parent()
 
 
 def describe_os_error(e, output=None):
@@ -156,24 +226,35 @@ def run_command(body, *args, output=None, **kwargs):
     writes (named when the system does not say which file failed)."""
     previous = {signum: _signal.getsignal(signum) for signum in SIGNAL_NAMES}
     catch_signals()
+    _phase.append('running')
     try:
-        return body(*args, **kwargs)
+        result = body(*args, **kwargs)
+        _phase.append('done')
+        return result
     except BaseException as e:
         failure = _failure(e, output)
         if failure is None:
             raise
         message, status = failure
     finally:
+        _release_locks()  # the folders this command locked (core.locks) are free again
         for signum, handler in previous.items():  # a second signal while shutting down: the usual handling
             _signal.signal(signum, handler if handler is not None else _signal.SIG_DFL)
     # The command ends: its workers are stopped on purpose, which Paddle's SIGCHLD handler would report as
     # a crash ("DataLoader process ... killed by signal") while the interpreter joins them.
     _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
+    _phase.append('reported')
     _sys.stdout.flush()
     if status == 1:
         raise SystemExit(f'error: {message}')  # printed to stderr by the interpreter; callers can read it
     print(f'error: {message}', file=_sys.stderr, flush=True)
     _end_interrupted(status)
+
+
+def _release_locks():
+    locks = _sys.modules.get('core.locks')
+    if locks is not None:
+        locks.release_all()
 
 
 def _end_interrupted(status):
@@ -185,5 +266,9 @@ def _end_interrupted(status):
             child.terminate()
         for child in children:
             child.join(timeout=10)
-    _sys.stderr.flush()
+    _release_locks()
+    try:
+        _sys.stderr.flush()
+    except (OSError, ValueError, RuntimeError):  # a signal that arrived while stderr was being written
+        pass
     _os._exit(status)

@@ -32,10 +32,73 @@ _ENV_WARNINGS = [f"ignore:{start.split(',')[0]}:UserWarning" for start in KNOWN_
 _set_by_us = {}  # name -> (value before quiet_paddle set it, the value it set)
 
 
-def before_paddle(verbose=None):
-    """MKL's fast path and quiet_paddle(verbose); call before the first ``import paddle``."""
+def before_paddle(verbose=None, command=None):
+    """MKL's fast path and quiet_paddle(verbose); call before the first ``import paddle``. In a command
+    (``command`` None: the caller is the script Python runs, ``__main__``) also the signal handling of its start
+    (``catch_signals_at_start``); a module imported by a notebook or a test keeps the process's handlers."""
+    if command is None:
+        command = sys._getframe(1).f_globals.get('__name__') == '__main__'
+    if command:
+        catch_signals_at_start()
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')  # a user's own setting wins, as in configure_cpu
     return quiet_paddle(verbose)
+
+
+# ----------------------------------------------------------------------------------------------
+# Signals while a command starts
+# ----------------------------------------------------------------------------------------------
+
+def catch_signals_at_start():
+    """SIGINT and SIGTERM end the command with one line and 130 / 143 from its first statement on
+    (core.errors.catch_signals_early), and Paddle's import, which installs its own C++ SIGTERM handler (a
+    'FatalError' dump, no line) and turns an exception raised inside it into 'ImportError: initialization
+    failed', runs with both signals held back: they are handled by the command's handler right after it."""
+    from core.errors import catch_signals_early
+    catch_signals_early()
+    if not any(isinstance(finder, _PaddleImportGuard) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _PaddleImportGuard())
+
+
+class _PaddleImportGuard:
+    """A meta path finder for the top-level ``paddle`` package only: its loader runs with SIGINT and SIGTERM
+    blocked and installs the command's handlers again before unblocking them (a signal received meanwhile is
+    delivered then)."""
+    names = ('paddle',)
+
+    def find_spec(self, fullname, path=None, target=None):
+        if fullname not in self.names or not hasattr(__import__('signal'), 'pthread_sigmask'):
+            return None
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, 'find_spec'):
+                continue
+            spec = finder.find_spec(fullname, path, target)
+            if spec is not None:
+                if spec.loader is not None and hasattr(spec.loader, 'exec_module'):
+                    spec.loader = _GuardedLoader(spec.loader)
+                return spec
+        return None
+
+
+class _GuardedLoader:
+    def __init__(self, loader):
+        self.loader = loader
+
+    def __getattr__(self, name):
+        return getattr(self.loader, name)
+
+    def create_module(self, spec):
+        return self.loader.create_module(spec)
+
+    def exec_module(self, module):
+        import signal
+        from core.errors import SIGNAL_NAMES, reinstall_handlers
+        signals = set(SIGNAL_NAMES)
+        blocked = signal.pthread_sigmask(signal.SIG_BLOCK, signals)
+        try:
+            self.loader.exec_module(module)
+        finally:
+            reinstall_handlers()
+            signal.pthread_sigmask(signal.SIG_SETMASK, blocked)
 
 
 def quiet_paddle(verbose=None):
