@@ -21,6 +21,7 @@ before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py)
 
 from core.errors import run_command  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
+from core.locks import check_resume_folder, lock_folder  # noqa: E402
 from engine import training  # noqa: E402
 from engine.evaluation import check_checkpoint_paths, evaluate_after_training  # noqa: E402
 from engine.logger import visualdl_command  # noqa: E402
@@ -31,6 +32,9 @@ def run(config, flags):
     """Train (unless --no_train) and validate, then --inference; returns the last epoch's metrics."""
     result_path, train = config.run.result_path, config.train
     check_output_folder(result_path, '--result_path')
+    check_resume_folder(result_path, train.resume_path)  # a run continues in its own folder or in a new one
+    if int(os.environ.get('PADDLE_TRAINER_ID') or 0) == 0:  # one lock per run (rank 0 of a launch)
+        lock_folder(result_path, '--result_path', 'run')
     if train.inference and train.no_train:
         check_checkpoint_paths(train.resume_path, train.pretrain_path)  # named before anything is written
         if train.no_val:
