@@ -8,6 +8,7 @@ Owns the mapping of the seed's arguments (depth names, kernel names, output acti
 this package's ResNet, whose state_dict keys are those of ``models.generate_model`` with the matching options.
 Every argument, with examples: docs/BUILDER.md.
 """
+import math
 import numbers
 
 import paddle
@@ -104,15 +105,20 @@ def _activation(output_activation, name):
 
 def make_regularizer(regularizer):
     """``None`` | ``'l1'`` | ``'l2'`` | a number ``c >= 0`` (L2Decay(c)) | L1Decay / L2Decay."""
-    if regularizer is None or isinstance(regularizer, (paddle.regularizer.L1Decay,
-                                                       paddle.regularizer.L2Decay)):
+    if isinstance(regularizer, (paddle.regularizer.L1Decay, paddle.regularizer.L2Decay)):
+        coeff = getattr(regularizer, '_coeff', getattr(regularizer, '_regularization_coeff', 0.0))
+        if isinstance(coeff, numbers.Real) and not (math.isfinite(coeff) and coeff >= 0):
+            raise ValueError('regularizer coefficient must be a finite number >= 0 (one SGD step with {} makes '
+                             'the weights non-finite), got {!r}'.format(coeff, coeff))
+        return regularizer
+    if regularizer is None:
         return regularizer
     if isinstance(regularizer, str) and regularizer.strip().lower() in REGULARIZERS:
         return REGULARIZERS[regularizer.strip().lower()]()
     if isinstance(regularizer, numbers.Real) and not isinstance(regularizer, bool) \
-            and regularizer >= 0:
+            and math.isfinite(regularizer) and regularizer >= 0:
         return paddle.regularizer.L2Decay(float(regularizer)) if regularizer > 0 else None
-    raise ValueError("regularizer must be None, 'l1', 'l2', a number >= 0 (L2 coefficient) or a "
+    raise ValueError("regularizer must be None, 'l1', 'l2', a number >= 0 (finite; the L2 coefficient) or a "
                      "paddle.regularizer.L1Decay / L2Decay, got {!r}".format(regularizer))
 
 
@@ -139,8 +145,9 @@ def _checked_trunk_options(repetitions, squeeze_and_excitation, use_bottleneck, 
         stem_kernel_type = kernel_type_of(stem_kernel_type, 'stem_kernel_type')
     if str(shortcut).upper() not in ('A', 'B'):
         raise ValueError("shortcut must be 'A' or 'B', got {!r}".format(shortcut))
-    if not isinstance(widen_factor, numbers.Real) or widen_factor <= 0:
-        raise ValueError('widen_factor must be a number > 0, got {!r}'.format(widen_factor))
+    if not isinstance(widen_factor, numbers.Real) or isinstance(widen_factor, bool) \
+            or not math.isfinite(widen_factor) or widen_factor <= 0:
+        raise ValueError('widen_factor must be a number > 0 (finite), got {!r}'.format(widen_factor))
     return block, kernel_type, stem_kernel_type, [max(1, int(p * widen_factor)) for p in get_inplanes()]
 
 
@@ -182,6 +189,10 @@ def build_three_d_resnet(input_shape, output_shape, repetitions, output_activati
     reg = make_regularizer(regularizer)
     block, kernel_type, stem_kernel_type, planes = _checked_trunk_options(
         repetitions, squeeze_and_excitation, use_bottleneck, kernel_name, stem_kernel_type, shortcut, widen_factor)
+    for name, value in (('conv1_t_size', conv1_t_size), ('conv1_t_stride', conv1_t_stride)):
+        if not _is_int(value) or value < 1:
+            raise ValueError('{} must be an int >= 1 (frames), got {!r}'.format(name, value))
+    _check_flag('no_max_pool', no_max_pool)
     model = ResNet(block, [int(r) for r in repetitions], planes, n_input_channels=channels,
                    conv1_t_size=conv1_t_size, conv1_t_stride=conv1_t_stride,
                    no_max_pool=no_max_pool, shortcut_type=shortcut, n_classes=n_outputs,
