@@ -29,40 +29,50 @@ another sample.
 
 import math
 import os
+import sys
 
 import numpy as np
 import paddle
 
 from core.errors import BadInput, MissingInput
-from .annotation import SUBSET_NAMES, get_class_names, load_annotation
+from .annotation import SUBSET_NAMES, check_segment, check_subset, get_class_names, load_annotation
 from .hdf5 import FILE_TYPES, HDF5_SUFFIX, Hdf5FrameBytes, frame_count, video_file
 from .loader import CLIP_LOADERS, ClipLoader, frame_numbers, frame_path, read_n_frames_file
 from .temporal_transforms import sliding_windows, validation_windows
 
 __all__ = ['VideoDataset']
 
-def _frame_range(video_dir, annotations):
+def _json_segment(annotations, key, annotation_path):
+    """The entry's ``segment`` (begin, end) in frames, checked; None when it has none."""
+    segment = annotations.get('segment') if isinstance(annotations, dict) else None
+    if segment is None:
+        return None
+    begin, end = check_segment(segment, key, annotation_path)
+    return int(begin), int(end)
+
+
+def _frame_range(video_dir, annotations, key='?', annotation_path='<annotation>'):
     """(first frame number, number of frames): the ``n_frames`` file, else the JSON segment
     ``[begin, end)`` (NEW layout), else the count of ``image_*.jpg`` files."""
     n = read_n_frames_file(video_dir)
     if n is not None:
         return 1, n, 'n_frames file {}'.format(os.path.join(video_dir, 'n_frames'))
-    segment = annotations.get('segment') if isinstance(annotations, dict) else None
-    if segment is not None and len(segment) == 2:
-        begin, end = int(segment[0]), int(segment[1])
+    segment = _json_segment(annotations, key, annotation_path)
+    if segment is not None:
+        begin, end = segment
         return begin, end - begin, 'JSON segment {}'.format(list(segment))
     n = (frame_numbers(video_dir) or (0, 0))[0]
     return 1, n, ('no image_*.jpg files' if n == 0 else 'highest image_*.jpg number')
 
 
-def _hdf5_frame_range(path, annotations):
+def _hdf5_frame_range(path, annotations, key='?', annotation_path='<annotation>'):
     """(first frame number, number of frames, source, frames in the file) of an HDF5 video: the JSON segment
     (the reference's Kinetics HDF5 JSON counts from 0, [0, n): shifted to our 1-based numbers), else the
     file's length."""
     stored = frame_count(path)
-    segment = annotations.get('segment') if isinstance(annotations, dict) else None
-    if segment is not None and len(segment) == 2:
-        begin, end = int(segment[0]), int(segment[1])
+    segment = _json_segment(annotations, key, annotation_path)
+    if segment is not None:
+        begin, end = segment
         shift = 1 if begin == 0 else 0
         return begin + shift, end - begin, 'JSON segment {}'.format(list(segment)), stored
     return 1, stored, 'length of {}'.format(path), stored
@@ -144,17 +154,19 @@ class VideoDataset(paddle.io.Dataset):
         self.class_to_idx = {name: i for i, name in enumerate(self.class_names)}
         self.samples, self.video_ids, self.video_labels, self.video_paths = [], [], [], []
         self.n_clips_per_video, self.missing_videos = [], []
+        self.short_n_frames = []  # (video id, folder, n_frames) where the folder holds frame n_frames + 1
         n_in_subset = 0
         for key, value in data['database'].items():
             if not isinstance(value, dict) or 'subset' not in value:
                 raise BadInput('annotation file {}: database entry {!r} has no "subset"'.format(
                     self.annotation_path, key))
-            if value['subset'] == self.subset:
+            if check_subset(value['subset'], key, self.annotation_path) == self.subset:
                 n_in_subset += 1
                 self._add_video(key, value)
         if n_in_subset == 0:
             raise BadInput('annotation file {} has no videos of subset {!r}'.format(
                 self.annotation_path, self.subset))
+        self._warn_short_n_frames()
         if not self.video_ids:
             raise MissingInput(
                 'none of the {} {!r} videos of {} was found under {} (e.g. {})'.format(
@@ -162,6 +174,21 @@ class VideoDataset(paddle.io.Dataset):
                     self.missing_videos[0] if self.missing_videos else '?'))
 
     # ------------------------------------------------------------------ construction
+    def _warn_short_n_frames(self):
+        """One warning line for the videos whose n_frames file says fewer frames than the folder holds
+        (an n_frames written before the extraction finished, or copied from another video)."""
+        if not self.short_n_frames:
+            return
+        key, folder, n = self.short_n_frames[0]
+        found = (frame_numbers(folder) or (n, n))[0]
+        more = len(self.short_n_frames) - 1
+        print('warning: {} says {} frames, but the folder holds frames up to {} (video {!r}, subset {!r}){}; '
+              'only the first n_frames frames are used: rewrite the n_frames files with '
+              'utils/n_frames_ucf101_hmdb51.py'.format(
+                  os.path.join(folder, 'n_frames'), n, found, key, self.subset,
+                  ' and {} more video{} like it'.format(more, 's' if more > 1 else '') if more else ''),
+              file=sys.stderr, flush=True)
+
     def _label_index(self, key, annotations):
         name = annotations.get('label') if isinstance(annotations, dict) else None
         if name is None:
@@ -207,9 +234,13 @@ class VideoDataset(paddle.io.Dataset):
         fps = _video_fps(video_dir, value)
         ranges = []
         for ann in annotations:
+            if not isinstance(ann, dict) or 'segment' not in ann:
+                raise BadInput('annotation file {}: video {!r} has the annotation {}; expected {{"label": ..., '
+                               '"segment": [begin, end]}} (seconds)'.format(self.annotation_path, key, ann))
             lab, _ = self._label_index(key, ann)
-            begin = max(1, int(math.ceil(ann['segment'][0] * fps)))
-            end = int(math.ceil(ann['segment'][1] * fps))
+            first, last = check_segment(ann['segment'], key, self.annotation_path, unit='seconds')
+            begin = max(1, int(math.ceil(first * fps)))
+            end = int(math.ceil(last * fps))
             if end > begin:
                 ranges.append((lab, begin, end - begin))
         if not ranges:
@@ -222,7 +253,9 @@ class VideoDataset(paddle.io.Dataset):
         reported) when it has none or its first or last frame is missing."""
         if self.file_type == 'hdf5':
             return self._hdf5_range(key, label, annotations, video_dir)
-        begin, n, source = _frame_range(video_dir, annotations)
+        begin, n, source = _frame_range(video_dir, annotations, key, self.annotation_path)
+        if source.startswith('n_frames file') and n > 0 and os.path.isfile(frame_path(video_dir, begin + n)):
+            self.short_n_frames.append((key, video_dir, n))
         if n <= 0:
             return self._skip_or_raise(video_dir, 'video folder {} has no frames ({}; video '
                                        '{!r})'.format(video_dir, source, key))
@@ -246,7 +279,7 @@ class VideoDataset(paddle.io.Dataset):
 
     def _hdf5_range(self, key, label, annotations, path):
         """``_frames_range`` of an HDF5 video: the range must lie within the file's frames."""
-        begin, n, source, stored = _hdf5_frame_range(path, annotations)
+        begin, n, source, stored = _hdf5_frame_range(path, annotations, key, self.annotation_path)
         if n <= 0:
             return self._skip_or_raise(path, 'HDF5 video {} has no frames ({}; video {!r})'.format(path, source, key))
         if begin < 1 or begin + n - 1 > stored:
