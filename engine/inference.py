@@ -87,8 +87,35 @@ def model_from_checkpoint(path, config):
 
 
 def read_model_info(directory):
+    """The export's model_info.json ({} when there is none); one error naming the file when it cannot be
+    read as the object scripts/export_model.py writes."""
     path = os.path.join(directory, MODEL_INFO)
     if not os.path.isfile(path):
         return {}
-    with open(path) as f:
-        return json.load(f)
+    again = 'write the export again with scripts/export_model.py, or remove the file'
+    try:
+        with open(path, encoding='utf-8') as f:
+            info = json.load(f)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise UserError(f'{path} is not valid JSON ({e}); {again}') from None
+    if not isinstance(info, dict):
+        raise UserError(f'{path}: expected a JSON object, got {type(info).__name__}; {again}')
+    names = info.get('class_names')
+    if names is not None and not (isinstance(names, list) and all(isinstance(n, str) for n in names)):
+        raise UserError(f'{path}: "class_names" must be a list of strings, got {json.dumps(names)[:80]}; {again}')
+    n = info.get('n_classes')
+    if n is not None and (isinstance(n, bool) or not isinstance(n, int) or n < 1):
+        raise UserError(f'{path}: "n_classes" must be an int >= 1, got {json.dumps(n)[:80]}; {again}')
+    for name in ('sample_size', 'sample_duration', 'sample_t_stride'):
+        v = info.get(name)
+        if v is not None and (isinstance(v, bool) or not isinstance(v, int) or v < 1):
+            raise UserError(f'{path}: "{name}" must be an int >= 1, got {json.dumps(v)[:80]}; {again}')
+    for name in ('mean', 'std'):
+        v = info.get(name)
+        if v is not None and not (isinstance(v, list) and v and all(
+                isinstance(x, (int, float)) and not isinstance(x, bool) for x in v)):
+            raise UserError(f'{path}: "{name}" must be a list of numbers, got {json.dumps(v)[:80]}; {again}')
+    v = info.get('norm_value')
+    if v is not None and (isinstance(v, bool) or not isinstance(v, (int, float)) or not v > 0):
+        raise UserError(f'{path}: "norm_value" must be a number > 0, got {json.dumps(v)[:80]}; {again}')
+    return info
