@@ -5,7 +5,8 @@
 For every JPG_ROOT/<class>/<video>/ folder made by video_jpg_ucf101_hmdb51.py, writes
 <video>/n_frames holding the number of frames (the highest image_NNNNN.jpg index, as the
 reference did; no newline).  Unfinished conversions (.<video>.partial/ folders) are skipped and
-reported, as are folders without frames (n_frames 0) or with gaps in the numbering.
+reported, as are folders without frames (n_frames 0) or with gaps in the numbering, and symbolic links
+that lead nowhere (dangling, or a loop) where a class or video folder should be; the summary counts them.
 """
 import argparse
 import os
@@ -32,9 +33,25 @@ def write_n_frames(video_dir, n):
     write_text_atomic(os.path.join(video_dir, 'n_frames'), str(n))
 
 
+def broken_link(path):
+    """'dangling' / 'a loop' for a symbolic link whose target cannot be reached, else None."""
+    if not os.path.islink(path) or os.path.exists(path):
+        return None
+    try:
+        os.stat(path)
+    except OSError as e:
+        import errno
+        return 'a symbolic link loop' if e.errno == errno.ELOOP else 'a dangling symbolic link'
+    return None
+
+
 def class_process(class_dir, report):
     for name in sorted(os.listdir(class_dir)):
         video_dir = os.path.join(class_dir, name)
+        broken = broken_link(video_dir)
+        if broken:
+            report['broken'].append((video_dir, broken))
+            continue
         if not os.path.isdir(video_dir):
             report['hdf5'] += name.endswith(HDF5_SUFFIX)
             continue
@@ -69,18 +86,28 @@ def main(argv=None):
 def write_tree(dir_path, no_tqdm=False):
     """n_frames in every video folder below ``dir_path``, then the report; returns the exit status."""
     check_output_folder(dir_path, 'JPG_ROOT')
-    report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': [], 'hdf5': 0}
+    report = {'videos': 0, 'frames': 0, 'partial': [], 'empty': [], 'gaps': [], 'hdf5': 0, 'broken': []}
+    for c in sorted(os.listdir(dir_path)):
+        broken = broken_link(os.path.join(dir_path, c))
+        if broken and not c.startswith('.'):
+            report['broken'].append((os.path.join(dir_path, c), broken))
     classes = sorted(c for c in os.listdir(dir_path)
                      if not c.startswith('.') and os.path.isdir(os.path.join(dir_path, c)))
     for class_name in progress(classes, desc='n_frames', unit='class', no_tqdm=no_tqdm):
         class_process(os.path.join(dir_path, class_name), report)
-    print('wrote n_frames for %d videos (%d frames) in %d classes'
-          % (report['videos'], report['frames'], len(classes)))
+    skipped = len(report['partial']) + len(report['broken'])
+    print('wrote n_frames for %d videos (%d frames) in %d classes%s'
+          % (report['videos'], report['frames'], len(classes),
+             '; %d skipped, %d without frames, %d with gaps (listed below)'
+             % (skipped, len(report['empty']), len(report['gaps']))
+             if skipped or report['empty'] or report['gaps'] else ''))
     if report['hdf5']:
         print('  note: %d .hdf5 videos hold their frame count themselves (the length of their frames); they '
               'need no n_frames file' % report['hdf5'])
     for d in report['partial']:
         print('  WARNING %s: unfinished conversion, skipped (re-run video_jpg_ucf101_hmdb51.py)' % d)
+    for d, what in report['broken']:
+        print('  WARNING %s: %s, skipped (point it at a frames folder or remove it)' % (d, what))
     for d in report['empty']:
         print('  WARNING %s: no image_NNNNN.jpg frame (n_frames 0)' % d)
     for d, n, count in report['gaps']:
