@@ -94,3 +94,17 @@ def step_scheduler(scheduler, val_loss):
             scheduler.step(val_loss)
     else:
         scheduler.step()
+
+
+def set_scheduler_state(scheduler, state):
+    """``scheduler.set_state_dict(state)`` without Paddle's "unused values in state_dict" warning on a
+    LinearWarmup (--warmup_epochs): its state holds the wrapped schedule's under 'LinearWarmup_LR', which
+    LRScheduler.set_state_dict counts as unused before LinearWarmup reads it. Same state either way."""
+    inner = getattr(scheduler, 'learning_rate', None)
+    if isinstance(scheduler, paddle.optimizer.lr.LinearWarmup) and 'LinearWarmup_LR' in state:
+        own = {k: v for k, v in state.items() if k != 'LinearWarmup_LR'}
+        paddle.optimizer.lr.LRScheduler.set_state_dict(scheduler, own)
+        if isinstance(inner, paddle.optimizer.lr.LRScheduler):
+            set_scheduler_state(inner, state['LinearWarmup_LR'])
+        return
+    scheduler.set_state_dict(state)

@@ -36,7 +36,7 @@ from engine.checkpoint import (check_class_names, checkpoint_state_dict, classif
 from core.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
 from core.progress import is_terminal
 from engine.logger import FINAL_METRIC_TAGS, ScalarWriter, TSVLogger, hparams_of
-from engine.optim import PyTorchSGD, build_scheduler, step_scheduler
+from engine.optim import PyTorchSGD, build_scheduler, set_scheduler_state, step_scheduler
 from engine.runtime import compile_predict, cpu_cores, describe, select_device, use_static_graph
 from engine.static_training import StaticTrainStep
 from engine.steps import make_train_step
@@ -153,6 +153,8 @@ def build_data(config, setup):
     refuse_to_overwrite(config.run.result_path, train)
     train_set = None if train.no_train else datasets.get_training_set(data)
     val_set = None if train.no_val else datasets.get_validation_set(data)
+    if train.inference and not train.no_train:
+        check_inference_subset(data, train_set, val_set)
     class_names = (train_set or val_set).class_names if (train_set or val_set) else None
     if class_names is not None and len(class_names) != config.model.n_classes:
         raise UserError(f'{data.annotation_path} lists {len(class_names)} labels but --n_classes is '
@@ -162,6 +164,14 @@ def build_data(config, setup):
     return Data(class_names,
                 train_set and build_loader(train_set, data, batch_size, True, setup.rank, setup.world_size),
                 val_set and build_loader(val_set, data, batch_size, False, setup.rank, setup.world_size))
+
+
+def check_inference_subset(data, *built):
+    """--inference after training: its subset (--inference_subset) must have usable videos, checked before
+    the first epoch rather than after the last (the datasets already built need no second look)."""
+    if any(dataset is not None and dataset.subset == datasets.subset_name(data.test_subset) for dataset in built):
+        return
+    datasets.get_test_set(data)  # the errors of a subset without videos, named now
 
 
 def write_options(result_path, options, resumed=False):
@@ -233,7 +243,7 @@ def restore(state, checkpoint, path, weights_only_note=True):
     load_weights(state.model, checkpoint_state_dict(checkpoint, path), path)
     if 'optimizer' in checkpoint and 'scheduler' in checkpoint:
         state.optimizer.set_state_dict(checkpoint['optimizer'])
-        state.scheduler.set_state_dict(checkpoint['scheduler'])
+        set_scheduler_state(state.scheduler, checkpoint['scheduler'])
     elif weights_only_note:
         print(f'{path} holds weights only: the optimizer and schedule start afresh')
     state.begin_epoch = int(checkpoint.get('epoch', 0)) + 1
@@ -453,8 +463,11 @@ def validate_only(state, data, config, setup, logs):
     normalize = datasets.input_normalizer(config.data, config.model.data_format)
     metrics = validate(state.predict, data.val_loader, normalize, epoch, setup.show_progress) if data.val_loader else {}
     logs.epoch('val', epoch, metrics)
-    if setup.is_main:
-        print(summary(epoch, config.train.n_epochs, val_metrics=metrics))
+    if setup.is_main:  # the weights are those of the checkpoint's epoch (begin_epoch - 1), not a new epoch
+        weights = (f'the weights of epoch {epoch - 1} ({config.train.resume_path})' if config.train.resume_path
+                   else 'the initial weights' + (f' ({config.train.pretrain_path})' if config.train.pretrain_path else ''))
+        print(f'validation of {weights}' + (f" | val loss {metrics['loss']:.4f} clip acc {metrics['acc']:.4f}"
+                                             if metrics else ''))
     return {'val': metrics}
 
 
