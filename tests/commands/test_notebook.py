@@ -25,7 +25,8 @@ for _ in range(240):
         break
     except OSError:
         time.sleep(0.5)
-query = urllib.parse.urlencode({'run': runs[0], 'tag': 'train/loss'})
+run = next(r for r in runs if not r.endswith('_val'))  # the training run (test.py's folder is <run>_val)
+query = urllib.parse.urlencode({'run': run, 'tag': 'train/loss'})
 with urllib.request.urlopen(api + 'scalar/list?' + query, timeout=10) as response:
     print('VisualDL serves train/loss at epochs', [step for _, step, _ in json.load(response)['data']])
 visualdl.terminate()
