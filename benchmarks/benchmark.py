@@ -383,13 +383,8 @@ def environment():
         versions['torch'] = torch.__version__
     except ImportError:
         pass
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
-    except (OSError, StopIteration):
-        pass
-    return {'date': datetime.date.today().isoformat(), 'cpu': cpu, 'cores': os.cpu_count(), **versions}
+    from benchmarks.results import cpu_model
+    return {'date': datetime.date.today().isoformat(), 'cpu': cpu_model(), 'cores': os.cpu_count(), **versions}
 
 
 def print_report(report, args):

@@ -52,14 +52,17 @@ def gpu_names():
     return [line.strip() for line in out.stdout.splitlines() if line.strip()] if out.returncode == 0 else []
 
 
-def machine():
-    cpu = platform.processor() or platform.machine()
+def cpu_model():
+    """The CPU's model name (/proc/cpuinfo), else what the platform module says."""
     try:
         with open('/proc/cpuinfo') as f:
-            cpu = next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
+            return next(line.split(':', 1)[1].strip() for line in f if line.startswith('model name'))
     except (OSError, StopIteration):
-        pass
-    found = {'cpu': cpu, 'cores': os.cpu_count(), 'gpu': ', '.join(gpu_names()) or None,
+        return platform.processor() or platform.machine()
+
+
+def machine():
+    found = {'cpu': cpu_model(), 'cores': os.cpu_count(), 'gpu': ', '.join(gpu_names()) or None,
              'paddle': package_version('paddlepaddle', 'paddlepaddle-gpu'), 'python': platform.python_version()}
     torch = package_version('torch')
     if torch:
@@ -200,55 +203,63 @@ def record_demo(args):
 
 # ---- record: benchmarks.benchmark --json -------------------------------------------------------------------
 
-def record_benchmark(args):
-    with open(args.inputs[0], encoding='utf-8') as f:
-        report = json.load(f)
-    if report.get('arguments', {}).get('json'):
-        report['arguments']['json'] = os.path.basename(report['arguments']['json'])  # not this machine's path
-    rows = []
-
+def _model_rows(report, shape):
+    """The model section's ratios to PyTorch: training step, inference, untuned."""
     def ratio(mode, graph, framework='paddle'):
         for r in report.get('model', []):
             if (r['framework'], r['mode'], r['graph']) == (framework, mode, graph) and 'time_vs_torch' in r:
                 return r['time_vs_torch']
         return None
 
-    def fmt(*values):
-        return ' / '.join('–' if v is None else f'{v:.2f}×' for v in values)
+    a = report.get('arguments', {})
+    return [[f'training step, time vs PyTorch ({shape}, batch {a.get("batch_size")}): static oneDNN graph '
+             '(CPU default) / dynamic graph', _ratios(ratio('train', 'static oneDNN'), ratio('train', 'dygraph'))],
+            [f'inference, time vs PyTorch (batch {a.get("infer_batch_size")}): static oneDNN graph '
+             '(CPU default) / dynamic graph', _ratios(ratio('inference', 'static oneDNN'),
+                                                      ratio('inference', 'dygraph'))],
+            ['training step, Paddle untuned (one math thread, MKL slow path), time vs PyTorch',
+             _ratios(ratio('train', 'dygraph', 'paddle untuned'))]]
 
+
+def _ratios(*values):
+    return ' / '.join('–' if v is None else f'{v:.2f}×' for v in values)
+
+
+def _loader_row(report):
+    def loader_ratio(mode):
+        rs = {r['loader']: r for r in report['loader'] if r['mode'] == mode}
+        if 'fast' in rs and 'naive' in rs and rs['naive'].get('clips_per_cpu_s'):
+            return rs['fast']['clips_per_cpu_s'] / rs['naive']['clips_per_cpu_s']
+        return None
+    return ['loader `fast` vs the reference\'s per-frame loader, clips per CPU second: training / validation',
+            _ratios(loader_ratio('train'), loader_ratio('val'))]
+
+
+def _e2e_rows(e):
+    torch_loop = e['torch']['train_loop_s']
+    rows = [[f"`main.py`'s training loop vs PyTorch's, {e['epochs']} epochs ({e.get('recipe', '')}): "
+             'default / `--train_graph dygraph`',
+             _ratios(*(e[s]['train_loop_s'] / torch_loop if s in e else None for s in ('paddle', 'paddle dygraph')))]]
+    p = e.get('paddle')
+    if p:
+        shares = [('forward + backward', 'forward_backward_s'), ('validation', 'validation_s'),
+                  ('data wait', 'data_wait_s'), ('optimizer', 'optimizer_s'), ('checkpoints', 'checkpoints_s'),
+                  ('start-up and the rest', 'other_s')]
+        rows.append(["`main.py`'s wall time (default graph), shares",
+                     ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %" for name, key in shares if key in p)])
+    return rows
+
+
+def benchmark_rows(report):
+    """The table rows of a benchmark.py --json report."""
     a = report.get('arguments', {})
     shape = f"{a.get('model', 'resnet')}-{a.get('model_depth', 18)}-{a.get('resnet_shortcut', 'B')}, " \
             f"3×{a.get('sample_duration', 16)}×{a.get('sample_size', 112)}²"
-    if 'model' in report:
-        rows.append([f'training step, time vs PyTorch ({shape}, batch {a.get("batch_size")}): static oneDNN graph '
-                     '(CPU default) / dynamic graph', fmt(ratio('train', 'static oneDNN'), ratio('train', 'dygraph'))])
-        rows.append([f'inference, time vs PyTorch (batch {a.get("infer_batch_size")}): static oneDNN graph '
-                     '(CPU default) / dynamic graph', fmt(ratio('inference', 'static oneDNN'),
-                                                          ratio('inference', 'dygraph'))])
-        rows.append(['training step, Paddle untuned (one math thread, MKL slow path), time vs PyTorch',
-                     fmt(ratio('train', 'dygraph', 'paddle untuned'))])
+    rows = _model_rows(report, shape) if 'model' in report else []
     if 'loader' in report:
-        def loader_ratio(mode):
-            rs = {r['loader']: r for r in report['loader'] if r['mode'] == mode}
-            if 'fast' in rs and 'naive' in rs and rs['naive'].get('clips_per_cpu_s'):
-                return rs['fast']['clips_per_cpu_s'] / rs['naive']['clips_per_cpu_s']
-            return None
-        rows.append(['loader `fast` vs the reference\'s per-frame loader, clips per CPU second: training / '
-                     'validation', fmt(loader_ratio('train'), loader_ratio('val'))])
+        rows.append(_loader_row(report))
     if 'e2e' in report and 'torch' in report['e2e']:
-        e = report['e2e']
-        torch_loop = e['torch']['train_loop_s']
-        rows.append([f"`main.py`'s training loop vs PyTorch's, {e['epochs']} epochs ({e.get('recipe', '')}): "
-                     'default / `--train_graph dygraph`',
-                     fmt(*(e[s]['train_loop_s'] / torch_loop if s in e else None
-                           for s in ('paddle', 'paddle dygraph')))])
-        p = e.get('paddle')
-        if p:
-            shares = [('forward + backward', 'forward_backward_s'), ('validation', 'validation_s'),
-                      ('data wait', 'data_wait_s'), ('optimizer', 'optimizer_s'), ('checkpoints', 'checkpoints_s'),
-                      ('start-up and the rest', 'other_s')]
-            rows.append(["`main.py`'s wall time (default graph), shares",
-                         ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %" for name, key in shares if key in p)])
+        rows += _e2e_rows(report['e2e'])
     if 'prep' in report:
         p = report['prep']
         rows.append([f"avi → jpg with PyAV, {p['jobs']} jobs", f"{p['videos_per_s']:.1f} videos/s "
@@ -257,9 +268,18 @@ def record_benchmark(args):
         fl = report['flops']
         rows.append([f"{shape}: parameters, multiply-accumulates per clip",
                      f"{fl['params_m']:.2f} M, {fl['gmacs_per_clip']:.2f} GMACs"])
+    return rows
+
+
+def record_benchmark(args):
+    with open(args.inputs[0], encoding='utf-8') as f:
+        report = json.load(f)
+    if report.get('arguments', {}).get('json'):
+        report['arguments']['json'] = os.path.basename(report['arguments']['json'])  # not this machine's path
     env = report.get('environment', {})
     args.command = args.command or 'python -m benchmarks.benchmark --json BENCH.json'
-    record = make_record(args, 'benchmark', {'ratios': table(['measure', 'value'], rows)}, {'report': report})
+    record = make_record(args, 'benchmark', {'ratios': table(['measure', 'value'], benchmark_rows(report))},
+                         {'report': report})
     if not args.date and env.get('date'):
         record['date'] = env['date']
     for key in ('python', 'paddle', 'torch', 'numpy'):
