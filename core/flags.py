@@ -94,7 +94,7 @@ PER_CORE_FLAGS = ('cpu_threads', 'n_threads', 'n_jobs')
 # A lower bound of the memory of one batch, per float32 of the model's input N x C x T x H x W: the float
 # input, its uint8 source and the first layer's output (which is at least as large for every family).
 BATCH_BYTES_PER_INPUT_FLOAT = 3 * 4
-BATCH_FLAGS = ('batch_size', 'clips_per_batch')
+BATCH_FLAGS = ('clips_per_batch', 'batch_size')  # predict.py's batch, else the others'
 
 
 def machine_cores():

@@ -304,6 +304,8 @@ class VideoDataset(paddle.io.Dataset):
             return self._skip_or_raise(video_dir, '{} not found: {} (video {!r}, subset {!r} of {}){}'.format(
                 'HDF5 video' if self.file_type == 'hdf5' else 'video folder', video_dir, key, self.subset,
                 self.annotation_path, self._other_storage_hint(video_dir)))
+        if not segments:
+            _json_segment(annotations, key, self.annotation_path)  # a malformed segment is named, whatever is read
         if segments and annotations and self.mode != 'test':
             ranges = self._segment_ranges(key, value, annotations, video_dir)
         else:

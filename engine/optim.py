@@ -67,7 +67,13 @@ class PyTorchSGD:
         return {'momentum': self.inner.state_dict(), 'n_steps': self.n_steps}
 
     def set_state_dict(self, state):
-        self.inner.set_state_dict(state['momentum'])
+        momentum = state['momentum']
+        schedule = self.inner._learning_rate
+        if isinstance(schedule, paddle.optimizer.lr.LRScheduler) and momentum.get('LR_Scheduler'):
+            # the schedule through set_scheduler_state (checked, no warning); {}: Momentum leaves it alone
+            set_scheduler_state(schedule, momentum['LR_Scheduler'])
+            momentum = dict(momentum, LR_Scheduler={})
+        self.inner.set_state_dict(momentum)
         self.n_steps = int(state['n_steps'])
 
 
@@ -96,10 +102,35 @@ def step_scheduler(scheduler, val_loss):
         scheduler.step()
 
 
+class ScheduleMismatch(ValueError):
+    """A saved schedule state that another schedule wrote (another --lr_scheduler or --warmup_epochs)."""
+
+
+def _schedule_keys(scheduler):
+    scheduler.state_keys()  # Paddle sets scheduler.keys here
+    keys = set(scheduler.keys)
+    if isinstance(scheduler, paddle.optimizer.lr.LinearWarmup) and \
+            isinstance(getattr(scheduler, 'learning_rate', None), paddle.optimizer.lr.LRScheduler):
+        keys.add('LinearWarmup_LR')
+    return keys
+
+
+def _describe(scheduler):
+    inner = getattr(scheduler, 'learning_rate', None)
+    if isinstance(scheduler, paddle.optimizer.lr.LinearWarmup) and isinstance(inner, paddle.optimizer.lr.LRScheduler):
+        return f'LinearWarmup over {type(inner).__name__}'
+    return type(scheduler).__name__
+
+
 def set_scheduler_state(scheduler, state):
     """``scheduler.set_state_dict(state)`` without Paddle's "unused values in state_dict" warning on a
     LinearWarmup (--warmup_epochs): its state holds the wrapped schedule's under 'LinearWarmup_LR', which
-    LRScheduler.set_state_dict counts as unused before LinearWarmup reads it. Same state either way."""
+    LRScheduler.set_state_dict counts as unused before LinearWarmup reads it. Same state either way.
+    ScheduleMismatch (naming both schedules) when ``state`` is another schedule's."""
+    wanted = _schedule_keys(scheduler)
+    if not isinstance(state, dict) or set(state) != wanted:
+        raise ScheduleMismatch(f'the flags make a {_describe(scheduler)} schedule (state {sorted(wanted)}), the saved '
+                               f'state is another schedule\'s ({sorted(state) if isinstance(state, dict) else state})')
     inner = getattr(scheduler, 'learning_rate', None)
     if isinstance(scheduler, paddle.optimizer.lr.LinearWarmup) and 'LinearWarmup_LR' in state:
         own = {k: v for k, v in state.items() if k != 'LinearWarmup_LR'}

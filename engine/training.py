@@ -36,7 +36,7 @@ from engine.checkpoint import (check_class_names, checkpoint_state_dict, classif
 from core.errors import BadInput, Interrupted, UserError, interruption, quiet_worker, raise_if_interrupted
 from core.progress import is_terminal
 from engine.logger import FINAL_METRIC_TAGS, ScalarWriter, TSVLogger, hparams_of
-from engine.optim import PyTorchSGD, build_scheduler, set_scheduler_state, step_scheduler
+from engine.optim import PyTorchSGD, ScheduleMismatch, build_scheduler, set_scheduler_state, step_scheduler
 from engine.runtime import compile_predict, cpu_cores, describe, select_device, use_static_graph
 from engine.static_training import StaticTrainStep
 from engine.steps import make_train_step
@@ -241,10 +241,15 @@ class State:
 def restore(state, checkpoint, path, weights_only_note=True):
     """Weights, optimizer, schedule and epoch of the --resume_path checkpoint at ``path``."""
     load_weights(state.model, checkpoint_state_dict(checkpoint, path), path)
-    if 'optimizer' in checkpoint and 'scheduler' in checkpoint:
-        state.optimizer.set_state_dict(checkpoint['optimizer'])
-        set_scheduler_state(state.scheduler, checkpoint['scheduler'])
-    elif weights_only_note:
+    saved = 'optimizer' in checkpoint and 'scheduler' in checkpoint
+    if saved and weights_only_note:  # (not with --no_train: only the weights are used, whatever the schedule)
+        try:
+            state.optimizer.set_state_dict(checkpoint['optimizer'])
+            set_scheduler_state(state.scheduler, checkpoint['scheduler'])
+        except ScheduleMismatch as e:
+            raise UserError(f'{path} was trained with another learning-rate schedule: {e}; pass the '
+                            '--lr_scheduler and --warmup_epochs it was trained with') from None
+    elif not saved and weights_only_note:
         print(f'{path} holds weights only: the optimizer and schedule start afresh')
     state.begin_epoch = int(checkpoint.get('epoch', 0)) + 1
     state.best_acc = float(checkpoint.get('best_acc', 0.0))
