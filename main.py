@@ -34,7 +34,7 @@ def run(config, flags):
     check_output_folder(result_path, '--result_path')
     check_resume_folder(result_path, train.resume_path)  # a run continues in its own folder or in a new one
     if int(os.environ.get('PADDLE_TRAINER_ID') or 0) == 0:  # one lock per run (rank 0 of a launch)
-        lock_folder(result_path, '--result_path', 'run')
+        lock_folder(result_path, '--result_path')
     if train.inference and train.no_train:
         check_checkpoint_paths(train.resume_path, train.pretrain_path)  # named before anything is written
         if train.no_val:

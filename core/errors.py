@@ -151,8 +151,21 @@ def catch_signals_early():
     _catching.append(_os.getpid())
     if _phase[-1] == 'idle':
         _phase.append('starting')
+        import atexit  # registered first, so it runs last of the exit functions
+        atexit.register(_hold_signals_at_exit)
     for signum in SIGNAL_NAMES:
         _signal.signal(signum, _exit_at_once)
+
+
+def _hold_signals_at_exit():
+    """The interpreter's last steps put back the default handlers (a signal would then kill the process without
+    a line, in whichever thread takes it); a command that has ended keeps its exit status instead (SIG_IGN is
+    the one setting Python leaves in place)."""
+    if _catching and _catching[-1] == _os.getpid():
+        for signum in SIGNAL_NAMES:
+            _signal.signal(signum, _signal.SIG_IGN)
+        # workers that the same signal ends now are no crash to report (Paddle's SIGCHLD handler would raise)
+        _signal.signal(_signal.SIGCHLD, _signal.SIG_DFL)
 
 
 def reinstall_handlers():
@@ -177,14 +190,35 @@ def die_with_parent(signum=_signal.SIGKILL):
         parent = process.pid if process is not None else None
     except (ImportError, AttributeError):
         pass
+    _set_death_signal(_libc(), signum, parent)
+
+
+def _libc():
     try:
         import ctypes
-        libc = ctypes.CDLL(None, use_errno=True)
+        return ctypes.CDLL(None, use_errno=True)
+    except (OSError, ImportError):
+        return None
+
+
+def _set_death_signal(libc, signum, parent):
+    if libc is None:
+        return
+    try:
         libc.prctl(1, int(signum), 0, 0, 0)  # PR_SET_PDEATHSIG = 1
-    except (OSError, AttributeError):
+    except AttributeError:
         return
     if (parent is not None and _os.getppid() != parent) or _os.getppid() == 1:
         _os._exit(128 + int(signum))
+
+
+def child_dies_with_parent(signum=_signal.SIGKILL):
+    """A ``preexec_fn`` for subprocess (ffmpeg): the program started is killed when this process dies. None where
+    there is no PR_SET_PDEATHSIG (not Linux)."""
+    if not _sys.platform.startswith('linux'):
+        return None
+    libc, parent = _libc(), _os.getpid()  # loaded here: nothing is imported between fork and exec
+    return lambda: _set_death_signal(libc, signum, parent)
 
 
 def quiet_worker(*_):

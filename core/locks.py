@@ -63,7 +63,7 @@ def _acquire(path):
         os.close(fd)
 
 
-def lock_folder(folder, flag, what='command'):
+def lock_folder(folder, flag):
     """Create ``folder`` (if missing) and hold its lock until this process ends; a UserError naming the holder
     and ``flag`` if another process holds it. Returns the lock file's path (None where there is no flock)."""
     from core.errors import UserError
@@ -76,7 +76,7 @@ def lock_folder(folder, flag, what='command'):
         return path
     fd = _acquire(path)
     if fd is None:
-        raise UserError(f'{folder} is in use by another {what} ({_holder(path)}); wait for it to end or choose '
+        raise UserError(f'{folder} is in use by another command ({_holder(path)}); wait for it to end or choose '
                         f'another {flag}')
     _held[path] = fd
     if created:  # removed again on release if the command wrote nothing: a bad command leaves nothing behind

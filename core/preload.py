@@ -52,18 +52,20 @@ def catch_signals_at_start():
     """SIGINT and SIGTERM end the command with one line and 130 / 143 from its first statement on
     (core.errors.catch_signals_early), and Paddle's import, which installs its own C++ SIGTERM handler (a
     'FatalError' dump, no line) and turns an exception raised inside it into 'ImportError: initialization
-    failed', runs with both signals held back: they are handled by the command's handler right after it."""
+    failed', runs with both signals held back: they are handled by the command's handler right after it. So does
+    numpy's (and torch's): the threads their math libraries start while they import (OpenBLAS) inherit the held-back
+    signals, so none of them can take a signal meant for the command while Paddle's handler is in place."""
     from core.errors import catch_signals_early
     catch_signals_early()
-    if not any(isinstance(finder, _PaddleImportGuard) for finder in sys.meta_path):
-        sys.meta_path.insert(0, _PaddleImportGuard())
+    if not any(isinstance(finder, _ImportGuard) for finder in sys.meta_path):
+        sys.meta_path.insert(0, _ImportGuard())
 
 
-class _PaddleImportGuard:
-    """A meta path finder for the top-level ``paddle`` package only: its loader runs with SIGINT and SIGTERM
-    blocked and installs the command's handlers again before unblocking them (a signal received meanwhile is
-    delivered then)."""
-    names = ('paddle',)
+class _ImportGuard:
+    """A meta path finder for the top-level ``paddle``, ``numpy`` and ``torch`` packages only: their loaders run
+    with SIGINT and SIGTERM blocked (in this thread and every thread started meanwhile) and install the command's
+    handlers again before unblocking them (a signal received meanwhile is delivered then)."""
+    names = ('numpy', 'paddle', 'torch')
 
     def find_spec(self, fullname, path=None, target=None):
         if fullname not in self.names or not hasattr(__import__('signal'), 'pthread_sigmask'):

@@ -21,12 +21,11 @@ import sys
 import tempfile
 import time
 
-import numpy as np
-
-
 from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
+before_paddle()  # first: the signal handlers of a command's start, MKL path and log level (core/preload.py)
+
+import numpy as np  # noqa: E402
 
 from core.errors import WRITE_ERRNOS, BadInput, UserError, run_command  # noqa: E402
 from core.flags import check_flags, check_output_folder  # noqa: E402

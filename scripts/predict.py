@@ -19,12 +19,11 @@ import argparse
 import os
 import sys
 
-import numpy as np
-
-
 from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
+before_paddle()  # first: the signal handlers of a command's start, MKL path and log level (core/preload.py)
+
+import numpy as np  # noqa: E402
 
 from core.errors import UserError, run_command  # noqa: E402
 from core.flags import check_flags, check_output_file  # noqa: E402
@@ -163,7 +162,11 @@ def build_parser():
     src.add_argument('--inference_model', help='folder written by scripts/export_model.py (paddle.inference)')
     p.add_argument('--top_k', type=int, default=5, help='labels to print (default 5)')
     p.add_argument('--clips_per_batch', type=int, default=8, help='clips per forward pass (default 8)')
-    p.add_argument('--output_json', default='', help='also write the result in val.json format to this file')
+    p.add_argument('--output_json', default='', help='also write the result in val.json format to this file '
+                                                     '(an existing predictions file is replaced; any other file '
+                                                     'only with --overwrite)')
+    p.add_argument('--overwrite', action='store_true',
+                   help='let --output_json replace an existing JSON file that is not a predictions file')
     return p
 
 
@@ -200,11 +203,26 @@ def parse_args(argv):
 
 def check_output_json(args, config):
     """--output_json may not replace an input (the video, the checkpoint, the model, the annotation) nor an
-    existing file that is not JSON."""
+    existing file that is not JSON; an existing JSON file that is not a predictions file (an annotation file, a
+    run's opts.json) only with --overwrite."""
     inputs = [args.video, args.checkpoint, config.data.annotation_path]
     if args.inference_model and os.path.isdir(args.inference_model):
         inputs += [os.path.join(args.inference_model, name) for name in os.listdir(args.inference_model)]
     check_output_file(args.output_json, '--output_json', inputs, suffixes=('.json',))
+    if os.path.lexists(args.output_json) and not args.overwrite and not is_predictions_file(args.output_json):
+        raise UserError(f'--output_json {args.output_json} exists and is not a predictions file (no "results" '
+                        'entry); it is not replaced: choose another name, or pass --overwrite')
+
+
+def is_predictions_file(path):
+    """Whether ``path`` holds this command's kind of output: a JSON object with a 'results' entry (val.json)."""
+    import json
+    try:
+        with open(path, encoding='utf-8') as f:
+            content = json.load(f)
+    except (OSError, ValueError):
+        return False
+    return isinstance(content, dict) and 'results' in content
 
 
 def run(args, config):

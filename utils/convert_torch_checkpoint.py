@@ -28,15 +28,15 @@ import warnings
 import zipfile
 from collections import OrderedDict
 
-import numpy as np
-
-
 from core.preload import before_paddle, quiet_paddle  # noqa: E402
 
-before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); --verbose keeps the noise
+before_paddle()  # first: the signal handlers of a command's start, MKL path and log level (core/preload.py)
+
+import numpy as np  # noqa: E402
 
 from core.errors import UserError, counted_problems, preview, run_command  # noqa: E402
 from core.flags import check_flags, check_output_file  # noqa: E402
+from core.locks import lock_folder  # noqa: E402
 
 TORCH_MISSING = ('reading a PyTorch .pth file needs PyTorch, which is not installed (it is an optional '
                  'dependency of this repository). Install the CPU build with:\n'
@@ -409,6 +409,29 @@ def convert_file(src, dst, args, log=print):
     return state
 
 
+def is_converted_checkpoint(path):
+    """Whether ``path`` holds this command's output: a checkpoint whose last entry is 'converted_from' (read
+    from the file's end, without loading the weights)."""
+    try:
+        with open(path, 'rb') as f:
+            f.seek(max(0, os.fstat(f.fileno()).st_size - 65536))
+            return b'converted_from' in f.read()
+    except OSError:
+        return False
+
+
+def remove_stale_temporaries(dst, log=print):
+    """Remove the temporary files of DST (``.<name>.*.tmp``) that a conversion killed while writing left behind."""
+    import glob
+    folder, name = os.path.split(os.path.abspath(dst))
+    for tmp in sorted(glob.glob(os.path.join(folder, glob.escape(f'.{name}.') + '*.tmp'))):
+        try:
+            os.remove(tmp)
+        except OSError:
+            continue
+        log(f'note: removed {tmp}, left by an interrupted earlier conversion')
+
+
 def model_flags_string(record):
     import models
     parts = [f'--model {record["model"]}', f'--model_depth {record["model_depth"]}']
@@ -455,6 +478,9 @@ def build_parser():
     p.add_argument('--trust_pickle', action='store_true',
                    help='unpickle arbitrary Python objects (torch.load weights_only=False); only for files you trust')
     p.add_argument('--list', action='store_true', help='print the published reference checkpoints and their flags')
+    p.add_argument('--overwrite', action='store_true',
+                   help='let DST replace an existing .pdparams file that is not a converted checkpoint (a '
+                        "checkpoint of main.py, ...); an earlier conversion's output is replaced without it")
     p.add_argument('--verbose', action='store_true', help="also show Paddle's known warnings and glog lines")
     return p
 
@@ -472,8 +498,19 @@ def main(argv=None):
         parser.error('SRC and DST are required')
 
     def convert():
-        # DST may not be SRC, nor an existing file that is not a Paddle checkpoint.
+        # DST may not be SRC, nor an existing file that is not a Paddle checkpoint, nor (without --overwrite) a
+        # checkpoint that is not a conversion's (a trained last.pdparams).
         check_output_file(args.dst, 'DST', inputs=[args.src], suffixes=('.pdparams',))
+        if os.path.lexists(args.dst) and not args.overwrite and not is_converted_checkpoint(args.dst):
+            raise UserError(f'DST {args.dst} exists and is not a converted checkpoint (a checkpoint of main.py?); '
+                            'it is not replaced: choose another DST, or pass --overwrite')
+        # one writer per folder: no other command writing there, so a temporary file of DST found now was left
+        # by an earlier conversion that was killed
+        lock_folder(os.path.dirname(os.path.abspath(args.dst)), 'DST')
+        remove_stale_temporaries(args.dst)
+        # Paddle before torch: its import replaces the SIGTERM handler (core.preload holds signals back meanwhile),
+        # and threads started earlier by torch could take a signal then
+        import paddle  # noqa: F401
         convert_file(args.src, args.dst, args)
         return 0
 

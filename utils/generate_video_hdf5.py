@@ -32,6 +32,7 @@ from datasets.hdf5 import HDF5_SUFFIX, write_video
 from datasets.loader import frame_numbers, frame_path
 from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command
 from core.flags import check_flags, check_output_folder
+from core.locks import lock_folder
 from core.progress import progress as progress_bar
 from utils import video_jpg_ucf101_hmdb51 as jpg
 
@@ -225,6 +226,7 @@ def run(args):
     exts = DATASET_EXTENSIONS[args.dataset] if args.dataset else tuple(
         e if e.startswith('.') else '.' + e for e in args.ext)
     os.makedirs(args.dst_path, exist_ok=True)
+    lock_folder(args.dst_path, 'HDF5_ROOT')  # two packers into one tree would fail each other
     try:
         summary = convert_tree(args.dir_path, args.dst_path, n_jobs=args.n_jobs, backend=args.backend,
                                size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,

@@ -45,7 +45,8 @@ from fractions import Fraction
 VIDEO_EXTENSIONS = ('.avi', '.mp4', '.mkv', '.webm', '.mov', '.m4v', '.mpg', '.mpeg', '.flv',
                     '.wmv', '.ogv', '.3gp')
 from datasets.loader import FRAME_PATTERN, count_frames
-from core.errors import WRITE_ERRNOS, Interrupted, UserError, interruption, run_command
+from core.errors import WRITE_ERRNOS, Interrupted, UserError, child_dies_with_parent, die_with_parent, interruption, run_command  # noqa: E501
+from core.locks import lock_folder
 from core.flags import check_flags, check_output_folder
 from core.progress import progress as progress_bar
 
@@ -437,7 +438,8 @@ def convert_video_ffmpeg(src, out_dir, size=DEFAULT_SIZE, qscale=None, fps_mode=
         cmd += ['-q:v', str(int(qscale))]
     cmd.append(os.path.join(out_dir.replace('%', '%%'), FRAME_PATTERN))
     try:
-        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        proc = subprocess.run(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                              preexec_fn=child_dies_with_parent())  # no ffmpeg left writing after a kill -9
     except OSError as e:
         raise VideoError('cannot run %s: %s' % (ffmpeg, e))
     err = proc.stderr.decode('utf-8', 'replace').strip().splitlines()
@@ -564,6 +566,7 @@ def _end_on_signals():
     import signal
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, signal.SIG_DFL)
+    die_with_parent()  # and end with the parent (kill -9, the OOM killer)
 
 
 def _run(tasks, n_jobs, record, work=process_video):
@@ -719,6 +722,7 @@ def run(args):
     ffmpeg = check_args(args)
     exts = tuple(e if e.startswith('.') else '.' + e for e in args.ext)
     os.makedirs(args.dst_dir_path, exist_ok=True)
+    lock_folder(args.dst_dir_path, 'JPG_ROOT')  # two extractions into one tree would fail each other
     try:
         summary = convert_tree(args.dir_path, args.dst_dir_path, n_jobs=args.n_jobs, backend=args.backend,
                                size=args.size, qscale=args.qscale, fps_mode=args.fps_mode, ffmpeg=ffmpeg,
