@@ -19,7 +19,7 @@ from core.preload import before_paddle, quiet_paddle
 
 before_paddle()  # before Paddle loads: MKL path and log level (core/preload.py); main() re-applies --verbose
 
-from core.errors import run_command  # noqa: E402
+from core.errors import UserError, run_command  # noqa: E402
 from core.flags import check_output_folder  # noqa: E402
 from core.locks import check_resume_folder, lock_folder  # noqa: E402
 from engine import training  # noqa: E402
@@ -32,6 +32,7 @@ def run(config, flags):
     """Train (unless --no_train) and validate, then --inference; returns the last epoch's metrics."""
     result_path, train = config.run.result_path, config.train
     check_output_folder(result_path, '--result_path')
+    check_something_to_do(train)  # flags that would train and validate nothing: before the folder is touched
     check_resume_folder(result_path, train.resume_path)  # a run continues in its own folder or in a new one
     if int(os.environ.get('PADDLE_TRAINER_ID') or 0) == 0:  # one lock per run (rank 0 of a launch)
         lock_folder(result_path, '--result_path')
@@ -67,11 +68,25 @@ def run(config, flags):
     if setup.world_size > 1:
         print(f'rank {setup.rank}/{setup.world_size} parameter checksum '
               f'{training.parameter_checksum(state.model):.6e}', flush=True)
+    if setup.is_main and not metrics.get('train'):  # no epoch ran, so no checkpoint was written
+        print(f'nothing trained: epochs {state.begin_epoch}..{train.n_epochs} is empty; no checkpoint written')
+        return metrics
     if setup.is_main:
         print(f'done: best validation clip accuracy {state.best_acc:.4f}; checkpoints in '
               f'{os.path.abspath(result_path)}')
         print('\n'.join(next_commands(config)), flush=True)
     return metrics
+
+
+def check_something_to_do(train):
+    """Refuse flags that would run no epoch and no validation (before anything is read or written); a
+    resumed run that already reached --n_epochs is reported after its checkpoint is read."""
+    if train.no_train and train.no_val and not train.inference:
+        raise UserError('--no_train and --no_val: nothing to do; drop one of them, or add --inference '
+                        '(with --resume_path) to evaluate a checkpoint')
+    if not train.no_train and not train.resume_path and train.begin_epoch > train.n_epochs:
+        raise UserError(f'--begin_epoch {train.begin_epoch} is after --n_epochs {train.n_epochs}: nothing to '
+                        f'train; pass --n_epochs N with N >= {train.begin_epoch}')
 
 
 def next_commands(config):
