@@ -44,16 +44,26 @@ DATASET_EXTENSIONS = {'ucf101': ('.avi',), 'hmdb51': ('.avi',), 'kinetics': ('.m
 def find_sources(src_root, extensions=jpg.VIDEO_EXTENSIONS):
     """``[(class_name, video_name, kind, path)]`` (kind 'video' or 'jpg') below ``src_root``, sorted, and the
     problems found (one output name claimed by two sources)."""
-    videos, problems = jpg.find_videos(src_root, extensions)
+    videos, problems = jpg.find_videos(src_root, extensions)  # also the broken links of classes and videos
     sources = {(c, n): (c, n, 'video', p) for c, n, p in videos}
+    exts = tuple(e.lower() for e in extensions)
     for class_name in sorted(os.listdir(src_root)):
         class_dir = os.path.join(src_root, class_name)
         if class_name.startswith('.') or not os.path.isdir(class_dir):
             continue
         for name in sorted(os.listdir(class_dir)):
             path = os.path.join(class_dir, name)
-            # hidden: video_jpg's unfinished .<video>.partial folders
-            if name.startswith('.') or not os.path.isdir(path) or not (frame_numbers(path) or (0, 0))[1]:
+            if name.startswith('.'):  # hidden: video_jpg's unfinished .<video>.partial folders
+                continue
+            broken = jpg.broken_link(path)
+            if broken and os.path.splitext(name)[1].lower() not in exts:  # a video's link: find_videos said it
+                problems.append((path, broken + ' where a frames folder should be; skipped'))
+                continue
+            if not os.path.isdir(path):
+                continue
+            if not (frame_numbers(path) or (0, 0))[1]:
+                problems.append((path, 'a folder without image_NNNNN.jpg frames; skipped (extract its '
+                                       'frames again, or remove it)'))
                 continue
             if (class_name, name) in sources:
                 problems.append((path, 'same output %s%s as %s' % (name, HDF5_SUFFIX, sources[class_name, name][3])))

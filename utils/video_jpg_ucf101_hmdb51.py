@@ -34,6 +34,7 @@ stops the workers and ends with one line; the same command continues.  A video t
 summary and exits with status 1 if any video failed.  Nothing is ever written below AVI_ROOT.
 """
 import argparse
+import errno
 import os
 import shutil
 import subprocess
@@ -462,19 +463,42 @@ def is_complete(video_dir):
     return os.path.isfile(os.path.join(video_dir, FRAME_PATTERN % 1))
 
 
+def broken_link(path):
+    """'a dangling symbolic link' / 'a symbolic link loop' for a link whose target cannot be reached, else
+    None (such an entry is neither a file nor a folder, so a listing would skip it without a word)."""
+    if not os.path.islink(path):
+        return None
+    try:
+        os.stat(path)
+    except OSError as e:
+        return 'a symbolic link loop' if e.errno == errno.ELOOP else 'a dangling symbolic link'
+    return None
+
+
 def find_videos(src_root, extensions=VIDEO_EXTENSIONS):
     """``[(class_name, video_name, path)]`` for every ``<class>/<video>.<ext>`` below `src_root`,
-    sorted, plus a list of problems (same name with two extensions)."""
+    sorted, plus a list of problems (same name with two extensions; a class folder or a video that is a
+    symbolic link leading nowhere: dangling or a loop)."""
     exts = tuple(e.lower() for e in extensions)
     videos, seen, problems = [], {}, []
     for class_name in sorted(os.listdir(src_root)):
         class_dir = os.path.join(src_root, class_name)
+        broken = broken_link(class_dir)
+        if broken and not class_name.startswith('.'):
+            problems.append((class_dir, broken + ' where a class folder should be; skipped'))
+            continue
         if class_name.startswith('.') or not os.path.isdir(class_dir):
             continue
         for file_name in sorted(os.listdir(class_dir)):
             path = os.path.join(class_dir, file_name)
             name, ext = os.path.splitext(file_name)
-            if file_name.startswith('.') or ext.lower() not in exts or not os.path.isfile(path):
+            if file_name.startswith('.') or ext.lower() not in exts:
+                continue
+            broken = broken_link(path)
+            if broken:
+                problems.append((path, broken + '; skipped'))
+                continue
+            if not os.path.isfile(path):
                 continue
             key = (class_name, name)
             if key in seen:
