@@ -154,7 +154,7 @@ def test_bad_sources_and_arguments(videos, tmp_path, run_script):
 @pytest.mark.parametrize('n_jobs', ['1', '2'])
 def test_full_disk_is_one_error_line(videos, tmp_path, n_jobs):
     """HDF5 reports a failed write with the system's errno only in its text: still one line, no partial file."""
-    from tests.test_cli_errors import run as run_limited
+    from tests.commands.test_cli_errors import run as run_limited
     proc = run_limited(SCRIPT, videos / 'jpg', tmp_path / 'h5', '--n_jobs', n_jobs, '--no_progress',
                        limit_file_size=3000)
     errors = [line for line in proc.stderr.splitlines() if 'error:' in line]
@@ -177,7 +177,7 @@ def packed_frames(root):
 def test_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
     """A signal mid-video (a stand-in ffmpeg hangs on v_c): one line, no v_c.hdf5, and the same command
     finishes the tree exactly as an uninterrupted run."""
-    from tests.test_cli_errors import conversion_flags, interrupt_conversion, run as run_cli
+    from tests.commands.test_cli_errors import conversion_flags, interrupt_conversion, run as run_cli
     src = tmp_path / 'videos' / 'Cls'
     src.mkdir(parents=True)
     for name in ('v_a', 'v_b', 'v_c', 'v_d'):
