@@ -130,6 +130,121 @@ def loader_throughput(video_path, annotation_path, loader, mode, workers, n_clip
             'batch_shape': list(batch_shape)}
 
 
+def _cpu_ms(work, items, repeat=3):
+    """Best of ``repeat`` CPU milliseconds (this process) of ``work(item)`` per item."""
+    best = None
+    for _ in range(repeat):
+        start = time.process_time()
+        for item in items:
+            work(item)
+        ms = (time.process_time() - start) * 1000 / len(items)
+        best = ms if best is None else min(best, ms)
+    return best
+
+
+def stage_table(video_path, annotation_path, sample_size=112, sample_duration=16, batch_size=8, n_clips=48,
+                seed=0):
+    """Where a training clip's time goes in the ``fast`` loader, stage by stage (CPU ms per frame of this
+    process, best of 3), against libjpeg-turbo's decode alone (the floor for exact pixels: every frame must be
+    decoded at full size) and the reference's naive per-frame loader. Returns (rows, summary)."""
+    import simplejpeg
+    from datasets.fast_clips import ClipFrameReader, EncodedFrame, outward_box
+    from datasets.spatial_transforms import BILINEAR
+    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101', file_type='jpg',
+                    loader='fast', sample_size=sample_size, sample_duration=sample_duration)
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+    dataset = datasets.get_training_set(opt)
+    clips = [dataset[i % len(dataset)] for i in range(n_clips)]  # warm the page cache and the imports
+    # the frames of the clips' videos, each with a training geometry drawn for its video
+    transform = datasets.build_spatial_transform(opt, 'train', to_tensor=False)
+    paths = []
+    for root, _, files in sorted(os.walk(video_path)):
+        jpgs = sorted(f for f in files if f.endswith('.jpg'))
+        paths += [os.path.join(root, f) for f in jpgs[:sample_duration]]
+    paths = paths[:n_clips * 2]
+    data = [open(path, 'rb').read() for path in paths]
+    frames = [EncodedFrame(d) for d in data]
+    readers = []
+    for _ in frames:
+        transform.randomize_parameters()
+        readers.append(ClipFrameReader(transform, draft=False))
+    geometries = [r.geometry(f.size) for r, f in zip(readers, frames)]
+    decoded = [f.decode() for f in frames]
+
+    def crop_resize(i):
+        img, geometry = decoded[i], geometries[i]
+        domain = outward_box(geometry.domain, *img.size)
+        x0, y0, x1, y1 = geometry.box
+        box = (x0 - domain[0], y0 - domain[1], x1 - domain[0], y1 - domain[1])
+        return img.crop(domain).resize(geometry.size, BILINEAR, box=box)
+    resized = [crop_resize(i) for i in range(len(frames))]
+    clip = np.empty((3, 1, sample_size, sample_size), np.uint8)
+
+    def to_clip(i):
+        pixels = np.asarray(resized[i])[:, :, :3]
+        clip[:, 0] = (pixels[:, ::-1] if geometries[i].flip else pixels).transpose(2, 0, 1)
+
+    def read(path):
+        with open(path, 'rb') as f:
+            return f.read()
+    index = range(len(frames))
+    rows = [('read (open + read the file)', _cpu_ms(read, paths)),
+            ('JPEG header (size, colour space)', _cpu_ms(EncodedFrame, data)),
+            ('decode (libjpeg-turbo through simplejpeg, RGBX) + wrap as a PIL image',
+             _cpu_ms(lambda i: frames[i].decode(), index)),
+            ('crop + resize (Pillow, one step)', _cpu_ms(crop_resize, index)),
+            ('to array, flip, into the C x T x H x W clip', _cpu_ms(to_clip, index))]
+    decode_alone = _cpu_ms(lambda d: simplejpeg.decode_jpeg(d, 'RGBX'), data)
+    frames_per_clip = sample_duration
+    # the whole clip as a worker makes it (temporal crop, random draws, the stages above, loop padding)
+    random.seed(seed)
+    whole = _cpu_ms(lambda i: dataset[i % len(dataset)], range(n_clips)) / frames_per_clip
+    parts = sum(ms for _, ms in rows)
+    rows.append(('the rest of the dataset item (temporal crop, random draws, SafeClips, Python; the whole item '
+                 'measured less the stages above)', whole - parts))
+    batch = [c for c in clips[:batch_size]]
+    collate = paddle.io.dataloader.collate.default_collate_fn
+    rows.append(('collate (stack a batch; per frame)', _cpu_ms(lambda _: collate(batch), range(8)) / (
+        batch_size * frames_per_clip)))
+    # hand-off: this process's CPU time per clip while 2 workers make them (receive + normalise)
+    loader = paddle.io.DataLoader(_Cycled(dataset, n_clips), batch_size=batch_size, num_workers=2)
+    normalize = datasets.input_normalizer(opt)
+    start = None
+    count = 0
+    for clips_, _ in loader:
+        if start is None:
+            start = time.process_time()
+            continue
+        normalize(clips_)
+        count += int(clips_.shape[0])
+    handoff = (time.process_time() - start) * 1000 / max(count, 1) / frames_per_clip
+    rows.append(('main process: receive from 2 workers + normalise (per frame)', handoff))
+    naive = ReferencePipeline(opt, 'train')
+    indices = list(range(1, frames_per_clip + 1))
+    videos = sorted({os.path.dirname(p) for p in paths})
+    naive_ms = _cpu_ms(lambda v: naive(v, indices, None), videos[:6], repeat=2) / frames_per_clip
+    total = sum(ms for _, ms in rows)
+    summary = {'decode_alone_ms': decode_alone, 'fast_ms': total, 'fast_worker_ms': whole, 'naive_ms': naive_ms,
+               'fast_vs_naive': naive_ms / whole, 'fast_vs_decode_alone': whole / decode_alone,
+               'main_process_ms': handoff}
+    return rows, summary
+
+
+def print_stages(rows, summary):
+    total = summary['fast_ms']
+    for name, ms in rows:
+        print('%-80s %7.3f ms  %5.1f %%' % (name, ms, 100 * ms / total))
+    print('%-80s %7.3f ms' % ('fast loader, per frame, all of the above', total))
+    print('%-80s %7.3f ms' % ('fast loader, per frame, in a worker (the dataset item)', summary['fast_worker_ms']))
+    print('%-80s %7.3f ms' % ('libjpeg-turbo decode alone (the floor for exact pixels)', summary['decode_alone_ms']))
+    print('%-80s %7.3f ms' % ("the reference's naive per-frame loader in a worker (PIL, float32)",
+                              summary['naive_ms']))
+    print('in a worker: fast %.2fx faster than naive, %.2fx the decode-alone floor' % (
+        summary['fast_vs_naive'], summary['fast_vs_decode_alone']))
+
+
 # --------------------------------------------------------------------------------------------------
 # command line
 
@@ -186,6 +301,9 @@ def build_parser():
     p.add_argument('--quality', type=int, default=DEFAULT_QUALITY,
                    help='generated set: JPEG quality (higher: larger files, slower to decode)')
     p.add_argument('--json', default=None, metavar='PATH', help='also write the results here')
+    p.add_argument('--stages', action='store_true',
+                   help="only the per-stage table of the fast loader's training clips (CPU ms per frame) against "
+                        "libjpeg-turbo's decode alone and the naive loader")
     return p
 
 
@@ -227,6 +345,14 @@ def main(argv=None):
         print('source: %s; %d clips of %d x %d x %d per run, batch %d, %d CPU core(s)' % (
             source, args.n_clips, args.sample_duration, args.sample_size, args.sample_size,
             args.batch_size, os.cpu_count()))
+        if args.stages:
+            rows, summary = stage_table(video_path, annotation_path, args.sample_size, args.sample_duration,
+                                        args.batch_size, seed=args.seed)
+            print_stages(rows, summary)
+            if args.json:
+                with open(args.json, 'w') as f:
+                    json.dump({'source': source, 'stages': rows, 'summary': summary}, f, indent=1)
+            return 0
         roots = {'jpg': video_path}
         if 'hdf5' in args.file_types:
             if args.hdf5_path is None and tmp is None:
