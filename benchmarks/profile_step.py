@@ -274,12 +274,13 @@ def child(args):
         libc.fflush(None)
         os.write(1, b'profile_step: end\n')
         return
-    times = []
+    times, cpu = [], []
     for _ in range(args.steps):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         one_step()
         times.append((time.perf_counter() - start) * 1000)
-    result = {'step_ms': float(np.median(times)), 'step_ms_all': times}
+        cpu.append((time.process_time() - cpu_start) * 1000)
+    result = {'step_ms': float(np.median(times)), 'step_ms_all': times, 'cpu_ms': float(np.median(cpu))}
     if not args.no_profile:
         with tempfile.TemporaryDirectory() as tmp:
             trace = os.path.join(tmp, 'trace.json')
@@ -351,15 +352,17 @@ def split_backward(rows, split):
 def profile_shape(shape, threads, warmup, steps, rounds):
     """Both sides, interleaved: ``rounds`` x (ours, PyTorch) timed processes (the first also profiles), then
     one oneDNN-verbose process each; a side's step time is the median of its processes' medians."""
-    sides = {side: {'rounds_ms': []} for side in ('paddle', 'torch')}
+    sides = {side: {'rounds_ms': [], 'rounds_cpu_ms': []} for side in ('paddle', 'torch')}
     for r in range(rounds):
         for side in sides:
             result = run_child(side, shape, threads, warmup, steps, profile=r == 0)
             sides[side]['rounds_ms'].append(result['step_ms'])
+            sides[side]['rounds_cpu_ms'].append(result['cpu_ms'])
             if r == 0:
                 sides[side].update(result)
     for side, result in sides.items():
         result['step_ms'] = float(np.median(result['rounds_ms']))
+        result['cpu_ms'] = float(np.median(result['rounds_cpu_ms']))
         result['onednn'] = run_child(side, shape, threads, warmup, 0, verbose=True)
         result['rows'] = split_backward(result['rows'], result['onednn'])
     return sides
@@ -369,12 +372,14 @@ def fmt(ms):
     return f'{ms:.1f}' if ms >= 1 else f'{ms:.2f}'
 
 
-def table(shape, sides):
+def table(shape, sides, threads):
     """The rows at one shape: op | owner | ours ms | PyTorch ms | ratio, scaled to each side's timed step."""
     p, t = sides['paddle'], sides['torch']
     rows = [[f'**one step, timed** (median of {len(p["rounds_ms"])} interleaved processes per side; the rows below: '
              f'one profiled step, scaled to it)', '', fmt(p['step_ms']), fmt(t['step_ms']),
              f'**{p["step_ms"] / t["step_ms"]:.2f}×**']]
+    rows.append([f'one step, CPU time of the process ({threads} math thread{"s" if threads > 1 else ""}; spinning '
+                 f'threads count too)', '', fmt(p['cpu_ms']), fmt(t['cpu_ms']), f'{p["cpu_ms"] / t["cpu_ms"]:.2f}×'])
     sp, st = p['step_ms'] / p['profiled_ms'], t['step_ms'] / t['profiled_ms']
     for name, owner in ROWS:
         a, b = p['rows'][name] * sp, t['rows'][name] * st
@@ -388,7 +393,7 @@ def table(shape, sides):
         a, b = p['onednn'].get(kind, 0.0), t['onednn'].get(kind, 0.0)
         rows.append([f'oneDNN {kind.replace("_", "-")} primitives (ONEDNN_VERBOSE, one step)', 'Paddle', fmt(a),
                      fmt(b), f'{a / b:.2f}×' if b > 0.05 else '–'])
-    return {'columns': [f'{SHAPE_LABELS[shape]}: op', 'ours: whose', 'ours ms', 'PyTorch ms', 'ours / PyTorch'],
+    return {'columns': [f'{SHAPE_LABELS[shape]}, {threads} math thread{"s" if threads > 1 else ""}: op', 'ours: whose', 'ours ms', 'PyTorch ms', 'ours / PyTorch'],
             'rows': rows}
 
 
@@ -399,7 +404,8 @@ def main(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--steps', type=int, default=5, help='timed steps per side (median)')
     parser.add_argument('--rounds', type=int, default=2, help='interleaved processes per side (median)')
-    parser.add_argument('--json', help='write {"profile-<shape>": table} here (benchmarks.results record table)')
+    parser.add_argument('--json', help='write {shape: table} here '
+                                       '(python -m benchmarks.results record table FILE --name profile-step ...)')
     parser.add_argument('--raw', help='write every side\'s raw numbers here')
     parser.add_argument('--child', choices=['paddle', 'torch'], help=argparse.SUPPRESS)
     parser.add_argument('--shape', help=argparse.SUPPRESS)
@@ -414,8 +420,8 @@ def main(argv=None):
     tables, raw = {}, {}
     for shape in args.shapes:
         raw[shape] = profile_shape(shape, threads, args.warmup, args.steps, args.rounds)
-        t = table(shape, raw[shape])
-        tables[f'profile-{shape}'] = t
+        t = table(shape, raw[shape], threads)
+        tables[shape] = t
         widths = [max(len(str(r[i])) for r in [t['columns']] + t['rows']) for i in range(5)]
         for r in [t['columns']] + t['rows']:
             print('  '.join(str(c).ljust(w) if i < 2 else str(c).rjust(w) for i, (c, w) in enumerate(zip(r, widths))))

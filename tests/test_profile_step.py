@@ -8,7 +8,7 @@ from benchmarks import profile_step  # noqa: E402
 def test_profile_table_at_a_tiny_shape(tmp_path):
     tables = profile_step.main(['--shapes', 'tiny', '--rounds', '1', '--warmup', '1', '--steps', '1',
                                 '--json', str(tmp_path / 'tables.json')])
-    table = tables['profile-tiny']
+    table = tables['tiny']
     names = [row[0] for row in table['rows']]
     assert [name for name, _ in profile_step.ROWS] == names[1:1 + len(profile_step.ROWS)]
     for row in table['rows']:
