@@ -79,7 +79,7 @@ class BatchNorm3D(nn.BatchNorm3D):
 
     def forward(self, x):
         if not self.training or self._use_global_stats:
-            return super().forward(x)
+            return super(BatchNorm3D, self).forward(x)  # Paddle 2.6's dynamic-to-static needs the explicit form
         # The kernel updates the variance buffer it is given in place and keeps it for the backward
         # pass, so it gets a copy, and the layer's own buffer receives the corrected value.
         variance = self._variance.detach().clone()

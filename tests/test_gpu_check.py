@@ -1,4 +1,4 @@
-"""scripts/gpu_check.py, the GPU acceptance run, on this CPU machine: every check that can run here passes, every
+"""benchmarks/gpu_check.py, the GPU acceptance run, on this CPU machine: every check that can run here passes, every
 GPU-only check is reported as skipped with its reason, and the report has the format docs/GPU.md documents."""
 import json
 import os
@@ -18,7 +18,7 @@ EVERYWHERE = {'train_float32', 'ndhwc_equals_ncdhw', 'loader_workers', 'export_c
 @pytest.fixture(scope='module')
 def report(tmp_path_factory):
     out = tmp_path_factory.mktemp('gpu_check') / 'report.json'
-    proc = subprocess.run([sys.executable, 'scripts/gpu_check.py', '--cpu', '--json', str(out)], cwd=REPO,
+    proc = subprocess.run([sys.executable, '-m', 'benchmarks.gpu_check', '--cpu', '--json', str(out)], cwd=REPO,
                           capture_output=True, text=True, timeout=900)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     with open(out) as f:
@@ -61,7 +61,7 @@ def test_the_report_has_the_documented_format(report):
 
 
 def test_a_failing_check_fails_the_run(tmp_path, monkeypatch):
-    from scripts import gpu_check
+    from benchmarks import gpu_check
 
     def broken(ctx):
         raise gpu_check.CheckFailed('wrong numbers')

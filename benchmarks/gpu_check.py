@@ -1,6 +1,6 @@
 """GPU acceptance run: every GPU path of the project, checked in one command (docs/GPU.md reads its report).
 
-    python scripts/gpu_check.py --json gpu_check.json          # about 2-5 minutes on one GPU
+    python -m benchmarks.gpu_check --json gpu_check.json          # about 2-5 minutes on one GPU
 
 Checks: a training step in float32; AMP float16 and bfloat16 at O1 and O2 (finite loss, close to float32 on
 the same batch and weights); NDHWC equals NCDHW; DataLoader clips/s by worker count at the paper's 16 x 112^2
@@ -26,8 +26,6 @@ import traceback
 import warnings
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-if ROOT not in sys.path:  # `python scripts/gpu_check.py` without pip install -e .
-    sys.path.insert(0, ROOT)
 
 from core.preload import before_paddle  # noqa: E402
 
