@@ -387,6 +387,39 @@ def environment():
     return {'date': datetime.date.today().isoformat(), 'cpu': cpu_model(), 'cores': os.cpu_count(), **versions}
 
 
+def print_e2e(e):
+    """The e2e section: main.py's and the reference loop's times and where our wall time goes."""
+    print(f"\ne2e: {e['epochs']} epochs x {e['training_clips_per_epoch']} training clips "
+          f"(our side also validates {e['validation_videos']} videos every epoch), {e['recipe']}")
+    print('| side          | process wall s | training loop s | clips/s | loop time vs torch |')
+    print('|---------------|----------------|-----------------|---------|--------------------|')
+    sides = [side for side in ('paddle', 'paddle dygraph', 'torch') if side in e]
+    for side in sides:
+        r = e[side]
+        ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
+        print(f"| {side:<14}| {r['wall_s']:>14.1f} | {r['train_loop_s']:>15.1f} | {r['clips_per_s']:>7.1f} "
+              f"| {ratio:>18} |")
+    shares = [('data wait', 'data_wait_s'), ('forward+backward', 'forward_backward_s'),
+              ('optimizer', 'optimizer_s'), ('validation', 'validation_s'), ('checkpoints', 'checkpoints_s'),
+              ('start-up and the rest', 'other_s')]
+    for side in sides[:-1] if 'torch' in e else sides:
+        p = e[side]
+        print(f'{side} wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %"
+                                                 for name, key in shares))
+
+
+def print_gpu(g):
+    """The gpu section: training clips/s by model and precision."""
+    if 'skipped' in g:
+        print(f"\ngpu: skipped: {g['skipped']}")
+    else:
+        print(f"\ngpu: {g['gpu_name']}, training clips/s at 16x112x112 (forward, backward, SGD update)")
+        print('| model     | precision | batch | clips/s |')
+        print('|-----------|-----------|-------|---------|')
+        for r in g['rows']:
+            print(f"| {r['model']:<10}| {r['precision']:<10}| {r['batch']:>5} | {r['clips_per_s']:>7.1f} |")
+
+
 def print_report(report, args):
     env = report['environment']
     print(f"# {env['date']}, {env['cpu']}, {env['cores']} cores; "
@@ -417,34 +450,9 @@ def print_report(report, args):
             print(f"| {r['mode']:<6}| {r['loader']:<11}| {r['workers']:>7} | {r['clips_per_s']:>7.1f} "
                   f"| {r['clips_per_s'] / base['clips_per_s']:>7.2f}x | {cpu} |")
     if 'e2e' in report:
-        e = report['e2e']
-        print(f"\ne2e: {e['epochs']} epochs x {e['training_clips_per_epoch']} training clips "
-              f"(our side also validates {e['validation_videos']} videos every epoch), {e['recipe']}")
-        print('| side          | process wall s | training loop s | clips/s | loop time vs torch |')
-        print('|---------------|----------------|-----------------|---------|--------------------|')
-        sides = [side for side in ('paddle', 'paddle dygraph', 'torch') if side in e]
-        for side in sides:
-            r = e[side]
-            ratio = f"{r['train_loop_s'] / e['torch']['train_loop_s']:.2f}x" if 'torch' in e else ''
-            print(f"| {side:<14}| {r['wall_s']:>14.1f} | {r['train_loop_s']:>15.1f} | {r['clips_per_s']:>7.1f} "
-                  f"| {ratio:>18} |")
-        shares = [('data wait', 'data_wait_s'), ('forward+backward', 'forward_backward_s'),
-                  ('optimizer', 'optimizer_s'), ('validation', 'validation_s'), ('checkpoints', 'checkpoints_s'),
-                  ('start-up and the rest', 'other_s')]
-        for side in sides[:-1] if 'torch' in e else sides:
-            p = e[side]
-            print(f'{side} wall time: ' + ', '.join(f"{name} {100 * p[key] / p['wall_s']:.0f} %"
-                                                     for name, key in shares))
+        print_e2e(report['e2e'])
     if 'gpu' in report:
-        g = report['gpu']
-        if 'skipped' in g:
-            print(f"\ngpu: skipped: {g['skipped']}")
-        else:
-            print(f"\ngpu: {g['gpu_name']}, training clips/s at 16x112x112 (forward, backward, SGD update)")
-            print('| model     | precision | batch | clips/s |')
-            print('|-----------|-----------|-------|---------|')
-            for r in g['rows']:
-                print(f"| {r['model']:<10}| {r['precision']:<10}| {r['batch']:>5} | {r['clips_per_s']:>7.1f} |")
+        print_gpu(report['gpu'])
     if 'prep' in report:
         p = report['prep']
         print(f"\nprep (avi -> jpg, PyAV, {p['jobs']} jobs): {p['videos']} videos, {p['frames']} frames in "
