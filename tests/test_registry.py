@@ -8,7 +8,7 @@ import pytest
 import models
 from models import registry
 from models._common import conv3d, torch_linear
-from opts import build_parser
+from opts import main_parser
 
 
 def registered_combinations():
@@ -73,7 +73,7 @@ def test_a_new_family_and_kernel_are_one_registration_each(toy_registrations):
     registry.register_kernel('shifted', seed_name='Shifted')(Shifted)
     registry.register_family('toy', depths=[1, 2], kernel_types=['3d', 'shifted'], se=False,
                              classifier='head')(lambda o: Toy(8 * o['model_depth'], o['n_classes'], o['kernel_type']))
-    parser = build_parser()
+    parser = main_parser()
     opt = parser.parse_args(['--model', 'toy', '--model_depth', '2', '--kernel_type', 'shifted', '--n_classes', '5'])
     model = models.generate_model(opt)
     assert isinstance(model.conv, Shifted) and models.get_classifier_name('toy') == 'head'
