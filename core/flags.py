@@ -7,7 +7,7 @@ name the parser has and whose value is a number (or a list of numbers), so one t
 test.py (opts.py), the scripts and the data-preparation tools. A name used by two commands for two
 different things (``export_model.py --checkpoint`` is a path) is left alone where its value is not a
 number. ``LIST_RULES`` check a list flag as a whole (increasing milestones); ``machine_problems`` refuses
-values this machine cannot run (more threads or processes than PER_CORE_LIMIT per core, a batch whose input
+values this machine cannot run (more threads or processes than PER_CORE_LIMIT per core (at least 16), a batch whose input
 alone exceeds the available memory), also one line naming the flags. Importable without Paddle.
 """
 import math
@@ -87,8 +87,10 @@ LIST_RULES = [
      'must be increasing, each epoch once (e.g. 50 100 150)'),
 ]
 
-# Flags that start processes or threads: at most this many per core (more only slows the machine down).
+# Flags that start processes or threads: at most this many per core, and never fewer than PER_MACHINE_FLOOR
+# (the documented --n_threads 8 also runs on one core); more only slows the machine down.
 PER_CORE_LIMIT = 4
+PER_MACHINE_FLOOR = 16
 PER_CORE_FLAGS = ('cpu_threads', 'n_threads', 'n_jobs')
 
 # A lower bound of the memory of one batch, per float32 of the model's input N x C x T x H x W: the float
@@ -149,11 +151,12 @@ def machine_problems(args, names=None, cores=None, memory=None):
 
     found = []
     cores = cores or machine_cores()
+    limit = max(PER_CORE_LIMIT * cores, PER_MACHINE_FLOOR)
     for name in PER_CORE_FLAGS:
         v = number(name)
-        if v is not None and v > PER_CORE_LIMIT * cores:
-            found.append(f'--{name} {_shown(v)} is more than {PER_CORE_LIMIT} per core of this machine '
-                         f'({cores} core{"s" if cores != 1 else ""}; at most {PER_CORE_LIMIT * cores}, '
+        if v is not None and v > limit:
+            found.append(f'--{name} {_shown(v)} is more than this machine can use ({cores} '
+                         f'core{"s" if cores != 1 else ""}: at most {limit}, {PER_CORE_LIMIT} per core; '
                          '0 for the default)')
     size = number('sample_size')
     batch_name = next((n for n in BATCH_FLAGS if number(n)), None)
