@@ -161,7 +161,17 @@ def marked(owner, attribute, label, record):
     setattr(owner, attribute, wrapped)
 
 
-def paddle_side(shape, threads, optim):
+# Variants of our step, timed against it by --variants (measurements only, none is what main.py runs):
+VARIANTS = {
+    'main': 'the step main.py runs',
+    'no_statistics': 'without the explicit batch-statistics reductions (running statistics left alone): what '
+                     'they cost, the reorders they cause included',
+    'unfused_decay': 'weight decay added to the gradients in Python (before it was fused into Momentum)',
+    'multi_tensor': "Momentum's use_multi_tensor (merged update)",
+}
+
+
+def paddle_side(shape, threads, optim, variant='main'):
     """``(one_step, profile(path) -> wall_ms)`` for ours: what main.py runs per batch."""
     from core.preload import before_paddle
     before_paddle()
@@ -174,12 +184,29 @@ def paddle_side(shape, threads, optim):
     from engine.static_training import StaticTrainStep
     if os.environ.get('ONEDNN_VERBOSE'):  # the step hides fd 1 around its graph call; oneDNN's log is on it
         static_training.stdout_hidden = contextlib.nullcontext
+    if variant == 'no_statistics':  # the same normalisation, without the explicit reductions
+        import paddle.nn.functional as F
+
+        def statistics_forward(layer, sink):
+            def forward(x):
+                return F.batch_norm(x, layer._mean.detach().clone(), layer._variance.detach().clone(),
+                                    weight=layer.weight, bias=layer.bias, training=True, momentum=layer._momentum,
+                                    epsilon=layer._epsilon, data_format=layer._data_format)
+            return forward
+        static_training.statistics_forward = statistics_forward
     configure_cpu(threads)
     paddle.seed(0)
     model = models.generate_model(dict(model='resnet', model_depth=shape['depth'], n_classes=shape['classes'],
                                        resnet_shortcut='B', resnet_widen_factor=shape['widen']))
     model.train()
     optimizer = PyTorchSGD(model.parameters(), optim['lr'], 0.9, optim['dampening'], optim['weight_decay'], False)
+    if variant in ('unfused_decay', 'multi_tensor'):
+        optimizer.inner = paddle.optimizer.Momentum(learning_rate=optim['lr'], momentum=0.9,
+                                                    parameters=optimizer.params,
+                                                    use_multi_tensor=variant == 'multi_tensor',
+                                                    weight_decay=None if variant == 'unfused_decay' else
+                                                    paddle.regularizer.L2Decay(optim['weight_decay']))
+        optimizer.weight_decay = optim['weight_decay'] if variant == 'unfused_decay' else 0.0
     clips, targets = random_batch(shape)
     step = StaticTrainStep(model, clips.shape[1:])
     clips, targets = paddle.to_tensor(clips), paddle.to_tensor(targets)
@@ -262,8 +289,10 @@ def child(args):
     """One side, one process: timed steps and the profiled step (or, with --verbose_step, oneDNN's log)."""
     shape = SHAPES[args.shape]
     optim = dict(lr=0.003, dampening=0.0, weight_decay=1e-3)  # the parity recipe's SGD
-    side = paddle_side if args.side == 'paddle' else torch_side
-    one_step, profile = side(shape, args.threads, optim)
+    if args.side == 'paddle':
+        one_step, profile = paddle_side(shape, args.threads, optim, args.variant)
+    else:
+        one_step, profile = torch_side(shape, args.threads, optim)
     for _ in range(args.warmup):
         one_step()
     if args.verbose_step:  # ONEDNN_VERBOSE=1 in this process's environment; fd 1 goes to a file
@@ -317,12 +346,13 @@ def onednn_split(log_text):
     return dict(out)
 
 
-def run_child(side, shape, threads, warmup, steps, verbose=False, profile=True, timeout=1800):
+def run_child(side, shape, threads, warmup, steps, verbose=False, profile=True, timeout=1800, variant='main'):
     env = dict(os.environ, PYTHONPATH=REPO_ROOT + os.pathsep + os.environ.get('PYTHONPATH', ''))
     with tempfile.TemporaryDirectory() as tmp:
         out = os.path.join(tmp, 'out.json')
         command = [sys.executable, '-m', 'benchmarks.profile_step', '--child', side, '--shape', shape,
-                   '--threads', str(threads), '--warmup', str(warmup), '--steps', str(steps), '--out', out]
+                   '--threads', str(threads), '--warmup', str(warmup), '--steps', str(steps), '--out', out,
+                   '--variant', variant]
         if verbose:
             env['ONEDNN_VERBOSE'] = '1'
             env['DNNL_VERBOSE'] = '1'
@@ -368,6 +398,17 @@ def profile_shape(shape, threads, warmup, steps, rounds):
     return sides
 
 
+def compare_variants(shape, threads, warmup, steps, rounds, variants):
+    """Our step's variants, interleaved processes: {variant: [step ms per process]} (wall, CPU)."""
+    out = {v: {'wall': [], 'cpu': []} for v in variants}
+    for _ in range(rounds):
+        for v in variants:
+            result = run_child('paddle', shape, threads, warmup, steps, profile=False, variant=v)
+            out[v]['wall'].append(result['step_ms'])
+            out[v]['cpu'].append(result['cpu_ms'])
+    return out
+
+
 def fmt(ms):
     return f'{ms:.1f}' if ms >= 1 else f'{ms:.2f}'
 
@@ -404,6 +445,10 @@ def main(argv=None):
     parser.add_argument('--warmup', type=int, default=3)
     parser.add_argument('--steps', type=int, default=5, help='timed steps per side (median)')
     parser.add_argument('--rounds', type=int, default=2, help='interleaved processes per side (median)')
+    parser.add_argument('--variants', nargs='+', choices=sorted(VARIANTS),
+                        help='instead of the table: time these variants of our step against each other '
+                             '(interleaved processes; ' + '; '.join(f'{k}: {v}' for k, v in VARIANTS.items()) + ')')
+    parser.add_argument('--variant', default='main', choices=sorted(VARIANTS), help=argparse.SUPPRESS)
     parser.add_argument('--json', help='write {shape: table} here '
                                        '(python -m benchmarks.results record table FILE --name profile-step ...)')
     parser.add_argument('--raw', help='write every side\'s raw numbers here')
@@ -417,6 +462,18 @@ def main(argv=None):
         args.side = args.child
         return child(args)
     threads = args.threads or len(os.sched_getaffinity(0))
+    if args.variants:
+        results = {}
+        for shape in args.shapes:
+            results[shape] = compare_variants(shape, threads, args.warmup, args.steps, args.rounds, args.variants)
+            for v, r in results[shape].items():
+                print(f'{shape:9s} {v:14s} wall ms {fmt(float(np.median(r["wall"]))):>8s} '
+                      f'CPU ms {fmt(float(np.median(r["cpu"]))):>8s}   (per process: '
+                      f'{", ".join(fmt(x) for x in r["wall"])})')
+        if args.raw:
+            with open(args.raw, 'w') as f:
+                json.dump(results, f, indent=1)
+        return results
     tables, raw = {}, {}
     for shape in args.shapes:
         raw[shape] = profile_shape(shape, threads, args.warmup, args.steps, args.rounds)
