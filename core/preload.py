@@ -34,10 +34,13 @@ _set_by_us = {}  # name -> (value before quiet_paddle set it, the value it set)
 
 def before_paddle(verbose=None, command=None):
     """MKL's fast path and quiet_paddle(verbose); call before the first ``import paddle``. In a command
-    (``command`` None: the caller is the script Python runs, ``__main__``) also the signal handling of its start
-    (``catch_signals_at_start``); a module imported by a notebook or a test keeps the process's handlers."""
+    (``command`` None: the caller is the script Python runs, ``__main__``, and not a benchmark, whose runs do
+    not go through core.errors.run_command) also the signal handling of its start (``catch_signals_at_start``);
+    a module imported by a notebook or a test keeps the process's handlers."""
     if command is None:
-        command = sys._getframe(1).f_globals.get('__name__') == '__main__'
+        caller = sys._getframe(1).f_globals
+        command = (caller.get('__name__') == '__main__'
+                   and f'{os.sep}benchmarks{os.sep}' not in os.path.abspath(caller.get('__file__') or ''))
     if command:
         catch_signals_at_start()
     os.environ.setdefault('MKL_DEBUG_CPU_TYPE', '5')  # a user's own setting wins, as in configure_cpu
