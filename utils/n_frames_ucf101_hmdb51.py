@@ -20,7 +20,7 @@ from core.errors import run_command
 from core.files import write_text_atomic
 from core.progress import progress
 from core.flags import check_output_folder
-from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX
+from utils.video_jpg_ucf101_hmdb51 import PARTIAL_SUFFIX, broken_link
 
 
 def n_frames_of(video_dir):
@@ -31,18 +31,6 @@ def n_frames_of(video_dir):
 
 def write_n_frames(video_dir, n):
     write_text_atomic(os.path.join(video_dir, 'n_frames'), str(n))
-
-
-def broken_link(path):
-    """'dangling' / 'a loop' for a symbolic link whose target cannot be reached, else None."""
-    if not os.path.islink(path) or os.path.exists(path):
-        return None
-    try:
-        os.stat(path)
-    except OSError as e:
-        import errno
-        return 'a symbolic link loop' if e.errno == errno.ELOOP else 'a dangling symbolic link'
-    return None
 
 
 def class_process(class_dir, report):
