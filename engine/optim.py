@@ -21,10 +21,16 @@ class PyTorchSGD:
         if nesterov and dampening:
             raise ValueError('Nesterov momentum requires dampening 0 (as in PyTorch)')
         parameters = list(parameters)
+        # Without dampening the weight decay is Momentum's own (the kernel adds wd * p to the gradient first,
+        # PyTorch's order): the same update bit for bit as adding it here, in one op per parameter instead of
+        # three (benchmarks/profile_step.py's gradient-rewrite row); with dampening the decayed gradient is
+        # scaled, so it is added here.
+        fused = bool(weight_decay) and not dampening
         self.inner = paddle.optimizer.Momentum(learning_rate=learning_rate, momentum=momentum,
-                                               parameters=parameters, use_nesterov=nesterov)
+                                               parameters=parameters, use_nesterov=nesterov,
+                                               weight_decay=paddle.regularizer.L2Decay(weight_decay) if fused else None)
         self.dampening = dampening
-        self.weight_decay = weight_decay
+        self.weight_decay = 0.0 if fused else weight_decay  # what rewrite_gradients adds
         self.n_steps = 0
         self.params = [p for item in parameters
                        for p in (item['params'] if isinstance(item, dict) else [item])]
@@ -37,6 +43,8 @@ class PyTorchSGD:
                 if p.grad is not None:
                     p.grad.scale_(grad_scale)
         scale = 1.0 if self.n_steps == 0 else 1.0 - self.dampening
+        if not self.weight_decay and scale == 1.0:
+            return
         for p in self.params:
             if p.grad is None:
                 continue
