@@ -198,6 +198,8 @@ def parse_args(argv):
     parser = build_parser()
     args, rest = parser.parse_known_args(argv)
     check_flags(parser, args)
+    # predict.py's batches are --clips_per_batch clips: test.py's flags (and their memory check) see that size
+    rest = ['--batch_size', str(args.clips_per_batch)] + rest
     return args, parse_test(rest, description='options passed on by predict.py', prog=parser.prog)[0]
 
 
