@@ -193,6 +193,19 @@ def flops_section(args):
             'clip': list(clip)}
 
 
+def update(loss, optimizer, scaler=None):
+    """Backward and one optimizer step on ``loss`` (through the AMP GradScaler when there is one); returns it."""
+    if scaler is not None:
+        scaler.scale(loss).backward()
+        scaler.step(optimizer)
+        scaler.update()
+    else:
+        loss.backward()
+        optimizer.step()
+    optimizer.clear_grad()
+    return loss
+
+
 def gpu_train_clips_per_s(depth, batch_size, amp, amp_dtype='float16', steps=10, repeat=1, n_classes=101):
     """Training clips/s of ResNet-``depth`` at 16x112^2 on the current GPU (forward, backward, SGD update;
     AMP O1 with conv3d in the white list and a GradScaler), the best of ``repeat`` runs of ``steps`` steps."""
@@ -212,15 +225,7 @@ def gpu_train_clips_per_s(depth, batch_size, amp, amp_dtype='float16', steps=10,
     def step():
         with paddle.amp.auto_cast(enable=amp, dtype=amp_dtype, custom_white_list=AMP_WHITE_LIST):
             loss = F.cross_entropy(model(clips).astype('float32'), targets)
-        if scaler is not None:
-            scaler.scale(loss).backward()
-            scaler.step(optimizer)
-            scaler.update()
-        else:
-            loss.backward()
-            optimizer.step()
-        optimizer.clear_grad()
-        return loss
+        return update(loss, optimizer, scaler)
 
     for _ in range(3):
         step()

@@ -36,7 +36,7 @@ import paddle  # noqa: E402
 import paddle.nn.functional as F  # noqa: E402
 
 import models  # noqa: E402
-from benchmarks.benchmark import gpu_train_clips_per_s  # noqa: E402
+from benchmarks.benchmark import gpu_train_clips_per_s, update  # noqa: E402
 from engine import compat  # noqa: E402
 from engine.runtime import AMP_WHITE_LIST  # noqa: E402
 
@@ -102,14 +102,7 @@ def one_step(ctx, amp_dtype=None, level='O1'):
                               custom_white_list=AMP_WHITE_LIST):
         logits = model(clips)
         loss = F.cross_entropy(logits.astype('float32'), targets)
-    if scaler is not None:
-        scaler.scale(loss).backward()
-        scaler.step(optimizer)
-        scaler.update()
-    else:
-        loss.backward()
-        optimizer.step()
-    optimizer.clear_grad()
+    update(loss, optimizer, scaler)
     finite = all(bool(np.isfinite(p.astype('float32').numpy()).all()) for p in model.parameters())
     return float(loss.item()), finite, str(logits.dtype).replace('paddle.', '')
 
