@@ -10,7 +10,8 @@ def test_profile_table_at_a_tiny_shape(tmp_path):
                                 '--json', str(tmp_path / 'tables.json')])
     table = tables['tiny']
     names = [row[0] for row in table['rows']]
-    assert [name for name, _ in profile_step.ROWS] == names[1:1 + len(profile_step.ROWS)]
+    first = names.index(profile_step.ROWS[0][0])
+    assert [name for name, _ in profile_step.ROWS] == names[first:first + len(profile_step.ROWS)]
     for row in table['rows']:
         assert all(float(cell) >= 0 for cell in row[2:4]), row
     assert (tmp_path / 'tables.json').exists()
