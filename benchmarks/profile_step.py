@@ -236,7 +236,8 @@ def paddle_side(shape, threads, optim, variant='main'):
         return value
 
     def profile(path):
-        p = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU])
+        # on_trace_ready: by default the profiler also writes a trace into ./profiler_log
+        p = profiler.Profiler(targets=[profiler.ProfilerTarget.CPU], on_trace_ready=lambda _: None)
         p.start()
         start = time.perf_counter()
         one_step()
