@@ -142,29 +142,37 @@ def _cpu_ms(work, items, repeat=3):
     return best
 
 
-def stage_table(video_path, annotation_path, sample_size=112, sample_duration=16, batch_size=8, n_clips=48,
-                seed=0):
-    """Where a training clip's time goes in the ``fast`` loader, stage by stage (CPU ms per frame of this
-    process, best of 3), against libjpeg-turbo's decode alone (the floor for exact pixels: every frame must be
-    decoded at full size) and the reference's naive per-frame loader. Returns (rows, summary)."""
-    import simplejpeg
-    from datasets.fast_clips import ClipFrameReader, EncodedFrame, outward_box
-    from datasets.spatial_transforms import BILINEAR
-    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101', file_type='jpg',
-                    loader='fast', sample_size=sample_size, sample_duration=sample_duration)
-    random.seed(seed)
-    np.random.seed(seed)
-    paddle.seed(seed)
-    dataset = datasets.get_training_set(opt)
-    clips = [dataset[i % len(dataset)] for i in range(n_clips)]  # warm the page cache and the imports
-    # the frames of the clips' videos, each with a training geometry drawn for its video
-    transform = datasets.build_spatial_transform(opt, 'train', to_tensor=False)
+def _frame_paths(video_path, per_video, limit):
+    """The first ``per_video`` frames of each video of the tree, at most ``limit`` in all."""
     paths = []
     for root, _, files in sorted(os.walk(video_path)):
         jpgs = sorted(f for f in files if f.endswith('.jpg'))
-        paths += [os.path.join(root, f) for f in jpgs[:sample_duration]]
-    paths = paths[:n_clips * 2]
-    data = [open(path, 'rb').read() for path in paths]
+        paths += [os.path.join(root, f) for f in jpgs[:per_video]]
+    return paths[:limit]
+
+
+def _handoff_ms(dataset, opt, n_clips, batch_size):
+    """This process's CPU ms per clip while 2 DataLoader workers make the clips: receiving them and
+    normalising the batches (the first batch, with the workers' start-up, is not counted)."""
+    loader = paddle.io.DataLoader(_Cycled(dataset, n_clips), batch_size=batch_size, num_workers=2)
+    normalize = datasets.input_normalizer(opt)
+    start = None
+    count = 0
+    for clips, _ in loader:
+        if start is None:
+            start = time.process_time()
+            continue
+        normalize(clips)
+        count += int(clips.shape[0])
+    return (time.process_time() - start) * 1000 / max(count, 1)
+
+
+def _per_frame_rows(paths, data, transform, sample_size):
+    """(rows, decode-alone ms): the per-frame stages of the fast loader on these frames, each drawn a training
+    geometry, and libjpeg-turbo's decode alone."""
+    import simplejpeg
+    from datasets.fast_clips import ClipFrameReader, EncodedFrame, outward_box
+    from datasets.spatial_transforms import BILINEAR
     frames = [EncodedFrame(d) for d in data]
     readers = []
     for _ in frames:
@@ -196,7 +204,26 @@ def stage_table(video_path, annotation_path, sample_size=112, sample_duration=16
              _cpu_ms(lambda i: frames[i].decode(), index)),
             ('crop + resize (Pillow, one step)', _cpu_ms(crop_resize, index)),
             ('to array, flip, into the C x T x H x W clip', _cpu_ms(to_clip, index))]
-    decode_alone = _cpu_ms(lambda d: simplejpeg.decode_jpeg(d, 'RGBX'), data)
+    return rows, _cpu_ms(lambda d: simplejpeg.decode_jpeg(d, 'RGBX'), data)
+
+
+def stage_table(video_path, annotation_path, sample_size=112, sample_duration=16, batch_size=8, n_clips=48,
+                seed=0):
+    """Where a training clip's time goes in the ``fast`` loader, stage by stage (CPU ms per frame of this
+    process, best of 3), against libjpeg-turbo's decode alone (the floor for exact pixels: every frame must be
+    decoded at full size) and the reference's naive per-frame loader. Returns (rows, summary)."""
+    opt = Namespace(video_path=video_path, annotation_path=annotation_path, dataset='ucf101', file_type='jpg',
+                    loader='fast', sample_size=sample_size, sample_duration=sample_duration)
+    random.seed(seed)
+    np.random.seed(seed)
+    paddle.seed(seed)
+    dataset = datasets.get_training_set(opt)
+    clips = [dataset[i % len(dataset)] for i in range(n_clips)]  # warm the page cache and the imports
+    # the frames of the clips' videos, each with a training geometry drawn for its video
+    transform = datasets.build_spatial_transform(opt, 'train', to_tensor=False)
+    paths = _frame_paths(video_path, sample_duration, n_clips * 2)
+    data = [open(path, 'rb').read() for path in paths]
+    rows, decode_alone = _per_frame_rows(paths, data, transform, sample_size)
     frames_per_clip = sample_duration
     # the whole clip as a worker makes it (temporal crop, random draws, the stages above, loop padding)
     random.seed(seed)
@@ -208,18 +235,7 @@ def stage_table(video_path, annotation_path, sample_size=112, sample_duration=16
     collate = paddle.io.dataloader.collate.default_collate_fn
     rows.append(('collate (stack a batch; per frame)', _cpu_ms(lambda _: collate(batch), range(8)) / (
         batch_size * frames_per_clip)))
-    # hand-off: this process's CPU time per clip while 2 workers make them (receive + normalise)
-    loader = paddle.io.DataLoader(_Cycled(dataset, n_clips), batch_size=batch_size, num_workers=2)
-    normalize = datasets.input_normalizer(opt)
-    start = None
-    count = 0
-    for clips_, _ in loader:
-        if start is None:
-            start = time.process_time()
-            continue
-        normalize(clips_)
-        count += int(clips_.shape[0])
-    handoff = (time.process_time() - start) * 1000 / max(count, 1) / frames_per_clip
+    handoff = _handoff_ms(dataset, opt, n_clips, batch_size) / frames_per_clip
     rows.append(('main process: receive from 2 workers + normalise (per frame)', handoff))
     naive = ReferencePipeline(opt, 'train')
     indices = list(range(1, frames_per_clip + 1))

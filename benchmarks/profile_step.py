@@ -171,34 +171,21 @@ VARIANTS = {
 }
 
 
-def paddle_side(shape, threads, optim, variant='main'):
-    """``(one_step, profile(path) -> wall_ms)`` for ours: what main.py runs per batch."""
-    from core.preload import before_paddle
-    before_paddle()
-    import paddle
-    import paddle.profiler as profiler
-    import models
-    from engine.optim import PyTorchSGD
-    from engine.runtime import configure_cpu
-    from engine import static_training
-    from engine.static_training import StaticTrainStep
-    if os.environ.get('ONEDNN_VERBOSE'):  # the step hides fd 1 around its graph call; oneDNN's log is on it
-        static_training.stdout_hidden = contextlib.nullcontext
-    if variant == 'no_statistics':  # the same normalisation, without the explicit reductions
-        import paddle.nn.functional as F
+def _plain_batch_norm_forward(layer, sink):
+    """--variants no_statistics: a BatchNorm3D forward without the explicit batch-statistics reductions."""
+    import paddle.nn.functional as F
 
-        def statistics_forward(layer, sink):
-            def forward(x):
-                return F.batch_norm(x, layer._mean.detach().clone(), layer._variance.detach().clone(),
-                                    weight=layer.weight, bias=layer.bias, training=True, momentum=layer._momentum,
-                                    epsilon=layer._epsilon, data_format=layer._data_format)
-            return forward
-        static_training.statistics_forward = statistics_forward
-    configure_cpu(threads)
-    paddle.seed(0)
-    model = models.generate_model(dict(model='resnet', model_depth=shape['depth'], n_classes=shape['classes'],
-                                       resnet_shortcut='B', resnet_widen_factor=shape['widen']))
-    model.train()
+    def forward(x):
+        return F.batch_norm(x, layer._mean.detach().clone(), layer._variance.detach().clone(),
+                            weight=layer.weight, bias=layer.bias, training=True, momentum=layer._momentum,
+                            epsilon=layer._epsilon, data_format=layer._data_format)
+    return forward
+
+
+def _our_optimizer(model, optim, variant):
+    """main.py's PyTorchSGD, or (--variants unfused_decay / multi_tensor) its earlier and merged variants."""
+    import paddle
+    from engine.optim import PyTorchSGD
     optimizer = PyTorchSGD(model.parameters(), optim['lr'], 0.9, optim['dampening'], optim['weight_decay'], False)
     if variant in ('unfused_decay', 'multi_tensor'):
         optimizer.inner = paddle.optimizer.Momentum(learning_rate=optim['lr'], momentum=0.9,
@@ -207,6 +194,29 @@ def paddle_side(shape, threads, optim, variant='main'):
                                                     weight_decay=None if variant == 'unfused_decay' else
                                                     paddle.regularizer.L2Decay(optim['weight_decay']))
         optimizer.weight_decay = optim['weight_decay'] if variant == 'unfused_decay' else 0.0
+    return optimizer
+
+
+def paddle_side(shape, threads, optim, variant='main'):
+    """``(one_step, profile(path) -> wall_ms)`` for ours: what main.py runs per batch."""
+    from core.preload import before_paddle
+    before_paddle()
+    import paddle
+    import paddle.profiler as profiler
+    import models
+    from engine.runtime import configure_cpu
+    from engine import static_training
+    from engine.static_training import StaticTrainStep
+    if os.environ.get('ONEDNN_VERBOSE'):  # the step hides fd 1 around its graph call; oneDNN's log is on it
+        static_training.stdout_hidden = contextlib.nullcontext
+    if variant == 'no_statistics':  # the same normalisation, without the explicit reductions
+        static_training.statistics_forward = _plain_batch_norm_forward
+    configure_cpu(threads)
+    paddle.seed(0)
+    model = models.generate_model(dict(model='resnet', model_depth=shape['depth'], n_classes=shape['classes'],
+                                       resnet_shortcut='B', resnet_widen_factor=shape['widen']))
+    model.train()
+    optimizer = _our_optimizer(model, optim, variant)
     clips, targets = random_batch(shape)
     step = StaticTrainStep(model, clips.shape[1:])
     clips, targets = paddle.to_tensor(clips), paddle.to_tensor(targets)
