@@ -49,8 +49,9 @@ def run(config, flags):
     pretrained, config = training.pretrained_checkpoint(config)
     data = training.build_data(config, setup)
     state = training.build_state(config, setup, resumed, pretrained, data.class_names)
+    options = {**vars(flags), **config.record()}  # every flag, with the model options the checkpoint gave
     if setup.is_main:  # only now that the input is known to be usable: a bad command leaves nothing behind
-        training.write_options(result_path, {**vars(flags), **config.record()}, resumed=bool(train.resume_path))
+        training.write_options(result_path, options, resumed=bool(train.resume_path))
     logs = training.RunLogs(result_path, data, setup, state.begin_epoch, resumed=bool(train.resume_path),
                             vdl=config.run.vdl)
     try:
@@ -58,7 +59,7 @@ def run(config, flags):
             metrics = training.validate_only(state, data, config, setup, logs)
         else:
             metrics = training.fit(state, data, config, setup, logs)
-            logs.hparams({**vars(flags), **config.record()}, config.given, metrics, train.n_epochs)
+            logs.hparams(options, config.given, metrics, train.n_epochs)
     finally:
         logs.close()
     if train.inference and setup.is_main:
