@@ -294,7 +294,7 @@ def test_parser(description=None):
 def _launch_command(argv, prog, dist_url=None, world_size=None):
     """The paddle.distributed.launch command that does what the reference's --distributed did."""
     nodes = ''
-    if world_size is not None and int(world_size) > 1:
+    if world_size is not None and world_size.lstrip('-').isdigit() and int(world_size) > 1:
         master = (dist_url or 'tcp://<node-0 ip>:<port>').split('://')[-1]
         nodes = f'--master {master} --nnodes {world_size} '
     rest = _without(argv, ('--dist_url', '--world_size'), ('--distributed',))
