@@ -18,6 +18,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from argparse import Namespace
 
 import numpy as np
@@ -212,3 +213,55 @@ def train_graph(graph, device, family, **extra):
     """--train_graph resolved by the one resolver."""
     from engine.runtime import use_static_graph
     return use_static_graph(graph, device, training=True, family=family, **extra)
+
+
+def write_file(path, text, mode='w'):
+    """``text`` into ``path`` (its folders made); returns the path."""
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, mode) as f:
+        f.write(text)
+    return path
+
+
+def wait_for(condition, proc, what, seconds=240, poll=0.02):
+    """Poll ``condition`` every ``poll`` s until it holds; fails if ``proc`` ends first (with its stderr) or after
+    ``seconds``. The callers' timing tests depend on ``poll`` (a snapshot of a run's workers right after its first
+    batch): each keeps its own."""
+    deadline = time.time() + seconds
+    while not condition():
+        assert proc.poll() is None, f'the command ended before {what}: ' + (
+            proc.stderr.read()[-3000:] if proc.stderr else '')
+        assert time.time() < deadline, f'timed out waiting for {what}'
+        time.sleep(poll)
+
+
+# The commands of the error tables (tests/commands/test_cli_errors.py, test_odd_values.py): '{r}' is the shared
+# root, '{o}' a fresh folder of the test, '{ckpt}' the trained checkpoint, '{video}' a video file.
+TINY = ('--root_path {r} --video_path jpg --annotation_path ucf101_01.json --dataset ucf101 --n_classes 3 '
+        '--model resnet --model_depth 10 --resnet_widen_factor 0.125 --sample_size 32 --sample_duration 4 '
+        '--batch_size 4 --n_threads 0 --no_tqdm --device cpu --n_epochs 1 --no_vdl')
+TRAIN = 'main.py', TINY + ' --result_path {o}/run'
+TEST = 'test.py', TINY + ' --result_path {o}/test --resume_path {ckpt}'
+PREDICT = 'scripts/predict.py', '{video} --checkpoint {ckpt} --sample_size 32 --sample_duration 4'
+EXPORT = 'scripts/export_model.py', '--checkpoint {ckpt} --output {o}/export --sample_size 32 --sample_duration 4'
+JPG = 'utils/video_jpg_ucf101_hmdb51.py', '{r}/videos {o}/jpg --n_jobs 1 --no_progress'
+
+FAKE_FFMPEG = r'''#!{python}
+"""Stands in for ffmpeg: writes 3 frames; hangs (until killed) on a video whose name is in HANG_ON."""
+import os, sys, time
+src, pattern = sys.argv[sys.argv.index('-i') + 1], sys.argv[-1].replace('%%', '%')
+for i in (1, 2, 3):
+    with open(pattern % i, 'wb') as f:
+        f.write(('%s frame %d' % (os.path.basename(src), i)).encode())
+    if i == 2 and os.path.basename(src) in os.environ.get('HANG_ON', ''):
+        open(os.environ['STARTED'], 'w').close()
+        time.sleep(3600)
+'''
+
+
+def fake_ffmpeg_flags(tmp_path, jobs):
+    """Flags of a frame conversion whose stand-in ffmpeg (written into tmp_path) hangs on the videos in HANG_ON."""
+    ffmpeg = tmp_path / 'ffmpeg'
+    ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
+    ffmpeg.chmod(0o755)
+    return ['--backend', 'ffmpeg', '--ffmpeg', str(ffmpeg), '--n_jobs', jobs, '--no_progress']

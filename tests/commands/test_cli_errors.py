@@ -14,29 +14,23 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests import fixtures
-from tests.fixtures import make_frame_dataset, start, tiny_run_args, tree_digest, write_video
+from tests.fixtures import (EXPORT, JPG, PREDICT, TEST, TRAIN, fake_ffmpeg_flags, make_frame_dataset, start,
+                            tiny_run_args, tree_digest, write_file as write, write_video)
 
 TIMEOUT = 240  # generous: only a hang would reach it
 # a command as the user runs it; limit_file_size=n: a full disk after n bytes per file
 run = functools.partial(fixtures.run, timeout=TIMEOUT)
+wait_for = functools.partial(fixtures.wait_for, seconds=TIMEOUT, poll=0.05)
 
 
 # ----------------------------------------------------------------------------------------------
 # The shared inputs (built once) and their fingerprint
 # ----------------------------------------------------------------------------------------------
-
-def write(path, text, mode='w'):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, mode) as f:
-        f.write(text)
-    return path
-
 
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
@@ -92,18 +86,10 @@ def world(tmp_path_factory):
 # ----------------------------------------------------------------------------------------------
 # The table: (entry point, arguments, a fragment of the expected error line)
 # '{r}' is the shared root, '{o}' a fresh folder of the test, '{ckpt}' the trained checkpoint,
-# '{video}' a video file; TINY: the flags of a tiny training run.
+# '{video}' a video file; the main.py, test.py, scripts' and frame-extraction commands are tests.fixtures'.
 # ----------------------------------------------------------------------------------------------
 
-TINY = ('--root_path {r} --video_path jpg --annotation_path ucf101_01.json --dataset ucf101 --n_classes 3 '
-        '--model resnet --model_depth 10 --resnet_widen_factor 0.125 --sample_size 32 --sample_duration 4 '
-        '--batch_size 4 --n_threads 0 --no_tqdm --device cpu --n_epochs 1 --no_vdl')
-TRAIN = 'main.py', TINY + ' --result_path {o}/run'
-TEST = 'test.py', TINY + ' --result_path {o}/test --resume_path {ckpt}'
-PREDICT = 'scripts/predict.py', '{video} --checkpoint {ckpt} --sample_size 32 --sample_duration 4'
-EXPORT = 'scripts/export_model.py', '--checkpoint {ckpt} --output {o}/export --sample_size 32 --sample_duration 4'
 EVAL = 'utils/eval_ucf101.py', '{r}/ucf101_01.json {r}/val.json'
-JPG = 'utils/video_jpg_ucf101_hmdb51.py', '{r}/videos {o}/jpg --n_jobs 1 --no_progress'
 NFRAMES = 'utils/n_frames_ucf101_hmdb51.py', '{r}/jpg'
 UCF = 'utils/ucf101_json.py', '{r}/ucf {o}/ann'
 HMDB = 'utils/hmdb51_json.py', '{r}/hmdb {o}/ann'
@@ -245,14 +231,6 @@ def test_failed_start_does_not_block_the_corrected_command(world, tmp_path):
 # Signals: one line, the workers gone, and continuing equals an uninterrupted run
 # ----------------------------------------------------------------------------------------------
 
-def wait_for(condition, proc, what):
-    deadline = time.time() + TIMEOUT
-    while not condition():
-        assert proc.poll() is None, f'the command ended before {what}: ' + proc.stderr.read()[-3000:]
-        assert time.time() < deadline, f'timed out waiting for {what}'
-        time.sleep(0.05)
-
-
 def interrupt(proc, signum):
     """Send ``signum`` to the command's whole process group (a terminal's Ctrl-C, a scheduler's stop);
     returns (status, stderr) once it ended and checks no process of the group is left."""
@@ -333,27 +311,6 @@ def test_training_interrupted_then_resumed_equals_uninterrupted(world, straight_
         np.testing.assert_allclose(b['state_dict'][key], value, rtol=1e-5, atol=1e-6, err_msg=key)
 
 
-FAKE_FFMPEG = r'''#!{python}
-"""Stands in for ffmpeg: writes 3 frames; hangs (until killed) on a video whose name is in HANG_ON."""
-import os, sys, time
-src, pattern = sys.argv[sys.argv.index('-i') + 1], sys.argv[-1].replace('%%', '%')
-for i in (1, 2, 3):
-    with open(pattern % i, 'wb') as f:
-        f.write(('%s frame %d' % (os.path.basename(src), i)).encode())
-    if i == 2 and os.path.basename(src) in os.environ.get('HANG_ON', ''):
-        open(os.environ['STARTED'], 'w').close()
-        time.sleep(3600)
-'''
-
-
-def conversion_flags(tmp_path, jobs):
-    """Flags of a conversion command whose stand-in ffmpeg (written here) hangs on v_c.avi."""
-    ffmpeg = tmp_path / 'ffmpeg'
-    ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
-    ffmpeg.chmod(0o755)
-    return ['--backend', 'ffmpeg', '--ffmpeg', str(ffmpeg), '--n_jobs', jobs, '--no_progress']
-
-
 def interrupt_conversion(script, args, tmp_path, signum):
     """Run a conversion command until it hangs on v_c, send ``signum``: it must end with exactly one
     'error: ... interrupted' line, no traceback, status 128 + signum."""
@@ -377,7 +334,7 @@ def test_frame_extraction_interrupted_then_rerun_equals_uninterrupted(tmp_path, 
     src = tmp_path / 'videos'
     for name in ('v_a', 'v_b', 'v_c', 'v_d'):
         write(str(src / 'Cls' / f'{name}.avi'), name)
-    argv = conversion_flags(tmp_path, jobs)
+    argv = fake_ffmpeg_flags(tmp_path, jobs)
     interrupt_conversion('utils/video_jpg_ucf101_hmdb51.py', [src, tmp_path / 'jpg', *argv], tmp_path, signum)
     assert not os.path.exists(tmp_path / 'jpg' / 'Cls' / 'v_c')  # never looks finished
 

@@ -21,13 +21,13 @@ import os
 import shutil
 import signal
 import subprocess
-import sys
 import time
 
 import pytest
 
 from tests import fixtures
-from tests.fixtures import make_frame_dataset, start, tiny_run_args, tree_digest, write_video
+from tests.fixtures import (fake_ffmpeg_flags, make_frame_dataset, start, tiny_run_args, tree_digest, wait_for,
+                            write_file as write, write_video)
 
 TIMEOUT = 240  # a hang guard only
 run = functools.partial(fixtures.run, timeout=TIMEOUT)
@@ -73,14 +73,6 @@ def wait_gone(pids, seconds=15):
         time.sleep(0.05)
 
 
-def wait_for(condition, proc, what, seconds=TIMEOUT):
-    deadline = time.time() + seconds
-    while not condition():
-        assert proc.poll() is None, f'the command ended before {what}: ' + (proc.stderr.read() if proc.stderr else '')
-        assert time.time() < deadline, f'timed out waiting for {what}'
-        time.sleep(0.02)
-
-
 def error_lines(text):
     return [line for line in text.splitlines() if 'error:' in line]
 
@@ -110,13 +102,6 @@ def stop(proc):
 # Shared inputs
 # ----------------------------------------------------------------------------------------------
 
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
-    return path
-
-
 @pytest.fixture(scope='module')
 def world(tmp_path_factory):
     """A frame dataset, two finished runs (A, B), a video, an export and a videos tree."""
@@ -133,26 +118,10 @@ def world(tmp_path_factory):
             'video': os.path.join(root, 'v_Test_g01_c01.avi')}
 
 
-FAKE_FFMPEG = r'''#!{python}
-"""Stands in for ffmpeg: writes 3 frames; hangs (until killed) on a video whose name is in HANG_ON."""
-import os, sys, time
-src, pattern = sys.argv[sys.argv.index('-i') + 1], sys.argv[-1].replace('%%', '%')
-for i in (1, 2, 3):
-    with open(pattern % i, 'wb') as f:
-        f.write(('%s frame %d' % (os.path.basename(src), i)).encode())
-    if i == 2 and os.path.basename(src) in os.environ.get('HANG_ON', ''):
-        open(os.environ['STARTED'], 'w').close()
-        time.sleep(3600)
-'''
-
-
 def conversion(tmp_path, jobs):
     """(flags, env) of a conversion command whose stand-in ffmpeg hangs on v_c.avi, touching tmp_path/started."""
-    ffmpeg = tmp_path / 'ffmpeg'
-    ffmpeg.write_text(FAKE_FFMPEG.format(python=sys.executable))
-    ffmpeg.chmod(0o755)
     env = dict(os.environ, HANG_ON='v_c.avi', STARTED=str(tmp_path / 'started'))
-    return ['--backend', 'ffmpeg', '--ffmpeg', str(ffmpeg), '--n_jobs', jobs, '--no_progress'], env
+    return fake_ffmpeg_flags(tmp_path, jobs), env
 
 
 CONVERTERS = ['utils/video_jpg_ucf101_hmdb51.py', 'utils/generate_video_hdf5.py']

@@ -23,17 +23,11 @@ import shutil
 import pytest
 
 from tests import fixtures
-from tests.fixtures import make_frame_dataset, tiny_run_args, tree_digest, write_video
+from tests.fixtures import (EXPORT, JPG, PREDICT, TEST, TRAIN, make_frame_dataset, tiny_run_args, tree_digest,
+                            write_file as write, write_video)
 
 TIMEOUT = 240
 run = functools.partial(fixtures.run, timeout=TIMEOUT)
-
-
-def write(path, text):
-    os.makedirs(os.path.dirname(path), exist_ok=True)
-    with open(path, 'w') as f:
-        f.write(text)
-    return path
 
 
 def with_entry(good, key, **changes):
@@ -96,14 +90,6 @@ def world(tmp_path_factory):
             'video': os.path.join(root, 'videos', 'Cls', 'v_Cls_g01_c01.avi'), 'fingerprint': tree_digest(root)}
 
 
-TINY = ('--root_path {r} --video_path jpg --annotation_path ucf101_01.json --dataset ucf101 --n_classes 3 '
-        '--model resnet --model_depth 10 --resnet_widen_factor 0.125 --sample_size 32 --sample_duration 4 '
-        '--batch_size 4 --n_threads 0 --no_tqdm --device cpu --n_epochs 1 --no_vdl')
-TRAIN = 'main.py', TINY + ' --result_path {o}/run'
-TEST = 'test.py', TINY + ' --result_path {o}/test --resume_path {ckpt}'
-PREDICT = 'scripts/predict.py', '{video} --checkpoint {ckpt} --sample_size 32 --sample_duration 4'
-EXPORT = 'scripts/export_model.py', '--checkpoint {ckpt} --output {o}/export --sample_size 32 --sample_duration 4'
-JPG = 'utils/video_jpg_ucf101_hmdb51.py', '{r}/videos {o}/jpg --n_jobs 1 --no_progress'
 HDF5 = 'utils/generate_video_hdf5.py', '{r}/videos {o}/hdf5 --n_jobs 1 --no_progress'
 NFRAMES = 'utils/n_frames_ucf101_hmdb51.py', '{o}/jpg'
 HUGE = '--sample_size 4000 --sample_duration 16'
