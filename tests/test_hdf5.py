@@ -177,12 +177,13 @@ def packed_frames(root):
 def test_interrupted_then_rerun_equals_uninterrupted(tmp_path, jobs, signum):
     """A signal mid-video (a stand-in ffmpeg hangs on v_c): one line, no v_c.hdf5, and the same command
     finishes the tree exactly as an uninterrupted run."""
-    from tests.commands.test_cli_errors import conversion_flags, interrupt_conversion, run as run_cli
+    from tests.commands.test_cli_errors import interrupt_conversion, run as run_cli
+    from tests.fixtures import fake_ffmpeg_flags
     src = tmp_path / 'videos' / 'Cls'
     src.mkdir(parents=True)
     for name in ('v_a', 'v_b', 'v_c', 'v_d'):
         (src / f'{name}.avi').write_text(name)
-    argv = [tmp_path / 'videos', *conversion_flags(tmp_path, jobs)]
+    argv = [tmp_path / 'videos', *fake_ffmpeg_flags(tmp_path, jobs)]
     interrupt_conversion(SCRIPT, [argv[0], tmp_path / 'h5', *argv[1:]], tmp_path, signum)
     assert not os.path.exists(tmp_path / 'h5' / 'Cls' / 'v_c.hdf5')  # never looks finished
 
